@@ -1,0 +1,231 @@
+"""Events produced by the registry: workers, organisations, employment and consent."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from contracts.common import (
+    Actor,
+    AggregateEvent,
+    City,
+    County,
+    CreditCode,
+    EmploymentKind,
+    Id,
+    IdCardMasked,
+    Language,
+    Name,
+    PhoneMasked,
+    Track,
+    WorkerStatus,
+)
+
+#: Employment-support target groups ("4050": women over 40 and men over 50 seeking work).
+TargetGroup = Literal["poverty_alleviation", "4050", "left_behind_woman", "rural_surplus_labour"]
+
+#: Demonstration level of a training institution.
+InstitutionLevel = Literal["provincial_demonstration", "municipal_demonstration", "ordinary"]
+
+#: What kind of partner a partner platform is.
+PartnerKind = Literal["recruitment_platform", "agency"]
+
+#: An honour or title awarded to a company.
+Honour = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class WorkerRegistered(AggregateEvent):
+    """A domestic worker's record was created in the registry."""
+
+    event_type = "jiasao.registry.worker.registered.v1"
+    subject = "registry.worker.registered"
+    producer = "registry"
+    aggregate_field = "worker_id"
+
+    worker_id: Id = Field(description="Id of the worker")
+    name: Name = Field(description="Worker's full name")
+    gender: Literal["male", "female"] = Field(description="Gender as on the ID card")
+    birth_date: date = Field(description="Date of birth")
+    county: County = Field(description="County of residence")
+    id_card_masked: IdCardMasked = Field(
+        description="Masked resident ID number, e.g. 441202********123X; never the plaintext"
+    )
+    phone_masked: PhoneMasked = Field(
+        description="Masked mobile number, e.g. 138****5678; never the plaintext"
+    )
+    tracks: list[Track] = Field(description="Service tracks the worker works in")
+    languages: list[Language] = Field(description="Languages and dialects spoken")
+    status: WorkerStatus = Field(description="Status right after registration")
+    company_id: Id | None = Field(description="Employing company, or null if independent")
+    registered_at: AwareDatetime = Field(description="When the record was created")
+
+
+class WorkerUpdated(AggregateEvent):
+    """A worker's profile changed; carries the whole current profile, not a diff."""
+
+    event_type = "jiasao.registry.worker.updated.v1"
+    subject = "registry.worker.updated"
+    producer = "registry"
+    aggregate_field = "worker_id"
+
+    worker_id: Id = Field(description="Id of the worker")
+    name: Name = Field(description="Worker's full name")
+    county: County = Field(description="County of residence")
+    tracks: list[Track] = Field(description="Service tracks the worker works in")
+    languages: list[Language] = Field(description="Languages and dialects spoken")
+    education: str | None = Field(
+        max_length=64, description="Highest education, e.g. junior_high; null if unknown"
+    )
+    target_groups: list[TargetGroup] = Field(
+        description="Employment-support target groups the worker belongs to"
+    )
+    health_check_valid_until: date | None = Field(
+        description="Last day the health certificate is valid; null if none on file"
+    )
+    no_criminal_record_valid_until: date | None = Field(
+        description="Last day the no-criminal-record certificate is valid; null if none on file"
+    )
+    updated_at: AwareDatetime = Field(description="When the profile changed")
+
+
+class WorkerVerified(AggregateEvent):
+    """An officer (or an automatic check) confirmed a worker's identity documents."""
+
+    event_type = "jiasao.registry.worker.verified.v1"
+    subject = "registry.worker.verified"
+    producer = "registry"
+    aggregate_field = "worker_id"
+
+    worker_id: Id = Field(description="Id of the worker")
+    verified_by: Actor = Field(description="Account id of the verifier, or 'system'")
+    verified_at: AwareDatetime = Field(description="When the worker was verified")
+
+
+class WorkerStatusChanged(AggregateEvent):
+    """A worker's status moved from one life-cycle state to another."""
+
+    event_type = "jiasao.registry.worker.status_changed.v1"
+    subject = "registry.worker.status_changed"
+    producer = "registry"
+    aggregate_field = "worker_id"
+
+    worker_id: Id = Field(description="Id of the worker")
+    from_status: WorkerStatus = Field(description="Status before the change")
+    to_status: WorkerStatus = Field(description="Status after the change")
+    changed_by: Actor = Field(description="Account id of who changed it, or 'system'")
+    reason: str = Field(min_length=1, max_length=500, description="Why the status changed")
+    changed_at: AwareDatetime = Field(description="When the status changed")
+
+
+class EmploymentChanged(AggregateEvent):
+    """A worker joined, moved between or left household-service companies.
+
+    The aggregate is the worker: one worker has at most one employer at a time.
+    """
+
+    event_type = "jiasao.registry.employment.changed.v1"
+    subject = "registry.employment.changed"
+    producer = "registry"
+    aggregate_field = "worker_id"
+
+    worker_id: Id = Field(description="Id of the worker")
+    company_id: Id | None = Field(description="New company, or null if the worker left")
+    previous_company_id: Id | None = Field(description="Company before the change, if any")
+    kind: EmploymentKind | None = Field(
+        description="How the worker is attached to the new company; null when company_id is null"
+    )
+    changed_at: AwareDatetime = Field(description="When the employment changed")
+
+    @model_validator(mode="after")
+    def _no_kind_without_company(self) -> EmploymentChanged:
+        # A worker who left has no attachment; a kind there would be a producer bug.
+        if self.company_id is None and self.kind is not None:
+            raise ValueError("kind must be null when company_id is null")
+        return self
+
+
+class ConsentChanged(AggregateEvent):
+    """A worker granted or withdrew consent to share data of one scope with one recipient."""
+
+    event_type = "jiasao.registry.consent.changed.v1"
+    subject = "registry.consent.changed"
+    producer = "registry"
+    aggregate_field = "consent_id"
+
+    consent_id: Id = Field(description="Id of the consent record")
+    worker_id: Id = Field(description="Worker who gave or withdrew consent")
+    scope: str = Field(min_length=1, max_length=64, description="What may be shared, e.g. 'credit'")
+    recipient: str = Field(
+        min_length=1, max_length=128, description="Who may receive it, e.g. a partner id"
+    )
+    granted: bool = Field(description="True if consent is now given, false if withdrawn")
+    expires_at: AwareDatetime | None = Field(description="When consent lapses; null = no expiry")
+    changed_at: AwareDatetime = Field(description="When consent changed")
+
+
+class CompanyRegistered(AggregateEvent):
+    """A household-service company was registered."""
+
+    event_type = "jiasao.registry.company.registered.v1"
+    subject = "registry.company.registered"
+    producer = "registry"
+    aggregate_field = "company_id"
+
+    company_id: Id = Field(description="Id of the company")
+    name: Name = Field(description="Registered company name")
+    credit_code: CreditCode = Field(description="Unified social credit code (public)")
+    county: County = Field(description="County of the registered address")
+    kind: EmploymentKind = Field(description="Whether the company employs or brokers its workers")
+    honours: list[Honour] = Field(
+        description="Honours and titles awarded, e.g. provincial demonstration enterprise"
+    )
+    registered_at: AwareDatetime = Field(description="When the company was registered")
+
+
+class InstitutionRegistered(AggregateEvent):
+    """A training institution was registered."""
+
+    event_type = "jiasao.registry.institution.registered.v1"
+    subject = "registry.institution.registered"
+    producer = "registry"
+    aggregate_field = "institution_id"
+
+    institution_id: Id = Field(description="Id of the institution")
+    name: Name = Field(description="Registered institution name")
+    credit_code: CreditCode = Field(description="Unified social credit code (public)")
+    county: County = Field(description="County of the registered address")
+    level: InstitutionLevel = Field(description="Demonstration level")
+    tracks: list[Track] = Field(description="Tracks the institution is approved to train")
+    registered_at: AwareDatetime = Field(description="When the institution was registered")
+
+
+class EmployerRegistered(AggregateEvent):
+    """An employer (a household hiring domestic help) registered."""
+
+    event_type = "jiasao.registry.employer.registered.v1"
+    subject = "registry.employer.registered"
+    producer = "registry"
+    aggregate_field = "employer_id"
+
+    employer_id: Id = Field(description="Id of the employer")
+    name: Name = Field(description="Employer's name")
+    city: City = Field(description="City the household is in")
+    district: str | None = Field(max_length=64, description="District within the city, if given")
+    registered_at: AwareDatetime = Field(description="When the employer registered")
+
+
+class PartnerRegistered(AggregateEvent):
+    """A partner (recruitment platform or agency) was registered for API access."""
+
+    event_type = "jiasao.registry.partner.registered.v1"
+    subject = "registry.partner.registered"
+    producer = "registry"
+    aggregate_field = "partner_id"
+
+    partner_id: Id = Field(description="Id of the partner")
+    name: Name = Field(description="Partner's name")
+    city: City = Field(description="City the partner is based in")
+    kind: PartnerKind = Field(description="What kind of partner it is")
+    registered_at: AwareDatetime = Field(description="When the partner was registered")

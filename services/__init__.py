@@ -1,0 +1,1 @@
+"""The five Jiasao services and the kit they stand on."""

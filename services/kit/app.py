@@ -1,0 +1,152 @@
+"""App factory shared by the five services: lifespan, health, errors, outbox relay, consumers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from contracts.catalog import STREAMS
+from services.kit.bus import Bus
+from services.kit.db import Database
+from services.kit.errors import install_error_handlers, problem_response
+from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.logging import configure_logging
+from services.kit.middleware import RequestContextMiddleware
+from services.kit.migrate import upgrade
+from services.kit.outbox import Relay
+from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """Everything a running service holds; lives on ``app.state.ctx``."""
+
+    settings: ServiceSettings
+    platform: PlatformSettings
+    db: Database
+    bus: Bus
+    relay: Relay
+    runners: dict[str, ConsumerRunner] = field(default_factory=dict)
+    #: Service-specific singletons set by ``on_startup`` (e.g. the registry's PII cipher).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def get_ctx(request: Request) -> ServiceContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def get_db(request: Request) -> Database:
+    return get_ctx(request).db
+
+
+def create_service_app(
+    name: str,
+    *,
+    routers: Sequence[APIRouter],
+    subscriptions: Sequence[Subscription] = (),
+    title: str,
+    description: str = "",
+    settings: ServiceSettings | None = None,
+    platform: PlatformSettings | None = None,
+    on_startup: Callable[[ServiceContext], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """Build a service app. Settings default to the environment (``<NAME>_*``, ``JIASAO_*``)."""
+    platform = platform or PlatformSettings()
+    settings = settings or service_settings(name, platform)
+    configure_logging(name, platform.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await run_in_threadpool(upgrade, name, settings.database_url)
+        db = Database(settings.database_url)
+        own_stream = name.upper()
+        bus = Bus(
+            platform.nats_url,
+            name=name,
+            streams={own_stream: STREAMS[own_stream]} if own_stream in STREAMS else {},
+            replicas=platform.stream_replicas,
+            timeout=platform.nats_timeout,
+        )
+        relay = Relay(db, bus)
+        db.on_commit(relay.wake)
+        ctx = ServiceContext(settings, platform, db, bus, relay)
+        for subscription in subscriptions:
+            ctx.runners[subscription.name] = ConsumerRunner(
+                subscription,
+                db,
+                bus,
+                max_deliver=settings.max_deliver,
+                ack_wait=settings.ack_wait,
+            )
+        app.state.ctx = ctx
+        await bus.start()
+        await relay.start()
+        for runner in ctx.runners.values():
+            await runner.start()
+        if on_startup is not None:
+            await on_startup(ctx)
+        log.info("service started", extra={"port": settings.port})
+        try:
+            yield
+        finally:
+            for runner in ctx.runners.values():
+                await runner.stop()
+            await relay.stop()
+            await bus.close()
+            await db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    app.include_router(health_router())
+    from services.kit.dead_letters_api import dead_letters_router
+
+    app.include_router(dead_letters_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx = get_ctx(request)
+        checks: dict[str, str] = {}
+        try:
+            await ctx.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        checks["nats"] = "ok" if ctx.bus.is_connected else "unavailable"
+        if all(value == "ok" for value in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem_response(
+            503,
+            detail="Not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items()),
+            checks=checks,
+        )
+
+    return router

@@ -1,0 +1,150 @@
+"""The NATS connection of one process: connects in the background, reconnects forever.
+
+A service starts even while NATS is down (its ``/readyz`` says 503 until connected); events
+wait in the outbox meanwhile. ``generation`` grows on every (re)connect so pull consumers know
+to re-bind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import PubAck, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+log = logging.getLogger(__name__)
+
+#: How long JetStream remembers a Nats-Msg-Id to drop a republished duplicate.
+DUPLICATE_WINDOW_S = 120.0
+
+
+class Bus:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        streams: Mapping[str, Sequence[str]] = (),  # type: ignore[assignment]
+        replicas: int = 1,
+        timeout: float = 5.0,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self.streams = dict(streams)
+        self.replicas = replicas
+        self.timeout = timeout
+        self.generation = 0
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def is_connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected and self._ready.is_set()
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise ConnectionError("NATS is not connected yet")
+        return self._js
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_forever(), name=f"bus-connect-{self.name}")
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while not self._closing:
+            try:
+                self._nc = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    connect_timeout=2,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                    error_cb=self._on_error,
+                )
+                self._js = self._nc.jetstream(timeout=self.timeout)
+                await self._provision()
+                self.generation += 1
+                self._ready.set()
+                log.info("connected to NATS", extra={"url": self.url})
+                return
+            except Exception as exc:
+                if self._nc is not None:
+                    await self._close_quietly()
+                log.warning("NATS not reachable, retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _provision(self) -> None:
+        for stream, subjects in self.streams.items():
+            await self.ensure_stream(stream, list(subjects))
+
+    async def ensure_stream(self, name: str, subjects: list[str]) -> None:
+        """Create the stream, or bring its config to ours; safe when many processes race."""
+        config = StreamConfig(
+            name=name,
+            subjects=subjects,
+            storage=StorageType.FILE,
+            num_replicas=self.replicas,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        )
+        try:
+            await self.js.add_stream(config)
+        except BadRequestError:
+            await self.js.update_stream(config)
+
+    async def _on_disconnected(self) -> None:
+        self._ready.clear()
+        log.warning("disconnected from NATS")
+
+    async def _on_reconnected(self) -> None:
+        try:
+            await self._provision()
+        except Exception as exc:  # the server may still be recovering JetStream
+            log.warning("re-provisioning after reconnect failed", extra={"error": repr(exc)})
+        self.generation += 1
+        self._ready.set()
+        log.info("reconnected to NATS")
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.debug("NATS client error", extra={"error": repr(exc)})
+
+    async def publish(
+        self, subject: str, payload: bytes, *, msg_id: str, headers: dict[str, str] | None = None
+    ) -> PubAck:
+        """Publish to JetStream and wait for the ack; the msg id makes a retry a no-op."""
+        if not self.is_connected:
+            raise ConnectionError("NATS is not connected")
+        headers = {**(headers or {}), "Nats-Msg-Id": msg_id}
+        return await self.js.publish(subject, payload, timeout=self.timeout, headers=headers)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._nc is not None and not self._nc.is_closed:
+            try:
+                await asyncio.wait_for(self._nc.drain(), 5)
+            except Exception:
+                await self._close_quietly()
+        self._ready.clear()
+
+    async def _close_quietly(self) -> None:
+        try:
+            if self._nc is not None:
+                await self._nc.close()
+        except Exception:
+            pass

@@ -1,0 +1,102 @@
+"""Async SQLAlchemy engine and transactions for one service's own database.
+
+SQLite (embedded default): WAL, a busy timeout, foreign keys on, and ``BEGIN IMMEDIATE`` for
+writes so two writers queue on the lock instead of failing at commit with "database is locked".
+PostgreSQL (production): asyncpg with a pool.
+
+Code opens a transaction explicitly: ``async with db.write() as session`` for a unit of work
+that changes state (commits on success, rolls back on error), ``db.read()`` for queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _tune_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+    """Pragmas per connection, and take the write lock at BEGIN when ``immediate``."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy (not the driver) emit BEGIN, so we choose its kind.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(database_url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        )
+        _tune_sqlite(engine, immediate=immediate)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+class Database:
+    """The engines and session factories of one service database."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self.is_sqlite = make_url(database_url).get_backend_name() == "sqlite"
+        self.write_engine = create_engine(database_url, immediate=True)
+        # On SQLite, reads need no write lock: WAL lets them run beside a writer.
+        self.read_engine = (
+            create_engine(database_url, immediate=False) if self.is_sqlite else self.write_engine
+        )
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._after_commit: list[Callable[[AsyncSession], None]] = []
+
+    def on_commit(self, callback: Callable[[AsyncSession], None]) -> None:
+        """Call ``callback(session)`` after each successful write transaction."""
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends normally, rolls back on any error."""
+        async with self._write_sessions() as session:
+            async with session.begin():
+                yield session
+            for callback in self._after_commit:
+                callback(session)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.read_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()

@@ -1,0 +1,62 @@
+"""Internal operator API over a service's dead letters (never routed by the gateway)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from services.kit.errors import NotFound
+from services.kit.tables import dead_letters
+
+
+class DeadLetter(BaseModel):
+    id: str
+    consumer: str
+    event_id: str
+    subject: str
+    event_type: str | None
+    error: str
+    attempts: int
+    failed_at: datetime
+    replayed_at: datetime | None
+
+
+class ReplayResult(BaseModel):
+    id: str
+    applied: bool
+
+
+def dead_letters_router() -> APIRouter:
+    from services.kit.app import ServiceContext, get_ctx
+
+    router = APIRouter(prefix="/internal/dead-letters", tags=["operations"])
+
+    @router.get("", response_model=list[DeadLetter])
+    async def list_dead_letters(
+        ctx: ServiceContext = Depends(get_ctx),
+        include_replayed: bool = Query(False),
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> list[DeadLetter]:
+        query = select(dead_letters).order_by(dead_letters.c.failed_at).limit(limit)
+        if not include_replayed:
+            query = query.where(dead_letters.c.replayed_at.is_(None))
+        async with ctx.db.read() as session:
+            rows = (await session.execute(query)).mappings().all()
+        return [DeadLetter.model_validate(dict(row)) for row in rows]
+
+    @router.post("/{dead_letter_id}/replay", response_model=ReplayResult)
+    async def replay(dead_letter_id: str, request: Request) -> ReplayResult:
+        ctx = get_ctx(request)
+        async with ctx.db.read() as session:
+            consumer = await session.scalar(
+                select(dead_letters.c.consumer).where(dead_letters.c.id == dead_letter_id)
+            )
+        if consumer is None or consumer not in ctx.runners:
+            raise NotFound("dead letter", dead_letter_id)
+        applied = await ctx.runners[consumer].replay(dead_letter_id)
+        return ReplayResult(id=dead_letter_id, applied=applied)
+
+    return router

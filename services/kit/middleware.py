@@ -1,0 +1,62 @@
+"""Request id and trace context for every request, as a plain ASGI middleware (cheap).
+
+The request id comes from ``X-Request-ID`` (set by the gateway) or is made here; it is echoed
+in the response and put in the log context. ``traceparent`` is kept so events written while
+handling the request carry it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.kit.logging import request_id_var
+from services.kit.outbox import traceparent_var
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(12)
+
+
+def new_traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
+        trace = header(scope, b"traceparent")
+        traceparent = trace if trace and _TRACEPARENT.match(trace) else new_traceparent()
+        token_id = request_id_var.set(request_id)
+        token_trace = traceparent_var.set(traceparent)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token_id)
+            traceparent_var.reset(token_trace)

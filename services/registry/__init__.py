@@ -1,0 +1,1 @@
+"""Registry: who everyone is — workers, companies, institutions, employers, partners; accounts."""

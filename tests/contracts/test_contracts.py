@@ -1,0 +1,415 @@
+"""Contract tests: the event models, the catalog and the generated documents agree."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from contracts import generate
+from contracts.catalog import (
+    ALL_EVENTS,
+    EVENTS_BY_SUBJECT,
+    EVENTS_BY_TYPE,
+    STREAMS,
+    UnknownEventType,
+    model_for,
+    parse_data,
+    stream_for,
+)
+from contracts.envelope import CloudEvent, EventData, envelope_for
+from contracts.registry import EmploymentChanged, WorkerRegistered
+
+WORKER = "0190f3a4-5b6c-7d8e-9f01-23456789abcd"
+COMPANY = "0190f3a4-5b6c-7d8e-9f01-23456789abce"
+OTHER = "0190f3a4-5b6c-7d8e-9f01-23456789abcf"
+AT = "2026-03-01T09:30:00+08:00"
+
+# One valid payload per event; test_samples_cover_every_event keeps this list complete.
+SAMPLES: dict[type[EventData], dict[str, Any]] = {
+    WorkerRegistered: {
+        "worker_id": WORKER,
+        "name": "陈秀英",
+        "gender": "female",
+        "birth_date": "1978-05-04",
+        "county": "gaoyao",
+        "id_card_masked": "441202********123X",
+        "phone_masked": "138****5678",
+        "tracks": ["maternal_infant", "housekeeping"],
+        "languages": ["cantonese", "mandarin"],
+        "status": "registered",
+        "company_id": None,
+        "registered_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.worker.updated"]: {
+        "worker_id": WORKER,
+        "name": "陈秀英",
+        "county": "gaoyao",
+        "tracks": ["elderly_care"],
+        "languages": ["cantonese"],
+        "education": "junior_high",
+        "target_groups": ["4050", "rural_surplus_labour"],
+        "health_check_valid_until": "2027-02-28",
+        "no_criminal_record_valid_until": None,
+        "updated_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.worker.verified"]: {
+        "worker_id": WORKER,
+        "verified_by": OTHER,
+        "verified_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.worker.status_changed"]: {
+        "worker_id": WORKER,
+        "from_status": "verified",
+        "to_status": "active",
+        "changed_by": "system",
+        "reason": "first contract signed",
+        "changed_at": AT,
+    },
+    EmploymentChanged: {
+        "worker_id": WORKER,
+        "company_id": COMPANY,
+        "previous_company_id": None,
+        "kind": "employee_based",
+        "changed_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.consent.changed"]: {
+        "consent_id": OTHER,
+        "worker_id": WORKER,
+        "scope": "credit",
+        "recipient": COMPANY,
+        "granted": True,
+        "expires_at": "2027-03-01T00:00:00+08:00",
+        "changed_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.company.registered"]: {
+        "company_id": COMPANY,
+        "name": "肇庆市好家嫂家政服务有限公司",
+        "credit_code": "91441200MA4UJ1234X",
+        "county": "duanzhou",
+        "kind": "employee_based",
+        "honours": ["广东省家政服务业示范企业"],
+        "registered_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.institution.registered"]: {
+        "institution_id": OTHER,
+        "name": "肇庆市家政职业培训学校",
+        "credit_code": "52441200MJL123456Y",
+        "county": "dinghu",
+        "level": "municipal_demonstration",
+        "tracks": ["maternal_infant", "elderly_care"],
+        "registered_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.employer.registered"]: {
+        "employer_id": OTHER,
+        "name": "Wong Family",
+        "city": "hong_kong",
+        "district": "Sha Tin",
+        "registered_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.partner.registered"]: {
+        "partner_id": OTHER,
+        "name": "湾区家政人才网",
+        "city": "shenzhen",
+        "kind": "recruitment_platform",
+        "registered_at": AT,
+    },
+    EVENTS_BY_SUBJECT["training.enrollment.completed"]: {
+        "enrollment_id": OTHER,
+        "worker_id": WORKER,
+        "course_id": COMPANY,
+        "course_title": "母婴护理（初级）",
+        "track": "maternal_infant",
+        "training_type": "pre_job",
+        "hours": 56.5,
+        "score": 88,
+        "passed": True,
+        "completed_at": AT,
+    },
+    EVENTS_BY_SUBJECT["credit.certificate.issued"]: {
+        "certificate_id": OTHER,
+        "certificate_number": "ZQJS-2026-000123",
+        "kind": "training",
+        "worker_id": WORKER,
+        "track": "maternal_infant",
+        "course_id": COMPANY,
+        "enrollment_id": OTHER,
+        "issued_at": AT,
+        "valid_until": None,
+    },
+    EVENTS_BY_SUBJECT["rating.worker.changed"]: {
+        "worker_id": WORKER,
+        "year": 2026,
+        "stars": 4,
+        "previous_stars": 3,
+        "score": 82.5,
+        "changed_at": AT,
+    },
+}
+
+EVENT_IDS = [m.__name__ for m in ALL_EVENTS]
+
+
+def _subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard match: ``*`` is one token, a trailing ``>`` is one or more."""
+    want, have = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have) or token not in ("*", have[i]):
+            return False
+    return len(want) == len(have)
+
+
+# (a) generated files ----------------------------------------------------------------------------
+
+
+def test_generated_files_match_models() -> None:
+    differing = generate.check()
+    assert not differing, (
+        f"generated contract files are out of date: {differing}; run python -m contracts.generate"
+    )
+
+
+def test_check_detects_drift_and_stale_files(tmp_path: Path) -> None:
+    assert len(generate.check(tmp_path)) == len(generate.render())  # nothing written yet
+    generate.write(tmp_path)
+    assert generate.check(tmp_path) == []
+
+    (tmp_path / generate.DOCS_PATH).write_text("edited by hand\n", encoding="utf-8")
+    stale = tmp_path / generate.SCHEMA_DIR / "jiasao.registry.worker.deleted.v1.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    assert generate.check(tmp_path) == sorted(
+        [generate.DOCS_PATH, f"{generate.SCHEMA_DIR}/{stale.name}"]
+    )
+
+    generate.write(tmp_path)
+    assert generate.check(tmp_path) == []
+    assert not stale.exists()
+
+
+def test_render_is_deterministic() -> None:
+    assert generate.render() == generate.render()
+
+
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=EVENT_IDS)
+def test_schema_file_pins_type_and_types_data(model: type[EventData]) -> None:
+    text = generate.render()[f"{generate.SCHEMA_DIR}/{model.event_type}.json"]
+    schema = json.loads(text)
+    assert schema["properties"]["type"]["const"] == model.event_type
+    assert schema["properties"]["source"]["const"] == f"/jiasao/{model.producer}"
+    assert schema["properties"]["data"] == {"$ref": f"#/$defs/{model.__name__}"}
+    assert schema["$defs"][model.__name__]["additionalProperties"] is False
+
+
+def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
+    doc = yaml.safe_load(generate.render()[generate.ASYNCAPI_PATH])
+    assert doc["asyncapi"] == "3.0.0"
+    assert doc["info"]["title"] == "Jiasao events"
+    assert doc["servers"]["local"] == {
+        "host": "127.0.0.1:4222",
+        "protocol": "nats",
+        "description": doc["servers"]["local"]["description"],
+    }
+    assert sorted(c["address"] for c in doc["channels"].values()) == sorted(EVENTS_BY_SUBJECT)
+    for operation in doc["operations"].values():
+        assert operation["action"] == "send"
+        assert operation["tags"][0]["name"] in {m.producer for m in ALL_EVENTS}
+
+    def resolve(ref: str) -> Any:
+        node: Any = doc
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        return node
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                resolve(node["$ref"])  # KeyError if dangling
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+
+
+# (b) naming -----------------------------------------------------------------------------------
+
+
+def test_catalog_is_complete_and_unique() -> None:
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 13
+    assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
+    assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
+
+
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=EVENT_IDS)
+def test_naming_follows_the_design(model: type[EventData]) -> None:
+    assert re.fullmatch(r"[a-z]+\.[a-z_]+\.[a-z_]+", model.subject), model.subject
+    assert model.subject.split(".")[0] == model.producer
+    assert model.event_type == f"jiasao.{model.subject}.v1"
+    stream = stream_for(model.subject)
+    assert stream == model.producer.upper()
+    assert any(_subject_matches(p, model.subject) for p in STREAMS[stream])
+    assert model_for(model.event_type) is model
+
+
+def test_streams_do_not_overlap() -> None:
+    for model in ALL_EVENTS:
+        owners = [
+            s
+            for s, pats in STREAMS.items()
+            if any(_subject_matches(p, model.subject) for p in pats)
+        ]
+        assert owners == [model.producer.upper()], model.subject
+
+
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=EVENT_IDS)
+def test_every_field_is_described_and_aggregate_field_exists(model: type[EventData]) -> None:
+    for name, field in model.model_fields.items():
+        assert field.description, f"{model.__name__}.{name} has no description"
+    assert generate.aggregate_field(model) in model.model_fields
+
+
+# (c) round trip -------------------------------------------------------------------------------
+
+
+def test_samples_cover_every_event() -> None:
+    assert set(SAMPLES) == set(ALL_EVENTS)
+
+
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=EVENT_IDS)
+def test_envelope_round_trips_through_json(model: type[EventData]) -> None:
+    data = model.model_validate(SAMPLES[model])
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    raw = envelope_for(data, traceparent=traceparent).model_dump_json()
+
+    received = CloudEvent[Any].model_validate_json(raw)
+    parsed = parse_data(received)
+
+    assert type(parsed) is model
+    assert parsed == data
+    assert received.type == model.event_type
+    assert received.source == f"/jiasao/{model.producer}"
+    assert received.subject == data.aggregate_id() == getattr(data, generate.aggregate_field(model))
+    assert received.traceparent == traceparent
+    # The typed envelope accepts the same bytes, as the generated schema promises.
+    assert CloudEvent[model].model_validate_json(raw).data == data
+
+
+def test_parse_data_accepts_an_already_typed_payload() -> None:
+    data = WorkerRegistered.model_validate(SAMPLES[WorkerRegistered])
+    envelope = CloudEvent[WorkerRegistered](
+        id="e1",
+        source="/jiasao/registry",
+        type=data.event_type,
+        subject=data.worker_id,
+        time=datetime.now(UTC),
+        data=data,
+    )
+    assert parse_data(envelope) is data
+
+
+# (d) no plaintext personal numbers --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id_card_masked", "44120219780504123X"),  # plaintext 18-digit ID number
+        ("id_card_masked", "441202197805041234"),
+        ("id_card_masked", "441202********123x"),  # lowercase check letter is not the format
+        ("id_card_masked", "٤٤١٢٠٢********١٢٣٤"),  # non-ASCII digits
+        ("phone_masked", "13812345678"),  # plaintext mobile number
+        ("phone_masked", "138****567"),
+    ],
+)
+def test_plaintext_in_masked_fields_is_rejected(field: str, value: str) -> None:
+    with pytest.raises(ValidationError):
+        WorkerRegistered.model_validate({**SAMPLES[WorkerRegistered], field: value})
+
+
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=EVENT_IDS)
+def test_personal_numbers_only_travel_masked(model: type[EventData]) -> None:
+    # Any field about ID cards or phones must be a *_masked field with a masking pattern.
+    properties = model.model_json_schema()["properties"]
+    for name, prop in properties.items():
+        if re.search(r"id_card|id_number|phone|mobile", name):
+            assert name.endswith("_masked"), f"{model.__name__}.{name} may carry plaintext"
+            assert r"\*" in prop.get("pattern", ""), f"{model.__name__}.{name} has no mask pattern"
+
+
+# (e) strictness -------------------------------------------------------------------------------
+
+
+def test_unknown_fields_are_rejected() -> None:
+    payload = {**SAMPLES[WorkerRegistered], "id_card": "44120219780504123X"}
+    with pytest.raises(ValidationError, match="extra"):
+        WorkerRegistered.model_validate(payload)
+
+
+def test_unknown_fields_inside_an_envelope_are_rejected() -> None:
+    data = WorkerRegistered.model_validate(SAMPLES[WorkerRegistered])
+    envelope = envelope_for(data)
+    envelope.data["phone"] = "13812345678"
+    with pytest.raises(ValidationError):
+        parse_data(envelope)
+
+
+def test_payloads_are_frozen() -> None:
+    data = WorkerRegistered.model_validate(SAMPLES[WorkerRegistered])
+    with pytest.raises(ValidationError):
+        data.name = "someone else"  # type: ignore[misc]
+
+
+def test_naive_datetimes_are_rejected() -> None:
+    with pytest.raises(ValidationError):
+        WorkerRegistered.model_validate(
+            {**SAMPLES[WorkerRegistered], "registered_at": "2026-03-01T09:30:00"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("model", "changes"),
+    [
+        (WorkerRegistered, {"worker_id": "w1"}),
+        (WorkerRegistered, {"county": "guangzhou"}),
+        (WorkerRegistered, {"tracks": ["gardening"]}),
+        (EVENTS_BY_SUBJECT["training.enrollment.completed"], {"score": 100.5}),
+        (EVENTS_BY_SUBJECT["training.enrollment.completed"], {"hours": -1}),
+        (EVENTS_BY_SUBJECT["rating.worker.changed"], {"stars": 6}),
+        (EVENTS_BY_SUBJECT["rating.worker.changed"], {"previous_stars": 0}),
+        (EVENTS_BY_SUBJECT["credit.certificate.issued"], {"certificate_number": "ZQJS-26-123"}),
+        (EVENTS_BY_SUBJECT["registry.company.registered"], {"credit_code": "not-a-code"}),
+        (EmploymentChanged, {"company_id": None}),  # left, but still has a kind
+    ],
+)
+def test_constraints_reject_bad_values(model: type[EventData], changes: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        model.model_validate({**SAMPLES[model], **changes})
+
+
+def test_leaving_a_company_has_no_kind() -> None:
+    left = {**SAMPLES[EmploymentChanged], "company_id": None, "kind": None}
+    assert EmploymentChanged.model_validate(left).aggregate_id() == WORKER
+
+
+# (f) unknown types ----------------------------------------------------------------------------
+
+
+def test_unknown_type_raises_unknown_event_type() -> None:
+    data = WorkerRegistered.model_validate(SAMPLES[WorkerRegistered])
+    envelope = envelope_for(data).model_copy(update={"type": "jiasao.registry.worker.exploded.v1"})
+    with pytest.raises(UnknownEventType) as caught:
+        parse_data(envelope)
+    assert caught.value.event_type == "jiasao.registry.worker.exploded.v1"
+    assert "jiasao.registry.worker.exploded.v1" in str(caught.value)
+    assert isinstance(caught.value, KeyError)
+    assert isinstance(caught.value, ValueError)

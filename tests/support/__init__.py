@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: databases, service apps, polling."""
