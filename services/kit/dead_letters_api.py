@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from services.kit.errors import NotFound
+from services.kit.errors import NotFound, Problem
 from services.kit.tables import dead_letters
 
 
@@ -56,7 +56,13 @@ def dead_letters_router() -> APIRouter:
             )
         if consumer is None or consumer not in ctx.runners:
             raise NotFound("dead letter", dead_letter_id)
-        applied = await ctx.runners[consumer].replay(dead_letter_id)
+        try:
+            applied = await ctx.runners[consumer].replay(dead_letter_id)
+        except Exception as exc:
+            # The handler still fails: keep the letter and tell the operator why.
+            raise Problem(
+                409, "replay-failed", "Replay failed", f"The handler failed again: {exc!r}"
+            ) from exc
         return ReplayResult(id=dead_letter_id, applied=applied)
 
     return router

@@ -7,13 +7,17 @@ handling the request carry it.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.kit.errors import problem_response
 from services.kit.logging import request_id_var
 from services.kit.outbox import traceparent_var
+
+log = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -49,14 +53,25 @@ class RequestContextMiddleware:
         token_id = request_id_var.set(request_id)
         token_trace = traceparent_var.set(traceparent)
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answer a crash with problem+json here instead of letting Starlette re-raise it
+            # to the server, which would log it twice and close the connection.
+            log.exception("unhandled error", extra={"path": scope.get("path")})
+            if not started:
+                response = problem_response(500, instance=scope.get("path"))
+                await response(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token_id)
             traceparent_var.reset(token_trace)
