@@ -1,0 +1,116 @@
+"""Who is calling: the verified identity every service authorises against.
+
+Tokens are verified by :mod:`services.kit.auth`; this module holds only the resulting
+:class:`Principal` and the FastAPI dependencies routes use, so domain code never touches JWTs.
+"""
+
+from __future__ import annotations
+
+import typing
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fastapi import Request
+
+from services.kit.errors import Problem
+
+Role = Literal["worker", "employer", "company", "institution", "officer", "partner", "admin"]
+ROLES: tuple[Role, ...] = typing.get_args(Role)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A verified caller. People have a role; partner platforms have role "partner" + scopes."""
+
+    subject: str  # account id for people, client id for partner platforms
+    role: Role
+    #: The party the account acts for: worker id, company id, institution id, employer id or
+    #: partner id. None for officers and admins, who act for the programme.
+    party_id: uuid.UUID | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    token_id: str | None = None
+
+    @property
+    def is_privileged(self) -> bool:
+        """Officers and admins may see everything, including unmasked personal numbers."""
+        return self.role in ("officer", "admin")
+
+    def acts_for(self, party_id: uuid.UUID | None) -> bool:
+        return party_id is not None and self.party_id == party_id
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(
+        401,
+        "unauthorized",
+        "Authentication required",
+        detail,
+        headers={"WWW-Authenticate": 'Bearer realm="jiasao"'},
+    )
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, "forbidden", "Not allowed", detail)
+
+
+async def current_principal(request: Request) -> Principal:
+    """The caller, from ``Authorization: Bearer``; 401 problem when absent or invalid."""
+    principal = await optional_principal(request)
+    if principal is None:
+        raise unauthorized("This endpoint needs a bearer token")
+    return principal
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller if a token was sent (an invalid token is still a 401, never anonymous)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("Use 'Authorization: Bearer <token>'")
+    verifier = request.app.state.token_verifier
+    principal: Principal = await verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+def require_roles(*roles: Role) -> Callable[[Request], object]:
+    """Dependency: the caller must have one of ``roles``."""
+    allowed = frozenset(roles)
+
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(request)
+        if principal.role not in allowed:
+            raise forbidden(f"Role {principal.role} may not do this")
+        return principal
+
+    return dependency
+
+
+def require_scopes(*scopes: str) -> Callable[[Request], object]:
+    """Dependency for partner endpoints: the token must carry every scope (admins pass)."""
+    needed = frozenset(scopes)
+
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(request)
+        if principal.role == "admin":
+            return principal
+        missing = needed - principal.scopes
+        if missing:
+            raise forbidden(f"Missing scope: {' '.join(sorted(missing))}")
+        return principal
+
+    return dependency
+
+
+def any_of(principal: Principal, roles: Iterable[Role]) -> bool:
+    return principal.role in set(roles)
