@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from contracts.catalog import STREAMS
+from services.kit.auth import build_verifier
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.errors import install_error_handlers, problem_response
@@ -113,6 +114,8 @@ def create_service_app(
         lifespan=lifespan,
         default_response_class=JSONResponse,
     )
+    # Every service verifies tokens itself (DESIGN.md §4); routes opt in via kit.principal.
+    app.state.token_verifier = build_verifier(platform)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(health_router())

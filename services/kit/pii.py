@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit.secret_files import write_once
 from services.kit.settings import PlatformSettings
 
 __all__ = [
@@ -334,26 +335,10 @@ def ensure_dev_pii_keys(var_dir: Path) -> Path:
     path = pii_key_file(var_dir)
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_id = f"dev-{datetime.now(UTC):%Y%m%d}"
     content = {
         "active": key_id,
         "keys": {key_id: base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()},
         "index_key": base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode(),
     }
-    tmp = path.with_name(f".{KEY_FILE_NAME}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fh.fileno(), 0o600)  # the umask can only narrow the mode; make it exact
-            json.dump(content, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # fails if another process got there first: keep theirs
-        except FileExistsError:
-            pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_once(path, content)

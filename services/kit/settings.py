@@ -34,6 +34,14 @@ class PlatformSettings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     #: Seconds the NATS client waits for a JetStream API answer or a publish ack.
     nats_timeout: float = Field(default=5.0, gt=0)
+    #: Tokens: who issues them (the registry) and for whom; verified by every process.
+    jwt_issuer: str = "https://jiasao.gov.cn/registry"
+    jwt_audience: str = "jiasao"
+    #: Where to fetch the registry's public keys; unset = read them from the local key file.
+    jwks_url: str | None = None
+    #: Signing keys file (private keys; only the registry needs it). Default: <var>/secrets.
+    jwt_keys_file: Path | None = None
+    access_token_ttl: int = Field(default=900, ge=60, le=3600)
 
 
 class ServiceSettings(BaseSettings):
