@@ -1,0 +1,67 @@
+# Jiasao: `make run` starts the platform from a fresh clone, `make test` tests everything.
+# PYTHON creates the virtualenv (3.11+); everything else runs inside it.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SERVICES := registry training credit rating matching
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test bench lint migrate contracts lock demo clean
+
+help:
+	@echo "make run        start nats-server, migrate, start the services and the gateway"
+	@echo "make test       run every test (PostgreSQL too when JIASAO_TEST_POSTGRES_URL is set)"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make bench      run the benchmarks"
+	@echo "make migrate    upgrade every service's database"
+	@echo "make contracts  regenerate the event JSON Schemas and AsyncAPI documents"
+	@echo "make lock       re-resolve requirements.lock from pyproject.toml"
+	@echo "make demo       load demo data into a running platform"
+	@echo "make venv       create $(VENV) and install the locked dependencies"
+	@echo "make clean      remove var/ (databases, JetStream data, logs, dev keys)"
+
+venv: $(STAMP)
+
+# Re-installs only when the lock file or pyproject.toml changed since the last install.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+run: venv
+	$(PY) -m devtools.run
+
+test: venv
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) -m bench
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+migrate: venv
+	@set -e; for service in $(SERVICES); do \
+		echo "migrating $$service"; \
+		$(PY) -m services.$$service migrate; \
+	done
+
+contracts: venv
+	$(PY) -m contracts.generate
+
+# Not on `venv`: the lock is an input of the install, not a product of it.
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+demo: venv
+	@if [ -f devtools/demo.py ]; then $(PY) -m devtools.demo; \
+	else echo "no demo yet (devtools/demo.py)"; fi
+
+clean:
+	rm -rf var/

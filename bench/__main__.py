@@ -1,0 +1,121 @@
+"""``make bench``: the platform's speed figures, measured on this machine in one run.
+
+1. Gateway forwarding: requests/s of one GET through the gateway and straight to the owning
+   service, and their ratio (target ≥ 0.5).
+2. Event chain: N training completions until the candidate shows the certificate, on SQLite and,
+   when ``JIASAO_TEST_POSTGRES_URL`` is set, on PostgreSQL (one database per service).
+3. Registry bulk import: rows/s for a 50,000-row CSV file (when the importer is present).
+
+Everything runs on free ports in a temporary directory; nothing touches ``var/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.chain import run_chain_bench
+from bench.gateway import run_gateway_bench
+from devtools.run import Platform, PlatformConfig
+from services.kit.auth import SigningKeys, TokenIssuer
+from services.kit.settings import SERVICES
+from tests.support.databases import POSTGRES_ENV, postgres_database
+
+
+def admin_headers(var_dir: Path) -> dict[str, str]:
+    keys = SigningKeys.load(var_dir / "secrets" / "jwt_keys.json")
+    from services.kit.settings import PlatformSettings
+
+    platform = PlatformSettings()
+    token, _ = TokenIssuer(
+        keys, issuer=platform.jwt_issuer, audience=platform.jwt_audience, ttl=3600
+    ).issue(subject="bench", role="admin")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def running_platform(var_dir: Path, env: dict[str, str] | None = None) -> Iterator[Platform]:
+    platform = Platform(PlatformConfig.with_free_ports(var_dir, env=env or {}))
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
+async def gateway_figures(platform: Platform, headers: dict[str, str], seconds: float) -> Any:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            platform.gateway_url + "/api/v1/courses",
+            json={
+                "title": "Gateway bench course",
+                "track": "housekeeping",
+                "training_type": "refresher",
+                "hours": 8,
+            },
+            headers=headers,
+        ) as response:
+            course = await response.json()
+            if response.status != 201:
+                raise RuntimeError(f"cannot create the bench course: {course}")
+    path = f"/api/v1/courses/{course['id']}"
+    return await run_gateway_bench(
+        platform.gateway_url, platform.url("training"), path, seconds=seconds, concurrency=32
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--completions", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per gateway load run")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="jiasao-bench-") as scratch:
+        var_dir = Path(scratch) / "sqlite"
+        with running_platform(var_dir) as platform:
+            headers = admin_headers(var_dir)
+            results["gateway"] = asyncio.run(gateway_figures(platform, headers, args.seconds))
+            print("gateway:", json.dumps(results["gateway"]), flush=True)
+            results["chain_sqlite"] = asyncio.run(
+                run_chain_bench(platform.gateway_url, headers, count=args.completions)
+            )
+            print("event chain (SQLite):", json.dumps(results["chain_sqlite"]), flush=True)
+        if os.environ.get(POSTGRES_ENV) and not args.skip_postgres:
+            with ExitStack() as stack:
+                env = {
+                    f"{name.upper()}_DATABASE_URL": stack.enter_context(
+                        postgres_database(f"jiasao_bench_{name}")
+                    )
+                    for name in SERVICES
+                }
+                pg_var = Path(scratch) / "postgres"
+                platform = stack.enter_context(running_platform(pg_var, env))
+                headers = admin_headers(pg_var)
+                results["chain_postgres"] = asyncio.run(
+                    run_chain_bench(platform.gateway_url, headers, count=args.completions)
+                )
+                print("event chain (PostgreSQL):", json.dumps(results["chain_postgres"]))
+        try:
+            from bench.registry_import import run_import_bench
+        except ImportError:
+            pass
+        else:
+            results["registry_import"] = run_import_bench(Path(scratch) / "import")
+            print("registry import:", json.dumps(results["registry_import"]), flush=True)
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Gateway forwarding benchmark: requests/s through the gateway vs straight to a service.
+
+Against a running platform (use a path the gateway *forwards*, e.g. ``/.well-known/jwks.json``;
+the gateway answers ``/healthz`` itself, so that path measures its own stack only)::
+
+    python -m bench.gateway --gateway http://127.0.0.1:8000 --direct http://127.0.0.1:8001 \\
+        --path /healthz
+
+Self-contained (starts a trivial upstream and the gateway under uvicorn in subprocesses on free
+ports, then measures a forwarded healthz-like GET)::
+
+    python -m bench.gateway --spawn
+
+The target is a ratio (gateway / direct) of at least 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Forwarded by the gateway (matching owns /jobs) and served by the trivial upstream.
+SPAWN_PATH = "/api/v1/jobs/ping"
+
+
+async def _load(
+    url: str, seconds: float, concurrency: int, max_requests: int | None
+) -> dict[str, float | int]:
+    """``concurrency`` keep-alive clients hitting ``url`` until the time or count runs out."""
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    loop = asyncio.get_running_loop()
+    ok = errors = 0
+    async with aiohttp.ClientSession(
+        connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        deadline = loop.time() + seconds
+
+        async def client() -> None:
+            nonlocal ok, errors
+            while loop.time() < deadline and (max_requests is None or ok + errors < max_requests):
+                try:
+                    async with session.get(url) as resp:
+                        await resp.read()
+                        if resp.status < 400:
+                            ok += 1
+                        else:
+                            errors += 1
+                except (aiohttp.ClientError, TimeoutError):
+                    errors += 1
+
+        started = loop.time()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        elapsed = loop.time() - started
+    return {
+        "requests": ok,
+        "errors": errors,
+        "seconds": round(elapsed, 3),
+        "rps": round(ok / elapsed, 1) if elapsed else 0.0,
+    }
+
+
+async def run_gateway_bench(
+    gateway_url: str,
+    direct_url: str,
+    path: str,
+    seconds: float,
+    concurrency: int,
+    *,
+    max_requests: int | None = None,
+    warmup: float = 1.0,
+) -> dict[str, Any]:
+    """Requests/s for ``path`` straight to the service and through the gateway, and the ratio.
+
+    Each side is warmed up first (connections opened, code paths hot), then measured alone, so
+    the two never compete for CPU.
+    """
+    direct = direct_url.rstrip("/") + path
+    through = gateway_url.rstrip("/") + path
+    results: dict[str, Any] = {"path": path, "concurrency": concurrency}
+    for name, url in (("direct", direct), ("gateway", through)):
+        if warmup > 0:
+            await _load(url, warmup, concurrency, None)
+        results[name] = await _load(url, seconds, concurrency, max_requests)
+    results["direct_rps"] = results["direct"]["rps"]
+    results["gateway_rps"] = results["gateway"]["rps"]
+    results["ratio"] = (
+        round(results["gateway_rps"] / results["direct_rps"], 3) if results["direct_rps"] else 0.0
+    )
+    return results
+
+
+def trivial_upstream() -> Any:
+    """A service-shaped app (FastAPI + the kit's request-context middleware) with one cheap GET."""
+    from fastapi import FastAPI
+
+    from services.kit.middleware import RequestContextMiddleware
+
+    app = FastAPI()
+    app.add_middleware(RequestContextMiddleware)
+
+    @app.get("/healthz")
+    @app.get(SPAWN_PATH)
+    async def ping() -> dict[str, str]:
+        return {"status": "alive"}
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def spawned_platform() -> Iterator[tuple[str, str]]:
+    """(gateway URL, upstream URL): a trivial upstream and the gateway, each in a subprocess."""
+    upstream_port, gateway_port = _free_port(), _free_port()
+    upstream_url = f"http://127.0.0.1:{upstream_port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JIASAO_LOG_LEVEL": "WARNING"}
+    for name in ("registry", "training", "credit", "rating", "matching"):
+        env[f"GATEWAY_{name.upper()}_URL"] = upstream_url
+    upstream_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.gateway:trivial_upstream",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(upstream_port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    gateway_cmd = [sys.executable, "-m", "gateway", "serve", "--port", str(gateway_port)]
+    procs = [subprocess.Popen(upstream_cmd, cwd=ROOT, env=env)]
+    try:
+        _wait_until_up(f"{upstream_url}/healthz", procs[0])
+        procs.append(subprocess.Popen(gateway_cmd, cwd=ROOT, env=env))
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
+        _wait_until_up(f"{gateway_url}/healthz", procs[1])
+        yield gateway_url, upstream_url
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__)
+    parser.add_argument("--gateway", default="http://127.0.0.1:8000")
+    parser.add_argument("--direct", default="http://127.0.0.1:8001")
+    parser.add_argument(
+        "--path", default=None, help=f"default /healthz ({SPAWN_PATH} with --spawn)"
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--max-requests", type=int, default=None)
+    parser.add_argument("--spawn", action="store_true", help="start upstream + gateway here")
+    args = parser.parse_args(argv)
+
+    def bench(gateway: str, direct: str, path: str) -> dict[str, Any]:
+        coro = run_gateway_bench(
+            gateway, direct, path, args.seconds, args.concurrency, max_requests=args.max_requests
+        )
+        # The load generator shares the CPU with what it measures: keep its overhead low.
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(coro)
+
+    if args.spawn:
+        with spawned_platform() as (gateway_url, upstream_url):
+            result = bench(gateway_url, upstream_url, args.path or SPAWN_PATH)
+    else:
+        result = bench(args.gateway, args.direct, args.path or "/healthz")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
