@@ -132,7 +132,9 @@ def problem_response(
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
-        loc = [p for p in error.get("loc", ()) if p not in ("body",)] or list(error.get("loc", ()))
+        # Name the field as the client wrote it: drop FastAPI's "body"/"query"/"path" prefix.
+        full = list(error.get("loc", ()))
+        loc = full[1:] if full and full[0] in ("body", "query", "path", "header") else full
         errors.append(
             {
                 "field": ".".join(str(p) for p in loc),

@@ -40,7 +40,7 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         return uuid.UUID(orjson.loads(base64.urlsafe_b64decode(padded))["after"])
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Problem(
             400,
             "invalid-cursor",

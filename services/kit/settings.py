@@ -47,7 +47,8 @@ class PlatformSettings(BaseSettings):
 class ServiceSettings(BaseSettings):
     """Per service; build with :func:`service_settings` so the prefix is the service's name."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    # A placeholder prefix, so settings built directly (tests) never read bare HOST or PORT.
+    model_config = SettingsConfigDict(env_prefix="JIASAO_UNNAMED_SERVICE_", extra="ignore")
 
     name: str = "service"
     host: str = "127.0.0.1"

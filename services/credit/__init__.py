@@ -1,0 +1,1 @@
+"""Credit: certificates (training certificates first) and, later, workers' credit records."""

@@ -1,0 +1,144 @@
+"""Credit domain operations. Each runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.credit import CertificateIssued
+from contracts.training import EnrollmentCompleted
+from services.credit.models import Certificate, CreditWorker, TrainingCompletion
+from services.credit.numbers import local_date, next_number
+from services.kit.errors import NotFound, Problem
+from services.kit.ids import new_id
+from services.kit.outbox import publish
+from services.kit.types import utcnow
+
+TRAINING = "training"
+#: Training certificates are valid for three years from the day of issue.
+TRAINING_VALIDITY_YEARS = 3
+
+
+def add_years(day: date, years: int) -> date:
+    """``day`` plus ``years``; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def is_valid(certificate: Certificate, today: date | None = None) -> bool:
+    today = today or local_date(utcnow())
+    if certificate.revoked_at is not None:
+        return False
+    return certificate.valid_until is None or today <= certificate.valid_until
+
+
+def mask_name(name: str) -> str:
+    """First character, then one asterisk per remaining character (at least one)."""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+async def record_completion(session: AsyncSession, data: EnrollmentCompleted) -> Certificate | None:
+    """Log a completed enrolment; issue its training certificate if it passed.
+
+    Not passed: only the log row, no certificate and no event. A completion already logged
+    (the same completion re-published under another event id) changes nothing.
+    """
+    enrollment_id = uuid.UUID(data.enrollment_id)
+    if await session.get(TrainingCompletion, enrollment_id) is not None:
+        return None
+    completion = TrainingCompletion(
+        enrollment_id=enrollment_id,
+        worker_id=uuid.UUID(data.worker_id),
+        course_id=uuid.UUID(data.course_id),
+        course_title=data.course_title,
+        track=data.track,
+        training_type=data.training_type,
+        hours=data.hours,
+        score=data.score,
+        passed=data.passed,
+        completed_at=data.completed_at,
+        recorded_at=utcnow(),
+    )
+    session.add(completion)
+    # Flush now: a concurrent duplicate fails here, before a certificate number is taken.
+    await session.flush()
+    if not data.passed:
+        return None
+    certificate = await issue_training_certificate(session, data)
+    completion.certificate_id = certificate.id
+    await session.flush()
+    return certificate
+
+
+async def issue_training_certificate(
+    session: AsyncSession, data: EnrollmentCompleted
+) -> Certificate:
+    """Issue the certificate for a passed enrolment and emit CertificateIssued with it."""
+    existing = await session.scalar(
+        select(Certificate).where(Certificate.enrollment_id == uuid.UUID(data.enrollment_id))
+    )
+    if existing is not None:
+        return existing
+    issued_at = utcnow()
+    certificate = Certificate(
+        id=new_id(),
+        number=await next_number(session, issued_at),
+        kind=TRAINING,
+        worker_id=uuid.UUID(data.worker_id),
+        track=data.track,
+        course_id=uuid.UUID(data.course_id),
+        course_title=data.course_title,
+        training_type=data.training_type,
+        enrollment_id=uuid.UUID(data.enrollment_id),
+        issued_at=issued_at,
+        valid_until=add_years(local_date(issued_at), TRAINING_VALIDITY_YEARS),
+        version=1,
+    )
+    session.add(certificate)
+    await session.flush()
+    await publish(session, certificate_issued(certificate))
+    return certificate
+
+
+def certificate_issued(certificate: Certificate) -> CertificateIssued:
+    return CertificateIssued(
+        certificate_id=str(certificate.id),
+        certificate_number=certificate.number,
+        kind=certificate.kind,  # type: ignore[arg-type]
+        worker_id=str(certificate.worker_id),
+        track=certificate.track,  # type: ignore[arg-type]
+        course_id=_str(certificate.course_id),
+        enrollment_id=_str(certificate.enrollment_id),
+        issued_at=certificate.issued_at,
+        valid_until=certificate.valid_until,
+    )
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+async def get_certificate(
+    session: AsyncSession, certificate_id: uuid.UUID
+) -> tuple[Certificate, CreditWorker | None]:
+    certificate = await session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound("certificate", certificate_id)
+    return certificate, await session.get(CreditWorker, certificate.worker_id)
+
+
+async def find_by_number(
+    session: AsyncSession, number: str
+) -> tuple[Certificate, CreditWorker | None]:
+    certificate = await session.scalar(select(Certificate).where(Certificate.number == number))
+    if certificate is None:
+        raise Problem(
+            404, "not-found", "certificate not found", f"No certificate with number {number}"
+        )
+    return certificate, await session.get(CreditWorker, certificate.worker_id)

@@ -1,0 +1,1 @@
+"""Training: courses, enrolments, assessment results and completion."""
