@@ -41,12 +41,13 @@ class ServiceContext:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def get_ctx(request: Request) -> ServiceContext:
+def context_of(request: Request) -> ServiceContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
 
 
-def get_db(request: Request) -> Database:
-    return get_ctx(request).db
+async def get_ctx(request: Request) -> ServiceContext:
+    """Dependency. Async on purpose: FastAPI runs sync dependencies in a thread pool."""
+    return context_of(request)
 
 
 def create_service_app(
@@ -136,7 +137,7 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        ctx = get_ctx(request)
+        ctx = context_of(request)
         checks: dict[str, str] = {}
         try:
             await ctx.db.ping()

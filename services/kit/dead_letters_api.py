@@ -30,7 +30,7 @@ class ReplayResult(BaseModel):
 
 
 def dead_letters_router() -> APIRouter:
-    from services.kit.app import ServiceContext, get_ctx
+    from services.kit.app import ServiceContext, context_of, get_ctx
 
     router = APIRouter(prefix="/internal/dead-letters", tags=["operations"])
 
@@ -49,7 +49,7 @@ def dead_letters_router() -> APIRouter:
 
     @router.post("/{dead_letter_id}/replay", response_model=ReplayResult)
     async def replay(dead_letter_id: str, request: Request) -> ReplayResult:
-        ctx = get_ctx(request)
+        ctx = context_of(request)
         async with ctx.db.read() as session:
             consumer = await session.scalar(
                 select(dead_letters.c.consumer).where(dead_letters.c.id == dead_letter_id)

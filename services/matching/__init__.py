@@ -1,0 +1,1 @@
+"""Matching: the candidate read model built from registry, credit and rating events."""

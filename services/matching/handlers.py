@@ -1,0 +1,100 @@
+"""Matching's event consumers: thin adapters from contract events to service operations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.credit import CertificateIssued
+from contracts.envelope import CloudEvent, EventData
+from contracts.rating import WorkerRatingChanged
+from contracts.registry import WorkerRegistered, WorkerUpdated
+from services.kit.inbox import Subscription
+from services.matching import service
+
+
+async def handle_worker_registered(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    if not isinstance(data, WorkerRegistered):
+        raise TypeError(f"expected a worker registration, got {envelope.type}")
+    await service.apply_registration(
+        session,
+        uuid.UUID(data.worker_id),
+        name=data.name,
+        county=data.county,
+        tracks=data.tracks,
+        status=data.status,
+        registered_at=data.registered_at,
+    )
+
+
+async def handle_worker_updated(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    if not isinstance(data, WorkerUpdated):
+        raise TypeError(f"expected a worker update, got {envelope.type}")
+    await service.apply_profile_update(
+        session,
+        uuid.UUID(data.worker_id),
+        name=data.name,
+        county=data.county,
+        tracks=data.tracks,
+        updated_at=data.updated_at,
+    )
+
+
+async def handle_worker_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """One durable consumer for both worker subjects keeps their relative order."""
+    if isinstance(data, WorkerRegistered):
+        await handle_worker_registered(session, envelope, data)
+    elif isinstance(data, WorkerUpdated):
+        await handle_worker_updated(session, envelope, data)
+    else:
+        raise TypeError(f"matching-workers got {envelope.type}")  # a wiring bug: dead-letter
+
+
+async def handle_certificate_issued(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    if not isinstance(data, CertificateIssued):
+        raise TypeError(f"matching-certificates got {envelope.type}")
+    await service.add_certificate(
+        session,
+        uuid.UUID(data.worker_id),
+        certificate_id=uuid.UUID(data.certificate_id),
+        number=data.certificate_number,
+        kind=data.kind,
+        track=data.track,
+        issued_at=data.issued_at,
+        valid_until=data.valid_until,
+    )
+
+
+async def handle_rating_changed(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    if not isinstance(data, WorkerRatingChanged):
+        raise TypeError(f"matching-ratings got {envelope.type}")
+    await service.apply_rating(
+        session,
+        uuid.UUID(data.worker_id),
+        year=data.year,
+        stars=data.stars,
+        changed_at=data.changed_at,
+    )
+
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription(
+        "matching-workers",
+        [WorkerRegistered.subject, WorkerUpdated.subject],
+        handle_worker_event,
+    ),
+    Subscription("matching-certificates", [CertificateIssued.subject], handle_certificate_issued),
+    Subscription("matching-ratings", [WorkerRatingChanged.subject], handle_rating_changed),
+)

@@ -1,0 +1,67 @@
+"""Rating tables: known workers (read model of the registry), scores, and yearly levels."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.kit.types import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class KnownWorker(Base):
+    """Workers the registry announced; only they can be rated. Rebuilt by replaying events."""
+
+    __tablename__ = "known_workers"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: When this service learned of the worker (diagnoses event lag).
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Score(Base):
+    """One rater's score of a worker for a year and source; re-rating replaces it in place."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        # One score per rater; its leading (worker_id, year) also serves the level recompute.
+        UniqueConstraint("worker_id", "year", "source", "rater_id", name="uq_scores_rater"),
+        Index("ix_scores_rater_id", "rater_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # No foreign key to known_workers: that read model may be rebuilt by replaying events.
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    year: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(10))
+    rater_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: 0..10000; integer hundredths are exact on every backend (see scoring.py).
+    score_hundredths: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WorkerLevel(Base):
+    """The computed level of a worker for a year, kept in step with its scores."""
+
+    __tablename__ = "worker_levels"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stars: Mapped[int] = mapped_column(Integer)
+    score_hundredths: Mapped[int] = mapped_column(Integer)
+    #: Snapshot ``{source: {"count": n, "mean": x}}`` computed with the stars.
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Grows on every recompute; the ETag of the rating read.
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

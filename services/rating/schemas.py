@@ -1,0 +1,78 @@
+"""Rating API shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.rating.scoring import Source
+
+#: Zhaoqing time (China has no daylight saving); the rating year is the local calendar year.
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR, examples=[2026])]
+ScoreValue = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        le=100,
+        decimal_places=2,
+        description="Score from 0 to 100, at most two decimals",
+        examples=[87.5],
+    ),
+]
+
+
+def current_year() -> int:
+    return datetime.now(UTC).astimezone(CHINA_TZ).year
+
+
+class RatingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: uuid.UUID
+    year: Year = Field(default_factory=current_year, description="Defaults to the current year")
+    source: Source = Field(description="Who rates: the employer, the company, or the worker")
+    rater_id: uuid.UUID = Field(description="Account id of the rater; one score per rater")
+    score: ScoreValue
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class LevelSummary(BaseModel):
+    stars: int = Field(ge=1, le=5)
+    score: float
+
+
+class RatingOut(BaseModel):
+    id: uuid.UUID
+    worker_id: uuid.UUID
+    year: int
+    source: Source
+    rater_id: uuid.UUID
+    score: float
+    comment: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RatingPosted(RatingOut):
+    level: LevelSummary = Field(description="The worker's level for the year after this score")
+
+
+class SourceOut(BaseModel):
+    count: int
+    mean: float
+
+
+class WorkerRatingOut(BaseModel):
+    worker_id: uuid.UUID
+    year: int
+    stars: int = Field(ge=1, le=5)
+    score: float = Field(description="Weighted score, 0-100, two decimals; stars derive from it")
+    sources: dict[Source, SourceOut] = Field(description="Only sources with scores appear")
+    updated_at: datetime
