@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,25 +82,64 @@ async def run_gateway_bench(
     *,
     max_requests: int | None = None,
     warmup: float = 1.0,
+    rounds: int = 3,
+    pids: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Requests/s for ``path`` straight to the service and through the gateway, and the ratio.
 
-    Each side is warmed up first (connections opened, code paths hot), then measured alone, so
-    the two never compete for CPU.
+    Each side is warmed up (connections opened, code paths hot), then measured alone, so the two
+    never compete for CPU. ``seconds`` (and ``max_requests``) are split over ``rounds``
+    alternating direct/gateway runs, so a change in background load affects both sides alike.
+    With ``pids`` (name → process id, Linux), the CPU each process spent per request is reported
+    too: unlike requests/s, it hardly depends on what else the machine is running.
     """
-    direct = direct_url.rstrip("/") + path
-    through = gateway_url.rstrip("/") + path
-    results: dict[str, Any] = {"path": path, "concurrency": concurrency}
-    for name, url in (("direct", direct), ("gateway", through)):
-        if warmup > 0:
+    urls = {
+        "direct": direct_url.rstrip("/") + path,
+        "gateway": gateway_url.rstrip("/") + path,
+    }
+    rounds = max(1, rounds)
+    per_round = seconds / rounds
+    per_round_max = None if max_requests is None else max(1, max_requests // rounds)
+    if warmup > 0:
+        for url in urls.values():
             await _load(url, warmup, concurrency, None)
-        results[name] = await _load(url, seconds, concurrency, max_requests)
+    totals = {name: {"requests": 0, "errors": 0, "seconds": 0.0} for name in urls}
+    per_round_rps: dict[str, list[float]] = {name: [] for name in urls}
+    cpu = {name: dict.fromkeys(pids or {}, 0.0) for name in urls}
+    for _ in range(rounds):
+        for name, url in urls.items():
+            before = {proc: _cpu_seconds(pid) for proc, pid in (pids or {}).items()}
+            stats = await _load(url, per_round, concurrency, per_round_max)
+            for proc, pid in (pids or {}).items():
+                cpu[name][proc] += _cpu_seconds(pid) - before[proc]
+            per_round_rps[name].append(stats["rps"])
+            for key in ("requests", "errors", "seconds"):
+                totals[name][key] += stats[key]
+    results: dict[str, Any] = {"path": path, "concurrency": concurrency, "rounds": rounds}
+    for name, total in totals.items():
+        rps = total["requests"] / total["seconds"] if total["seconds"] else 0.0
+        results[name] = {**total, "seconds": round(total["seconds"], 3), "rps": round(rps, 1)}
+        results[name]["rps_per_round"] = per_round_rps[name]
+        if pids and total["requests"]:
+            results[name]["cpu_us_per_request"] = {
+                proc: round(spent / total["requests"] * 1e6) for proc, spent in cpu[name].items()
+            }
     results["direct_rps"] = results["direct"]["rps"]
     results["gateway_rps"] = results["gateway"]["rps"]
     results["ratio"] = (
         round(results["gateway_rps"] / results["direct_rps"], 3) if results["direct_rps"] else 0.0
     )
     return results
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 where unavailable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def trivial_upstream() -> Any:
@@ -141,8 +180,8 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.
 
 
 @contextmanager
-def spawned_platform() -> Iterator[tuple[str, str]]:
-    """(gateway URL, upstream URL): a trivial upstream and the gateway, each in a subprocess."""
+def spawned_platform() -> Iterator[tuple[str, str, dict[str, int]]]:
+    """A trivial upstream and the gateway, each in a subprocess: their URLs and process ids."""
     upstream_port, gateway_port = _free_port(), _free_port()
     upstream_url = f"http://127.0.0.1:{upstream_port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JIASAO_LOG_LEVEL": "WARNING"}
@@ -169,7 +208,7 @@ def spawned_platform() -> Iterator[tuple[str, str]]:
         procs.append(subprocess.Popen(gateway_cmd, cwd=ROOT, env=env))
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         _wait_until_up(f"{gateway_url}/healthz", procs[1])
-        yield gateway_url, upstream_url
+        yield gateway_url, upstream_url, {"gateway": procs[1].pid, "upstream": procs[0].pid}
     finally:
         for proc in procs:
             proc.terminate()
@@ -198,20 +237,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--max-requests", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating direct/gateway runs")
     parser.add_argument("--spawn", action="store_true", help="start upstream + gateway here")
     args = parser.parse_args(argv)
 
-    def bench(gateway: str, direct: str, path: str) -> dict[str, Any]:
+    def bench(
+        gateway: str, direct: str, path: str, pids: dict[str, int] | None = None
+    ) -> dict[str, Any]:
         coro = run_gateway_bench(
-            gateway, direct, path, args.seconds, args.concurrency, max_requests=args.max_requests
+            gateway,
+            direct,
+            path,
+            args.seconds,
+            args.concurrency,
+            max_requests=args.max_requests,
+            rounds=args.rounds,
+            pids=pids,
         )
         # The load generator shares the CPU with what it measures: keep its overhead low.
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             return runner.run(coro)
 
     if args.spawn:
-        with spawned_platform() as (gateway_url, upstream_url):
-            result = bench(gateway_url, upstream_url, args.path or SPAWN_PATH)
+        with spawned_platform() as (gateway_url, upstream_url, pids):
+            result = bench(gateway_url, upstream_url, args.path or SPAWN_PATH, pids)
     else:
         result = bench(args.gateway, args.direct, args.path or "/healthz")
     print(json.dumps(result, indent=2))

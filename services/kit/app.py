@@ -114,6 +114,9 @@ def create_service_app(
         version="1.0.0",
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        # FastAPI's built-in OpenTelemetry probes global providers on every request; we trace
+        # with our own traceparent, so skip that cost.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Every service verifies tokens itself (DESIGN.md §4); routes opt in via kit.principal.
     app.state.token_verifier = build_verifier(platform)

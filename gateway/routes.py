@@ -1,0 +1,55 @@
+"""The routing table: public path → owning service.
+
+Paths are grouped by resource, never by service name, so a service can be split or merged by
+editing this table alone. Order matters: the first matching pattern wins, so per-worker
+sub-resources owned by other services come before the registry's ``/workers`` prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    pattern: re.Pattern[str]
+    service: str
+
+
+def _table(*rows: tuple[str, str]) -> tuple[Route, ...]:
+    return tuple(Route(re.compile(pattern), service) for pattern, service in rows)
+
+
+ROUTES: tuple[Route, ...] = _table(
+    (r"^/api/v1/workers/[^/]+/certificates(/|$)", "credit"),
+    (r"^/api/v1/workers/[^/]+/credit(/|$)", "credit"),
+    (r"^/api/v1/workers/[^/]+/rating(/|$)", "rating"),
+    (
+        r"^/api/v1/(workers|companies|institutions|employers|partners|accounts|auth|consents"
+        r"|imports|exports|me)(/|$)",
+        "registry",
+    ),
+    (r"^/\.well-known/jwks\.json$", "registry"),
+    (r"^/api/v1/(courses|enrollments|competitions|subsidies)(/|$)", "training"),
+    (r"^/api/v1/(certificates|credit-files|blacklist|redlist|insurance)(/|$)", "credit"),
+    (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
+    (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
+)
+
+# Every pattern starts with one of these; checking them first keeps non-API paths cheap.
+_PREFIXES = ("/api/v1/", "/.well-known/")
+# "." or ".." as a whole segment: never forwarded, so nobody can walk out of a routed prefix.
+_DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
+
+
+def resolve(path: str, routes: tuple[Route, ...] = ROUTES) -> str | None:
+    """The service owning ``path``, or None (the gateway then answers 404 itself)."""
+    if not path.startswith(_PREFIXES):
+        return None
+    if "/." in path and _DOT_SEGMENT.search(path):
+        return None
+    for route in routes:
+        if route.pattern.match(path):
+            return route.service
+    return None
