@@ -20,9 +20,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
+from gateway.auth import EdgeTokenCheck
 from gateway.openapi import TITLE, VERSION, OpenAPIAggregator
 from gateway.proxy import Proxy, ProxyMiddleware
 from gateway.settings import GatewaySettings
+from services.kit.auth import build_verifier
 from services.kit.errors import install_error_handlers, problem_response
 from services.kit.logging import configure_logging
 from services.kit.middleware import RequestContextMiddleware
@@ -94,7 +96,8 @@ def create_app(
     install_error_handlers(app)
 
     # Last added runs first: CORS must see preflights and decorate proxied answers too.
-    app.add_middleware(ProxyMiddleware, proxy=proxy)
+    tokens = EdgeTokenCheck(build_verifier(PlatformSettings()))
+    app.add_middleware(ProxyMiddleware, proxy=proxy, tokens=tokens)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -15,6 +15,7 @@ import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
+from gateway.auth import EdgeTokenCheck
 from gateway.routes import ROUTES, Route, resolve
 from gateway.settings import GatewaySettings
 from services.kit.errors import problem_response
@@ -373,15 +374,27 @@ class Proxy:
 class ProxyMiddleware:
     """Sends routed paths to :class:`Proxy`, everything else to the gateway's own app."""
 
-    def __init__(self, app: ASGIApp, proxy: Proxy) -> None:
+    def __init__(self, app: ASGIApp, proxy: Proxy, tokens: EdgeTokenCheck | None = None) -> None:
         self.app = app
         self.proxy = proxy
         self.routes = proxy.routes
+        self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             service = resolve(scope["path"], self.routes)
             if service is not None:
+                if self.tokens is not None and (problem := await self.tokens.problem_for(scope)):
+                    response = problem_response(
+                        problem.status,
+                        problem.slug,
+                        problem.title,
+                        problem.detail,
+                        instance=scope["path"],
+                        headers=problem.headers,
+                    )
+                    await response(scope, receive, send)
+                    return
                 await self.proxy.forward(scope, receive, send, service)
                 return
         await self.app(scope, receive, send)

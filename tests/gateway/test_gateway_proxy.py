@@ -16,6 +16,7 @@ from tests.gateway.harness import (
     closed_port_url,
     large_body,
 )
+from tests.support.tokens import bearer
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -37,13 +38,24 @@ def assert_problem(resp: httpx.Response, status: int, slug: str) -> dict[str, An
     return body
 
 
+async def test_invalid_bearer_token_is_refused_at_the_edge(gw: httpx.AsyncClient) -> None:
+    forged = bearer("admin")["Authorization"][:-4] + "AAAA"  # signature no longer matches
+    for authorization in (forged, "Bearer not-a-jwt"):
+        resp = await gw.get("/api/v1/workers/1", headers={"Authorization": authorization})
+        assert_problem(resp, 401, "unauthorized")
+        assert resp.headers["www-authenticate"].startswith("Bearer")
+    # No token at all passes through: the service decides whether the resource is public.
+    assert (await gw.get("/api/v1/workers/1")).status_code == 200
+
+
 async def test_method_path_query_body_and_headers_forwarded(gw: httpx.AsyncClient) -> None:
+    authorization = bearer("officer")["Authorization"]
     resp = await gw.patch(
         "/api/v1/workers/w%2F1?a=1&b=x%20y&a=2",
         content=b'{"name": "Li"}',
         headers={
             "Content-Type": "application/json",
-            "Authorization": "Bearer t0ken",
+            "Authorization": authorization,
             "Cookie": "session=abc",
             "Accept-Language": "zh-HK",
             "Idempotency-Key": "k-1",
@@ -57,7 +69,7 @@ async def test_method_path_query_body_and_headers_forwarded(gw: httpx.AsyncClien
     assert echo["body"] == '{"name": "Li"}'
     headers = seen_headers(echo)
     assert headers["content-type"] == ["application/json"]
-    assert headers["authorization"] == ["Bearer t0ken"]
+    assert headers["authorization"] == [authorization]
     assert headers["cookie"] == ["session=abc"]
     assert headers["accept-language"] == ["zh-HK"]
     assert headers["idempotency-key"] == ["k-1"]
