@@ -17,6 +17,7 @@ from services.kit.auth import build_verifier
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.errors import install_error_handlers, problem_response
+from services.kit.idempotency import IdempotencyMiddleware
 from services.kit.inbox import ConsumerRunner, Subscription
 from services.kit.logging import configure_logging
 from services.kit.middleware import RequestContextMiddleware
@@ -120,6 +121,7 @@ def create_service_app(
     )
     # Every service verifies tokens itself (DESIGN.md §4); routes opt in via kit.principal.
     app.state.token_verifier = build_verifier(platform)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(health_router())

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -76,3 +77,20 @@ relay_lease = Table(
     Column("holder", String(100), nullable=False),
     Column("expires_at", Double, nullable=False),
 )
+
+#: Responses to POSTs that carried an Idempotency-Key, so a retried request gets the same
+#: answer instead of doing the work twice. ``status`` is null while the first is in flight.
+idempotency_keys = Table(
+    "kit_idempotency_keys",
+    kit_metadata,
+    Column("caller", String(64), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("content_type", String(200), nullable=True),
+    Column("location", String(500), nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("caller", "key", name="pk_kit_idempotency_keys"),
+)
+Index("ix_kit_idempotency_keys_created_at", idempotency_keys.c.created_at)
