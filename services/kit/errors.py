@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.kit.i18n import title as translated_title
 from services.kit.logging import request_id_var
 
 PROBLEM_BASE = "https://jiasao.gov.cn/problems/"
@@ -97,7 +98,11 @@ def problem_body(
     instance: str | None = None,
     **extensions: Any,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": translated_title(slug, title),
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
     if instance:

@@ -14,6 +14,7 @@ import secrets
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.kit.errors import problem_response
+from services.kit.i18n import language_var, negotiate
 from services.kit.logging import request_id_var
 from services.kit.outbox import traceparent_var
 
@@ -50,6 +51,8 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
         trace = header(scope, b"traceparent")
         traceparent = trace if trace and _TRACEPARENT.match(trace) else new_traceparent()
+        language = negotiate(header(scope, b"accept-language"))
+        token_language = language_var.set(language)
         token_id = request_id_var.set(request_id)
         token_trace = traceparent_var.set(traceparent)
 
@@ -60,7 +63,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = [*message["headers"], (b"x-request-id", request_id.encode())]
+                if not any(name == b"content-language" for name, _ in headers):
+                    headers.append((b"content-language", language.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -74,4 +80,5 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token_id)
+            language_var.reset(token_language)
             traceparent_var.reset(token_trace)
