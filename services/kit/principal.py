@@ -44,6 +44,9 @@ class Principal:
         return scope in self.scopes
 
 
+_SCOPE_KEY = "jiasao.principal"
+
+
 def unauthorized(detail: str) -> Problem:
     return Problem(
         401,
@@ -68,7 +71,9 @@ async def current_principal(request: Request) -> Principal:
 
 async def optional_principal(request: Request) -> Principal | None:
     """The caller if a token was sent (an invalid token is still a 401, never anonymous)."""
-    cached = getattr(request.state, "principal", None)
+    # Cached in the scope, which is per request (request.state may be shared under test
+    # transports that reuse the lifespan state dict).
+    cached = request.scope.get(_SCOPE_KEY)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     authorization = request.headers.get("authorization")
@@ -79,7 +84,7 @@ async def optional_principal(request: Request) -> Principal | None:
         raise unauthorized("Use 'Authorization: Bearer <token>'")
     verifier = request.app.state.token_verifier
     principal: Principal = await verifier.verify(token.strip())
-    request.state.principal = principal
+    request.scope[_SCOPE_KEY] = principal
     return principal
 
 

@@ -32,9 +32,20 @@ async def running_app(app: FastAPI, *, wait_nats: bool = True) -> AsyncIterator[
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         if wait_nats:
             await context(app).bus.wait_connected(timeout=15)
-        transport = httpx.ASGITransport(app=manager.app)
+        transport = httpx.ASGITransport(app=_state_per_request(manager.app))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+def _state_per_request(app: Any) -> Any:
+    """Give each request its own copy of the lifespan state, as uvicorn does."""
+
+    async def wrapper(scope: Any, receive: Any, send: Any) -> None:
+        if "state" in scope:
+            scope = {**scope, "state": dict(scope["state"])}
+        await app(scope, receive, send)
+
+    return wrapper
 
 
 def context(app: FastAPI) -> ServiceContext:
