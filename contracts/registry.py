@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, WithJsonSchema, model_validator
 
 from contracts.common import (
     Actor,
@@ -31,6 +31,13 @@ InstitutionLevel = Literal["provincial_demonstration", "municipal_demonstration"
 
 #: What kind of partner a partner platform is.
 PartnerKind = Literal["recruitment_platform", "agency"]
+
+#: A masked mobile number, or null. The schema keeps the mask pattern at the top level (a JSON
+#: Schema ``pattern`` constrains strings only, so null still validates), as for required ones.
+PhoneMaskedOrNull = Annotated[
+    PhoneMasked | None,
+    WithJsonSchema({"type": ["string", "null"], "pattern": r"^[0-9]{3}\*{4}[0-9]{4}$"}),
+]
 
 #: An honour or title awarded to a company.
 Honour = Annotated[str, Field(min_length=1, max_length=200)]
@@ -60,6 +67,25 @@ class WorkerRegistered(AggregateEvent):
     status: WorkerStatus = Field(description="Status right after registration")
     company_id: Id | None = Field(description="Employing company, or null if independent")
     registered_at: AwareDatetime = Field(description="When the record was created")
+    education: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Highest education, e.g. junior_high; null if unknown (added, optional)",
+    )
+    target_groups: list[TargetGroup] = Field(
+        default_factory=list,
+        description="Employment-support target groups the worker belongs to (added, optional)",
+    )
+    health_check_valid_until: date | None = Field(
+        default=None,
+        description="Last day the health certificate is valid; null if none (added, optional)",
+    )
+    no_criminal_record_valid_until: date | None = Field(
+        default=None,
+        description=(
+            "Last day the no-criminal-record certificate is valid; null if none (added, optional)"
+        ),
+    )
 
 
 class WorkerUpdated(AggregateEvent):
@@ -88,6 +114,17 @@ class WorkerUpdated(AggregateEvent):
         description="Last day the no-criminal-record certificate is valid; null if none on file"
     )
     updated_at: AwareDatetime = Field(description="When the profile changed")
+    phone_masked: PhoneMaskedOrNull = Field(
+        default=None,
+        description="Masked mobile number after the change; null if not sent (added, optional)",
+    )
+    status: WorkerStatus | None = Field(
+        default=None, description="Status at the time of the change (added, optional)"
+    )
+    company_id: Id | None = Field(
+        default=None,
+        description="Current employing company, or null if independent (added, optional)",
+    )
 
 
 class WorkerVerified(AggregateEvent):
@@ -156,7 +193,9 @@ class ConsentChanged(AggregateEvent):
 
     consent_id: Id = Field(description="Id of the consent record")
     worker_id: Id = Field(description="Worker who gave or withdrew consent")
-    scope: str = Field(min_length=1, max_length=64, description="What may be shared, e.g. 'credit'")
+    scope: str = Field(
+        min_length=1, max_length=64, description="What may be shared, e.g. 'credit_data'"
+    )
     recipient: str = Field(
         min_length=1, max_length=128, description="Who may receive it, e.g. a partner id"
     )

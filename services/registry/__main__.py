@@ -1,5 +1,21 @@
 import sys
 
 from services.kit.cli import main
+from services.registry.identity import cli as identity_cli
 
-sys.exit(main("registry", "services.registry.app:create_app"))
+argv = sys.argv[1:]
+if argv and argv[0] in identity_cli.COMMANDS:
+    sys.exit(identity_cli.main(argv))
+try:
+    code = main("registry", "services.registry.app:create_app", argv)
+except SystemExit:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(
+            "\nidentity commands:\n"
+            "  create-admin --phone PHONE [--name NAME] [--password-stdin]\n"
+            "                 create an admin account; prints its generated password once\n"
+            "  rotate-keys    add a new active token signing key (old keys keep verifying)",
+            file=sys.stderr,
+        )
+    raise
+sys.exit(code)

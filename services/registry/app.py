@@ -6,18 +6,35 @@ from fastapi import FastAPI
 
 from services.kit.app import ServiceContext, create_service_app
 from services.kit.pii import load_pii_cipher
-from services.registry.api import router
+from services.kit.settings import PlatformSettings, ServiceSettings
+from services.registry.exchange import ExchangeRuntime
+from services.registry.exchange import routers as exchange_routers
+from services.registry.identity.api import routers as identity_routers
+from services.registry.identity.runtime import IdentityRuntime
+from services.registry.parties import routers as party_routers
 
 
-async def _load_keys(ctx: ServiceContext) -> None:
-    ctx.extras["pii"] = load_pii_cipher()
+def create_app(
+    settings: ServiceSettings | None = None, platform: PlatformSettings | None = None
+) -> FastAPI:
+    platform = platform or PlatformSettings()
+    identity = IdentityRuntime(platform)
+    exchange = ExchangeRuntime()
 
+    async def _startup(ctx: ServiceContext) -> None:
+        ctx.extras["pii"] = load_pii_cipher(ctx.platform)
+        await identity.start(ctx)  # signing keys, token issuer, accounts
+        await exchange.start(ctx)  # spool dir, interrupted imports, import heartbeats
 
-def create_app() -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         "registry",
-        routers=[router],
+        routers=[*party_routers(), *identity_routers, *exchange_routers()],
         title="Jiasao registry",
         description="Workers, companies, institutions, employers, partners; accounts; consent.",
-        on_startup=_load_keys,
+        settings=settings,
+        platform=platform,
+        on_startup=_startup,
     )
+    identity.install(app)
+    exchange.install(app)  # stops running imports before the database closes
+    return app

@@ -1,0 +1,168 @@
+"""The first chain across all five services, driven through the gateway over real HTTP.
+
+registry (worker) → training (course, enrolment, result, completion) → credit (certificate)
+→ rating (stars) → matching (candidate with certificate and stars), each service in its own
+process with its own SQLite database, events over the platform's own nats-server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.run import Platform
+from services.kit.auth import SigningKeys, TokenIssuer
+from services.kit.idnumbers import make_id_card
+from services.kit.settings import PlatformSettings
+
+pytestmark = pytest.mark.e2e
+
+
+def token_headers(platform: Platform, role: str, party_id: str | None = None) -> dict[str, str]:
+    settings = PlatformSettings()
+    keys = SigningKeys.load(platform.config.var_dir / "secrets" / "jwt_keys.json")
+    import uuid
+
+    token, _ = TokenIssuer(
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=600
+    ).issue(
+        subject=f"e2e-{role}",
+        role=role,
+        party_id=uuid.UUID(party_id) if party_id else None,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def poll(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"not reached within {timeout}s: {last!r}")
+
+
+def test_completion_reaches_the_candidate_through_every_service(platform: Platform) -> None:
+    officer = token_headers(platform, "officer")
+    id_card = make_id_card("441202", date(1985, 6, 15), "024")
+    with httpx.Client(base_url=platform.gateway_url, timeout=10, headers=officer) as api:
+        created = api.post(
+            "/api/v1/workers",
+            json={
+                "name": "黄美玲",
+                "id_card_number": id_card,
+                "phone": "13800138024",
+                "county": "gaoyao",
+                "tracks": ["maternal_infant"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        worker = created.json()
+        worker_id = worker["id"]
+
+        course = api.post(
+            "/api/v1/courses",
+            json={
+                "title": "母婴护理（初级）",
+                "track": "maternal_infant",
+                "training_type": "pre_job",
+                "hours": 40,
+            },
+        )
+        assert course.status_code == 201, course.text
+
+        def enrol() -> Any:
+            response = api.post(
+                "/api/v1/enrollments",
+                json={"course_id": course.json()["id"], "worker_id": worker_id},
+            )
+            if response.status_code == 422 and "unknown-worker" in response.json()["type"]:
+                return None  # the registration event has not reached training yet
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        enrollment = poll(enrol)
+        result = api.post(
+            f"/api/v1/enrollments/{enrollment['id']}/result",
+            json={"score": 92, "hours_attended": 40},
+        )
+        assert result.status_code == 200, result.text
+        completed = api.post(f"/api/v1/enrollments/{enrollment['id']}/complete")
+        assert completed.status_code == 200, completed.text
+        assert completed.json()["passed"] is True
+
+        def certificates() -> list[Any]:
+            response = api.get(f"/api/v1/workers/{worker_id}/certificates")
+            assert response.status_code == 200, response.text
+            return response.json()["items"]
+
+        [certificate] = poll(certificates)
+        assert certificate["track"] == "maternal_infant"
+        number = certificate["number"]
+        assert number.startswith("ZQJS-")
+        verified = api.get(f"/api/v1/certificates/verify/{number}")
+        assert verified.status_code == 200 and verified.json()["valid"] is True
+
+        def rate(source: str, score: float) -> None:
+            response = api.post(
+                "/api/v1/ratings",
+                json={
+                    "worker_id": worker_id,
+                    "source": source,
+                    "rater_id": "0190a4d2-0000-7000-8000-000000000001",
+                    "score": score,
+                },
+            )
+            if response.status_code == 422 and "unknown-worker" in response.json()["type"]:
+                raise LookupError
+            assert response.status_code in (200, 201), response.text
+
+        def rated() -> bool:
+            try:
+                rate("employer", 95)
+            except LookupError:
+                return False
+            return True
+
+        poll(rated)
+        rate("company", 90)
+
+        def candidate() -> Any:
+            response = api.get("/api/v1/candidates", params={"track": "maternal_infant"})
+            assert response.status_code == 200, response.text
+            for item in response.json()["items"]:
+                if item["worker_id"] == worker_id and item["certificates"] and item["stars"]:
+                    return item
+            return None
+
+        found = poll(candidate)
+        assert found["name"] == "黄美玲"
+        assert found["county"] == "gaoyao"
+        assert found["stars"] == 5
+        assert [c["number"] for c in found["certificates"]] == [number]
+        assert found["certified_in_track"] is True
+
+
+def test_gateway_serves_one_merged_openapi_document(platform: Platform) -> None:
+    document = httpx.get(f"{platform.gateway_url}/openapi.json", timeout=10).json()
+    paths = set(document["paths"])
+    for expected in (
+        "/api/v1/workers",
+        "/api/v1/courses",
+        "/api/v1/enrollments/{enrollment_id}/complete",
+        "/api/v1/certificates/verify/{number}",
+        "/api/v1/ratings",
+        "/api/v1/candidates",
+    ):
+        assert expected in paths, expected
+    assert not [p for p in paths if p.startswith("/internal") or p in ("/healthz", "/readyz")]
+    assert document.get("x-unavailable-services", []) == []
+    docs = httpx.get(f"{platform.gateway_url}/docs", timeout=10)
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
