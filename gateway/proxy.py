@@ -49,6 +49,10 @@ _BUFFER_LIMIT = 256 * 1024
 _CHUNK = 64 * 1024
 
 
+#: Paths whose bodies are bulk files, streamed with the larger upload limit.
+_UPLOAD_PREFIXES = ("/api/v1/imports/",)
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -108,6 +112,7 @@ class Proxy:
         self._bases: dict[str, str] = urls
         self._base_bytes: dict[str, bytes] = {name: url.encode() for name, url in urls.items()}
         self._max_body = settings.max_body_bytes
+        self._max_upload = settings.max_upload_bytes
         self._trust_forwarded = settings.trust_forwarded_headers
         self._retry_after = {"Retry-After": str(settings.retry_after)}
         self._timeout = aiohttp.ClientTimeout(
@@ -215,27 +220,31 @@ class Proxy:
         # The body: refused before reading when the declared size is too big; read whole when
         # small or of unknown size (chunked, bounded by the limit); streamed when large.
         data: bytes | AsyncIterator[bytes] | None = None
+        # Bulk uploads (registry imports) may be far larger than an API call; they stream
+        # through and the owning service enforces its own limit while spooling.
+        upload = scope["path"].startswith(_UPLOAD_PREFIXES)
+        limit = self._max_upload if upload else self._max_body
         try:
             if content_length is not None:
                 if not content_length.isdigit():
                     await self._problem(scope, receive, send, 400, "Invalid Content-Length")
                     return
                 length = int(content_length)
-                if length > self._max_body:
+                if length > limit:
                     raise _BodyTooLarge
                 if length > _BUFFER_LIMIT:
                     data = _stream_body(receive)
                 elif length:
-                    data = await _read_body(receive, self._max_body)
+                    data = await _read_body(receive, limit)
             elif chunked:
-                data = await _read_body(receive, self._max_body)
+                data = _stream_body(receive) if upload else await _read_body(receive, limit)
         except _BodyTooLarge:
             await self._problem(
                 scope,
                 receive,
                 send,
                 413,
-                f"The request body is larger than {self._max_body} bytes",
+                f"The request body is larger than {limit} bytes",
             )
             return
         except _ClientGone:

@@ -34,6 +34,8 @@ class GatewaySettings(BaseSettings):
     read_timeout: float = Field(default=10.0, gt=0)
     #: Largest request body forwarded; a larger one → 413 without contacting the service.
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    #: Bulk import uploads (CSV / JSON Lines from agencies), streamed to the registry.
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=0)
     #: Pooled keep-alive connections per service (aiohttp ``limit_per_host``).
     pool_limit_per_host: int = Field(default=100, ge=1)
     #: Seconds an idle pooled connection is kept. Shorter than uvicorn's 5 s keep-alive, so the

@@ -27,7 +27,8 @@ from services.kit.tables import idempotency_keys
 from services.kit.types import utcnow
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,200}$")
-MAX_BODY = 1024 * 1024  # bigger uploads (bulk imports) are jobs with their own identity
+MAX_BODY = 1024 * 1024
+_REPLAYABLE_TYPES = ("application/json", "application/x-www-form-urlencoded", "")
 TTL = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(seconds=60)
 
@@ -41,7 +42,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = header(scope, b"idempotency-key")
-        if key is None:
+        content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if key is None or content_type not in _REPLAYABLE_TYPES:
+            # Bulk uploads (CSV, JSON Lines) are jobs with their own identity; not buffered here.
             await self.app(scope, receive, send)
             return
         if not KEY_PATTERN.match(key):

@@ -245,6 +245,21 @@ async def test_body_too_large_is_413(make_gateway: GatewayFactory) -> None:
         assert_problem(chunked, 413, "payload-too-large")
 
 
+async def test_bulk_uploads_stream_with_their_own_limit(make_gateway: GatewayFactory) -> None:
+    async with make_gateway(max_body_bytes=1024, max_upload_bytes=4096) as gw:
+        upload = await gw.post("/api/v1/imports/workers", content=b"z" * 3000)
+        assert upload.status_code == 200 and len(upload.json()["body"]) == 3000
+        too_big = await gw.post("/api/v1/imports/workers", content=b"z" * 4097)
+        assert_problem(too_big, 413, "payload-too-large")
+
+        async def parts() -> AsyncIterator[bytes]:
+            for _ in range(4):
+                yield b"w" * 700
+
+        chunked = await gw.post("/api/v1/imports/workers", content=parts())
+        assert chunked.status_code == 200 and len(chunked.json()["body"]) == 2800
+
+
 async def test_upstream_down_is_503(make_gateway: GatewayFactory) -> None:
     async with make_gateway(registry_url=closed_port_url()) as gw:
         resp = await gw.get("/api/v1/workers/w1")
