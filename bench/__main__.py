@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--completions", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=8.0, help="per gateway load run")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-import", action="store_true", help="skip the 50k-row import")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="jiasao-bench-") as scratch:
@@ -87,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             headers = admin_headers(var_dir)
             results["gateway"] = asyncio.run(gateway_figures(platform, headers, args.seconds))
             print("gateway:", json.dumps(results["gateway"]), flush=True)
+            matching_db = f"sqlite+aiosqlite:///{(var_dir / 'matching.db').resolve()}"
             results["chain_sqlite"] = asyncio.run(
-                run_chain_bench(platform.gateway_url, headers, count=args.completions)
+                run_chain_bench(platform.gateway_url, headers, matching_db, count=args.completions)
             )
             print("event chain (SQLite):", json.dumps(results["chain_sqlite"]), flush=True)
         if os.environ.get(POSTGRES_ENV) and not args.skip_postgres:
@@ -103,14 +105,17 @@ def main(argv: list[str] | None = None) -> int:
                 platform = stack.enter_context(running_platform(pg_var, env))
                 headers = admin_headers(pg_var)
                 results["chain_postgres"] = asyncio.run(
-                    run_chain_bench(platform.gateway_url, headers, count=args.completions)
+                    run_chain_bench(
+                        platform.gateway_url,
+                        headers,
+                        env["MATCHING_DATABASE_URL"],
+                        count=args.completions,
+                    )
                 )
                 print("event chain (PostgreSQL):", json.dumps(results["chain_postgres"]))
-        try:
+        if not args.skip_import:
             from bench.registry_import import run_import_bench
-        except ImportError:
-            pass
-        else:
+
             results["registry_import"] = run_import_bench(Path(scratch) / "import")
             print("registry import:", json.dumps(results["registry_import"]), flush=True)
     print(json.dumps(results, indent=2))
