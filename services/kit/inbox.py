@@ -44,7 +44,6 @@ class Subscription:
     subjects: Sequence[str]
     handler: Handler
     stream: str = ""
-    batch: int = 64
 
     def stream_name(self) -> str:
         if self.stream:
@@ -118,9 +117,10 @@ class ConsumerRunner:
                     # Re-bind whenever the connection was re-established.
                     while not self._stopping and self.bus.generation == generation:
                         try:
-                            messages = await sub.fetch(
-                                self.subscription.batch, timeout=self.fetch_timeout
-                            )
+                            # One at a time: a pull for N lingers until N arrive or the
+                            # timeout passes, which would hold a lone event back by up to
+                            # fetch_timeout. A pull for one returns the moment it arrives.
+                            messages = await sub.fetch(1, timeout=self.fetch_timeout)
                         except TimeoutError:
                             continue
                         for message in messages:
