@@ -37,9 +37,14 @@ from services.kit.pii import PiiCipher
 from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.registry.exchange.formats import FileProblem, Format, Kind
-from services.registry.exchange.importer import Importer
+from services.registry.exchange.importer import Counts, Importer
 from services.registry.exchange.models import ImportJob
 from services.registry.exchange.settings import ExchangeSettings
+
+
+class ImportStopped(Exception):
+    """The registry is stopping: end the job after the batch just committed."""
+
 
 log = logging.getLogger(__name__)
 
@@ -139,16 +144,38 @@ async def run_job(
     fmt: Format,
     actor: Principal | None,
     batch_size: int = 500,
+    stop: asyncio.Event | None = None,
 ) -> str:
-    """Run a queued job to its end; returns the final status. The caller deletes the file."""
+    """Run a queued job to its end; returns the final status. The caller deletes the file.
+
+    ``stop`` ends the job between batches (status interrupted). Stopping that way, rather
+    than cancelling the task, never interrupts a transaction halfway: a cancelled SQLite
+    statement can leave its connection holding the write lock.
+    """
     now = utcnow()
     await _set(db, job_id, status="running", started_at=now, heartbeat_at=now)
+
+    async def between_batches(_: Counts) -> None:
+        if stop is not None and stop.is_set():
+            raise ImportStopped
+
     importer = Importer(
-        db, cipher, job_id=job_id, kind=kind, fmt=fmt, actor=actor, batch_size=batch_size
+        db,
+        cipher,
+        job_id=job_id,
+        kind=kind,
+        fmt=fmt,
+        actor=actor,
+        batch_size=batch_size,
+        on_batch=between_batches,
     )
     status, error = "done", None
     try:
         counts = await importer.run(path)
+    except ImportStopped:
+        status = "interrupted"
+        error = "the registry stopped during the import; submit the file again to finish it"
+        counts = importer.counts
     except FileProblem as problem:
         status, error = "failed", str(problem)
         counts = importer.counts
@@ -228,6 +255,7 @@ class ExchangeRuntime:
         self._tasks: dict[uuid.UUID, asyncio.Task[str]] = {}
         self._slots = asyncio.Semaphore(self.settings.concurrency)
         self._keeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def ctx(self) -> ServiceContext:
@@ -314,6 +342,7 @@ class ExchangeRuntime:
                     fmt=fmt,
                     actor=actor,
                     batch_size=self.settings.batch_size,
+                    stop=self._stopping,
                 )
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
@@ -358,7 +387,10 @@ class ExchangeRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
         tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
+        self._stopping.set()  # running jobs end after their current batch
         if tasks:
-            await asyncio.wait(tasks, timeout=10)
+            _, late = await asyncio.wait(tasks, timeout=10)
+            for task in late:  # last resort: a batch that takes more than 10 s
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5)
