@@ -1,9 +1,10 @@
 """Transactional outbox: events commit with the state change; a relay publishes them.
 
 ``publish(session, data)`` only inserts a row in the caller's transaction, so a rolled-back
-operation publishes nothing and a committed one cannot lose its event. The :class:`Relay`
-publishes pending rows in commit order with ``Nats-Msg-Id`` = event id (JetStream drops a
-republished duplicate), marks them sent, and backs off while NATS is down.
+operation publishes nothing and a committed one cannot lose its event; ``publish_many`` does
+the same for many events in one multi-row INSERT. The :class:`Relay` publishes pending rows in
+commit order with ``Nats-Msg-Id`` = event id (JetStream drops a republished duplicate), marks
+them sent, and backs off while NATS is down.
 
 Several replicas may run a relay: a lease row elects one publisher at a time, which keeps
 per-aggregate (indeed global) order; if a lease lapses mid-batch the next holder may republish a
@@ -17,6 +18,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,21 +40,39 @@ traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None
 LEASE_NAME = "outbox"
 
 
+def _outbox_row(data: EventData, traceparent: str | None) -> tuple[CloudEvent[Any], dict[str, Any]]:
+    """A fresh envelope for ``data`` and the outbox row that records it."""
+    envelope = envelope_for(data, traceparent=traceparent)
+    row = {
+        "event_id": envelope.id,
+        "subject": data.subject,
+        "event_type": envelope.type,
+        "aggregate_id": envelope.subject,
+        "payload": envelope.model_dump_json(),
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+    return envelope, row
+
+
 async def publish(session: AsyncSession, data: EventData) -> CloudEvent[Any]:
     """Record ``data`` as an event of the current transaction; returns its envelope."""
-    envelope = envelope_for(data, traceparent=traceparent_var.get())
-    await session.execute(
-        insert(outbox).values(
-            event_id=envelope.id,
-            subject=data.subject,
-            event_type=envelope.type,
-            aggregate_id=envelope.subject,
-            payload=envelope.model_dump_json(),
-            created_at=utcnow(),
-            attempts=0,
-        )
-    )
+    envelope, row = _outbox_row(data, traceparent_var.get())
+    await session.execute(insert(outbox).values(**row))
     return envelope
+
+
+async def publish_many(session: AsyncSession, datas: Iterable[EventData]) -> list[CloudEvent[Any]]:
+    """:func:`publish` for many events in one multi-row INSERT; returns their envelopes.
+
+    The rows are inserted in the order given, so the relay publishes them in that order
+    (events about one aggregate keep theirs).
+    """
+    traceparent = traceparent_var.get()
+    built = [_outbox_row(data, traceparent) for data in datas]
+    if built:
+        await session.execute(insert(outbox), [row for _, row in built])
+    return [envelope for envelope, _ in built]
 
 
 class Relay:

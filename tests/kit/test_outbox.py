@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from devtools.nats import NatsServer
 from services.kit.db import Database
-from services.kit.outbox import Relay, publish
+from services.kit.outbox import Relay, publish, publish_many, traceparent_var
 from services.kit.tables import outbox
 from tests.kit.kit_harness import (
     pending_outbox,
@@ -165,3 +165,51 @@ async def test_relay_wakes_on_commit_without_waiting_for_its_poll(
     finally:
         await relay.stop()
         await bus.close()
+
+
+async def test_publish_many_writes_the_rows_publish_would_in_the_order_given(
+    db: Database, nats_server: NatsServer
+) -> None:
+    worker = rating_event().worker_id
+    datas = [rating_event(worker, stars=1 + n % 5) for n in range(7)]
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    token = traceparent_var.set(trace)
+    try:
+        async with db.write() as session:
+            single = await publish(session, datas[0])
+            many = await publish_many(session, datas[1:])
+            assert await publish_many(session, []) == []
+    finally:
+        traceparent_var.reset(token)
+    envelopes = [single, *many]
+    assert [e.data for e in envelopes] == [d.model_dump(mode="json") for d in datas]
+    async with db.read() as session:
+        rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).mappings().all()
+    # Same columns, filled the same way, whichever function wrote the row.
+    assert [r["event_id"] for r in rows] == [e.id for e in envelopes]
+    for row, envelope in zip(rows, envelopes, strict=True):
+        assert row["payload"] == envelope.model_dump_json()
+        assert (row["subject"], row["event_type"], row["aggregate_id"]) == (
+            "rating.worker.changed",
+            envelope.type,
+            worker,
+        )
+        assert (row["attempts"], row["published_at"], row["last_error"]) == (0, None, None)
+        assert envelope.traceparent == trace
+    bus = rating_bus(nats_server.url)
+    await bus.start()
+    await bus.wait_connected(10)
+    try:
+        assert await Relay(db, bus).publish_pending() == len(datas)
+        messages = await stream_messages(nats_server.url)
+        assert [m.headers["Nats-Msg-Id"] for m in messages] == [e.id for e in envelopes]
+    finally:
+        await bus.close()
+
+
+async def test_publish_many_rolled_back_publishes_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.write() as session:
+            await publish_many(session, [rating_event(), rating_event()])
+            raise RuntimeError("operation failed after writing its events")
+    assert await pending_outbox(db) == 0

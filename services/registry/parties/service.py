@@ -11,16 +11,19 @@ Failures are kit problems: :class:`Conflict` (409) for duplicates and impossible
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.envelope import EventData
 from contracts.registry import (
     CompanyRegistered,
     ConsentChanged,
@@ -36,7 +39,7 @@ from contracts.registry import (
 from services.kit.errors import Conflict, InvalidField, NotFound
 from services.kit.idnumbers import mask_id_card, mask_mobile, parse_credit_code, parse_id_card
 from services.kit.ids import new_id
-from services.kit.outbox import publish
+from services.kit.outbox import publish, publish_many
 from services.kit.pii import PiiCipher
 from services.kit.principal import Principal
 from services.kit.types import utcnow
@@ -140,22 +143,53 @@ def worker_phone(cipher: PiiCipher, worker: Worker) -> str:
 # --- workers: registration and profile ------------------------------------------------------
 
 
+def _phone_fields(cipher: PiiCipher, phone: str) -> dict[str, str]:
+    return {
+        "phone_encrypted": cipher.encrypt(phone, context=WORKER_PHONE_CONTEXT),
+        "phone_index": cipher.blind_index(phone, context=WORKER_PHONE_CONTEXT),
+        "phone_masked": mask_mobile(phone),
+    }
+
+
+def _health_check_fields(check: HealthCheck | None) -> dict[str, Any]:
+    return {
+        "health_check_date": check.date if check else None,
+        "health_check_institution": check.institution if check else None,
+        "health_check_valid_until": check.valid_until if check else None,
+    }
+
+
+def _no_criminal_record_fields(check: NoCriminalRecordCheck | None) -> dict[str, Any]:
+    return {
+        "no_criminal_record_date": check.date if check else None,
+        "no_criminal_record_result": check.result if check else None,
+        "no_criminal_record_valid_until": check.valid_until if check else None,
+    }
+
+
+def _assign(worker: Worker, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(worker, name, value)
+
+
 def _set_phone(cipher: PiiCipher, worker: Worker, phone: str) -> None:
-    worker.phone_encrypted = cipher.encrypt(phone, context=WORKER_PHONE_CONTEXT)
-    worker.phone_index = cipher.blind_index(phone, context=WORKER_PHONE_CONTEXT)
-    worker.phone_masked = mask_mobile(phone)
+    _assign(worker, _phone_fields(cipher, phone))
 
 
 def _set_health_check(worker: Worker, check: HealthCheck | None) -> None:
-    worker.health_check_date = check.date if check else None
-    worker.health_check_institution = check.institution if check else None
-    worker.health_check_valid_until = check.valid_until if check else None
+    _assign(worker, _health_check_fields(check))
 
 
 def _set_no_criminal_record(worker: Worker, check: NoCriminalRecordCheck | None) -> None:
-    worker.no_criminal_record_date = check.date if check else None
-    worker.no_criminal_record_result = check.result if check else None
-    worker.no_criminal_record_valid_until = check.valid_until if check else None
+    _assign(worker, _no_criminal_record_fields(check))
+
+
+def _track_rows(worker_id: uuid.UUID, tracks: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"worker_id": worker_id, "track": t} for t in tracks]
+
+
+def _target_group_rows(worker_id: uuid.UUID, groups: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"worker_id": worker_id, "target_group": g} for g in groups]
 
 
 async def _sync_tags(session: AsyncSession, worker: Worker, *, fresh: bool) -> None:
@@ -165,25 +199,36 @@ async def _sync_tags(session: AsyncSession, worker: Worker, *, fresh: bool) -> N
         await session.execute(
             delete(WorkerTargetGroup).where(WorkerTargetGroup.worker_id == worker.id)
         )
-    session.add_all(WorkerTrack(worker_id=worker.id, track=t) for t in worker.tracks)
+    session.add_all(WorkerTrack(**row) for row in _track_rows(worker.id, worker.tracks))
     session.add_all(
-        WorkerTargetGroup(worker_id=worker.id, target_group=g) for g in worker.target_groups
+        WorkerTargetGroup(**row) for row in _target_group_rows(worker.id, worker.target_groups)
     )
+
+
+def _history_row(
+    worker_id: uuid.UUID,
+    source: str | None,
+    target: str,
+    reason: str,
+    actor: Principal | None,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "worker_id": worker_id,
+        "from_status": source,
+        "to_status": target,
+        "reason": reason,
+        "changed_by": actor_id(actor),
+        "changed_by_role": _actor_role(actor),
+        "changed_at": at,
+    }
 
 
 def _history(
     worker: Worker, source: str | None, target: str, reason: str, actor: Principal | None
 ) -> WorkerStatusChange:
-    return WorkerStatusChange(
-        id=new_id(),
-        worker_id=worker.id,
-        from_status=source,
-        to_status=target,
-        reason=reason,
-        changed_by=actor_id(actor),
-        changed_by_role=_actor_role(actor),
-        changed_at=utcnow(),
-    )
+    return WorkerStatusChange(**_history_row(worker.id, source, target, reason, actor, utcnow()))
 
 
 async def _company_or_422(
@@ -193,6 +238,201 @@ async def _company_or_422(
     if company is None:
         raise InvalidField(field, f"no company with id {company_id}")
     return company
+
+
+def _employment_row(
+    worker_id: uuid.UUID, company_id: uuid.UUID, kind: str, actor: Principal | None, at: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "worker_id": worker_id,
+        "company_id": company_id,
+        "kind": kind,
+        "joined_at": at,
+        "joined_by": actor_id(actor),
+    }
+
+
+def _joined(
+    worker_id: uuid.UUID, company_id: uuid.UUID, kind: str, at: datetime
+) -> EmploymentChanged:
+    return EmploymentChanged(
+        worker_id=str(worker_id),
+        company_id=str(company_id),
+        previous_company_id=None,
+        kind=kind,  # type: ignore[arg-type]
+        changed_at=at,
+    )
+
+
+DUPLICATE_WORKER = "A worker with this ID-card number is already registered"
+
+
+@dataclass(slots=True)
+class _NewWorker:
+    """Every row that registering one worker writes, and its events in publishing order.
+
+    Built by :func:`_new_worker` only, for :func:`register_worker` and :func:`register_workers`
+    alike, so a worker registered one at a time and one registered in bulk cannot differ.
+    """
+
+    worker: dict[str, Any]
+    tracks: list[dict[str, Any]]
+    target_groups: list[dict[str, Any]]
+    history: dict[str, Any]
+    #: The open employment when the worker joins a company at registration.
+    employment: dict[str, Any] | None
+    events: list[EventData]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.worker["id"]  # type: ignore[no-any-return]
+
+
+def _new_worker(
+    cipher: PiiCipher,
+    data: WorkerCreate,
+    actor: Principal | None,
+    employer: tuple[uuid.UUID, str] | None,
+) -> _NewWorker:
+    """The rows and events of registering ``data`` (status ``registered``).
+
+    ``employer`` is (company id, employment kind) when the worker joins a company at once: the
+    record is then written as :func:`join_company` leaves it (company, kind, version 2), with
+    the open employment, and EmploymentChanged follows WorkerRegistered.
+    """
+    card = parse_id_card(data.id_card_number)
+    now = utcnow()
+    worker_id = new_id()
+    company_id, kind = employer if employer is not None else (None, None)
+    worker: dict[str, Any] = {
+        "id": worker_id,
+        "name": data.name,
+        "gender": card.gender.value,
+        "birth_date": card.birth_date,
+        "id_card_encrypted": cipher.encrypt(card.number, context=WORKER_ID_CARD_CONTEXT),
+        "id_card_index": cipher.blind_index(card.number, context=WORKER_ID_CARD_CONTEXT),
+        "id_card_masked": mask_id_card(card.number),
+        **_phone_fields(cipher, data.phone),
+        "county": data.county,
+        "tracks": list(data.tracks),
+        "languages": list(data.languages),
+        "education": data.education,
+        "target_groups": list(data.target_groups),
+        **_health_check_fields(data.health_check),
+        **_no_criminal_record_fields(data.no_criminal_record),
+        "status": "registered",
+        "company_id": company_id,
+        "employment_kind": kind,
+        # Joining is a change of its own, as when join_company follows registration.
+        "version": 1 if employer is None else 2,
+        "created_at": now,
+        "updated_at": now,
+    }
+    events: list[EventData] = [
+        WorkerRegistered(
+            worker_id=str(worker_id),
+            name=worker["name"],
+            gender=worker["gender"],
+            birth_date=worker["birth_date"],
+            county=worker["county"],
+            id_card_masked=worker["id_card_masked"],
+            phone_masked=worker["phone_masked"],
+            tracks=worker["tracks"],
+            languages=worker["languages"],
+            status="registered",
+            company_id=None,
+            registered_at=now,
+            education=worker["education"],
+            target_groups=worker["target_groups"],
+            health_check_valid_until=worker["health_check_valid_until"],
+            no_criminal_record_valid_until=worker["no_criminal_record_valid_until"],
+        )
+    ]
+    employment = None
+    if employer is not None:
+        employment = _employment_row(worker_id, *employer, actor, now)
+        events.append(_joined(worker_id, *employer, now))
+    return _NewWorker(
+        worker=worker,
+        tracks=_track_rows(worker_id, worker["tracks"]),
+        target_groups=_target_group_rows(worker_id, worker["target_groups"]),
+        history=_history_row(worker_id, None, "registered", "registered", actor, now),
+        employment=employment,
+        events=events,
+    )
+
+
+async def _employers(
+    session: AsyncSession, rows: Sequence[WorkerCreate]
+) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    """Company id → (id, kind) for every company ``rows`` join; 422 for one that is unknown."""
+    wanted = {d.employment.company_id for d in rows if d.employment is not None}
+    if not wanted:
+        return {}
+    if len(wanted) == 1:  # spares a query when the session already holds the company
+        [company_id] = wanted
+        company = await _company_or_422(session, company_id, ["employment", "company_id"])
+        return {company.id: (company.id, company.kind)}
+    found = await session.execute(select(Company.id, Company.kind).where(Company.id.in_(wanted)))
+    companies = {company_id: (company_id, kind) for company_id, kind in found}
+    if missing := wanted - companies.keys():
+        raise InvalidField(["employment", "company_id"], f"no company with id {min(missing)}")
+    return companies
+
+
+def _employer(
+    data: WorkerCreate, companies: dict[uuid.UUID, tuple[uuid.UUID, str]]
+) -> tuple[uuid.UUID, str] | None:
+    if data.employment is None:
+        return None
+    company_id, company_kind = companies[data.employment.company_id]
+    return company_id, data.employment.kind or company_kind
+
+
+async def _insert_workers(session: AsyncSession, news: Sequence[_NewWorker]) -> None:
+    """Write ``news``: one multi-row INSERT per table, parents first, then all their events.
+
+    409 ``duplicate-worker`` when an ID-card number is already registered (the unique index is
+    the backstop for a check made before; after it the transaction must be rolled back).
+    """
+    # Core INSERTs on the tables: the ORM's bulk INSERT would leave out null values and so
+    # split the rows into one statement per run of rows with the same columns set.
+    try:
+        await session.execute(insert(Worker.__table__), [n.worker for n in news])
+    except IntegrityError as exc:
+        raise Conflict(DUPLICATE_WORKER, slug="duplicate-worker") from exc
+    tables: tuple[tuple[type[Any], list[dict[str, Any]]], ...] = (
+        (WorkerTrack, [row for n in news for row in n.tracks]),
+        (WorkerTargetGroup, [row for n in news for row in n.target_groups]),
+        (WorkerStatusChange, [n.history for n in news]),
+        (Employment, [n.employment for n in news if n.employment is not None]),
+    )
+    for model, rows in tables:
+        if rows:
+            await session.execute(insert(model.__table__), rows)
+    await publish_many(session, [event for n in news for event in n.events])
+
+
+def _log_registered(new: _NewWorker, actor: Principal | None) -> None:
+    worker = new.worker
+    log.info(
+        "worker registered",
+        extra={
+            "worker_id": str(worker["id"]),
+            "id_card_masked": worker["id_card_masked"],
+            "actor": actor_id(actor),
+        },
+    )
+    if worker["company_id"] is not None:
+        log.info(
+            "worker employed",
+            extra={
+                "worker_id": str(worker["id"]),
+                "company_id": str(worker["company_id"]),
+                "kind": worker["employment_kind"],
+            },
+        )
 
 
 async def register_worker(
@@ -205,74 +445,41 @@ async def register_worker(
     """
     card = parse_id_card(data.id_card_number)
     id_index = cipher.blind_index(card.number, context=WORKER_ID_CARD_CONTEXT)
-    duplicate = "A worker with this ID-card number is already registered"
     if await session.scalar(select(Worker.id).where(Worker.id_card_index == id_index)):
-        raise Conflict(duplicate, slug="duplicate-worker")
-    company = None
-    if data.employment is not None:
-        company = await _company_or_422(
-            session, data.employment.company_id, ["employment", "company_id"]
-        )
-    now = utcnow()
-    worker = Worker(
-        id=new_id(),
-        name=data.name,
-        gender=card.gender.value,
-        birth_date=card.birth_date,
-        id_card_encrypted=cipher.encrypt(card.number, context=WORKER_ID_CARD_CONTEXT),
-        id_card_index=id_index,
-        id_card_masked=mask_id_card(card.number),
-        county=data.county,
-        tracks=list(data.tracks),
-        languages=list(data.languages),
-        education=data.education,
-        target_groups=list(data.target_groups),
-        status="registered",
-        company_id=None,
-        employment_kind=None,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
-    _set_phone(cipher, worker, data.phone)
-    _set_health_check(worker, data.health_check)
-    _set_no_criminal_record(worker, data.no_criminal_record)
-    session.add(worker)
-    await _flush_unique(session, duplicate, "duplicate-worker")
-    await _sync_tags(session, worker, fresh=True)
-    session.add(_history(worker, None, "registered", "registered", actor))
-    await publish(
-        session,
-        WorkerRegistered(
-            worker_id=str(worker.id),
-            name=worker.name,
-            gender=worker.gender,  # type: ignore[arg-type]
-            birth_date=worker.birth_date,
-            county=worker.county,  # type: ignore[arg-type]
-            id_card_masked=worker.id_card_masked,
-            phone_masked=worker.phone_masked,
-            tracks=worker.tracks,  # type: ignore[arg-type]
-            languages=worker.languages,
-            status="registered",
-            company_id=None,
-            registered_at=now,
-            education=worker.education,
-            target_groups=worker.target_groups,  # type: ignore[arg-type]
-            health_check_valid_until=worker.health_check_valid_until,
-            no_criminal_record_valid_until=worker.no_criminal_record_valid_until,
-        ),
-    )
-    log.info(
-        "worker registered",
-        extra={
-            "worker_id": str(worker.id),
-            "id_card_masked": worker.id_card_masked,
-            "actor": actor_id(actor),
-        },
-    )
-    if company is not None and data.employment is not None:
-        await join_company(session, worker, company.id, data.employment.kind, actor)
-    return worker
+        raise Conflict(DUPLICATE_WORKER, slug="duplicate-worker")
+    companies = await _employers(session, [data])
+    new = _new_worker(cipher, data, actor, _employer(data, companies))
+    await _insert_workers(session, [new])
+    _log_registered(new, actor)
+    return await get_worker(session, new.id)
+
+
+async def register_workers(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    rows: Sequence[WorkerCreate],
+    actor: Principal | None,
+) -> list[uuid.UUID]:
+    """:func:`register_worker` for many workers at once; returns their ids, in order.
+
+    The same rows and events as registering each in turn, written with one multi-row INSERT
+    per table. The caller checks for numbers already registered (and for repeats within
+    ``rows``): here only the unique index catches one, as a 409 ``duplicate-worker`` for the
+    whole call, after which the transaction (or savepoint) must be rolled back. 422 if a
+    company to join does not exist.
+    """
+    if not rows:
+        return []
+    companies = await _employers(session, rows)
+    news = []
+    for count, data in enumerate(rows, 1):
+        news.append(_new_worker(cipher, data, actor, _employer(data, companies)))
+        if count % 100 == 0:
+            await asyncio.sleep(0)  # encrypting is CPU work: let requests through
+    await _insert_workers(session, news)
+    for new in news:
+        _log_registered(new, actor)
+    return [new.id for new in news]
 
 
 def _patch_changes(worker: Worker, patch: WorkerPatch) -> dict[str, Any]:
@@ -505,12 +712,7 @@ async def join_company(
         )
     now = utcnow()
     employment = Employment(
-        id=new_id(),
-        worker_id=worker.id,
-        company_id=company.id,
-        kind=kind or company.kind,
-        joined_at=now,
-        joined_by=actor_id(actor),
+        **_employment_row(worker.id, company.id, kind or company.kind, actor, now)
     )
     session.add(employment)
     await _flush_unique(
@@ -521,16 +723,7 @@ async def join_company(
     worker.version += 1
     worker.updated_at = now
     await session.flush()
-    await publish(
-        session,
-        EmploymentChanged(
-            worker_id=str(worker.id),
-            company_id=str(company.id),
-            previous_company_id=None,
-            kind=employment.kind,  # type: ignore[arg-type]
-            changed_at=now,
-        ),
-    )
+    await publish(session, _joined(worker.id, company.id, employment.kind, now))
     log.info(
         "worker employed",
         extra={"worker_id": str(worker.id), "company_id": str(company.id), "kind": employment.kind},
@@ -968,6 +1161,7 @@ __all__ = [
     "register_institution",
     "register_partner",
     "register_worker",
+    "register_workers",
     "set_partner_status",
     "status_history",
     "update_organisation",
