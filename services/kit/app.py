@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from contracts.catalog import STREAMS
 from services.kit.auth import build_verifier
 from services.kit.bus import Bus
+from services.kit.context import ServiceContext, context_of, get_ctx
 from services.kit.db import Database
+from services.kit.dead_letters_api import dead_letters_router
 from services.kit.errors import install_error_handlers, problem_response
 from services.kit.idempotency import IdempotencyMiddleware
 from services.kit.inbox import ConsumerRunner, Subscription
@@ -23,32 +24,13 @@ from services.kit.logging import configure_logging
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrate import upgrade
 from services.kit.outbox import Relay
+from services.kit.policy import document_security, public
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
 
+#: Routes import the context from here (it lives in kit.context so nothing imports this module).
+__all__ = ["ServiceContext", "context_of", "create_service_app", "get_ctx", "health_router"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ServiceContext:
-    """Everything a running service holds; lives on ``app.state.ctx``."""
-
-    settings: ServiceSettings
-    platform: PlatformSettings
-    db: Database
-    bus: Bus
-    relay: Relay
-    runners: dict[str, ConsumerRunner] = field(default_factory=dict)
-    #: Service-specific singletons set by ``on_startup`` (e.g. the registry's PII cipher).
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-def context_of(request: Request) -> ServiceContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
-async def get_ctx(request: Request) -> ServiceContext:
-    """Dependency. Async on purpose: FastAPI runs sync dependencies in a thread pool."""
-    return context_of(request)
 
 
 def create_service_app(
@@ -125,16 +107,27 @@ def create_service_app(
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(health_router())
-    from services.kit.dead_letters_api import dead_letters_router
-
     app.include_router(dead_letters_router())
     for router in routers:
         app.include_router(router)
+    _document_policies(app)
     return app
 
 
+def _document_policies(app: FastAPI) -> None:
+    """Each operation's OpenAPI ``security`` comes from the policy the route enforces."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_security(app, build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def health_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(public())])
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from services.kit.context import ServiceContext, context_of, get_ctx
 from services.kit.errors import NotFound, Problem
+from services.kit.policy import operator
 from services.kit.tables import dead_letters
 
 
@@ -30,9 +32,12 @@ class ReplayResult(BaseModel):
 
 
 def dead_letters_router() -> APIRouter:
-    from services.kit.app import ServiceContext, context_of, get_ctx
-
-    router = APIRouter(prefix="/internal/dead-letters", tags=["operations"])
+    """Operators only (admin tokens), on the service's own port; the gateway never routes it."""
+    router = APIRouter(
+        prefix="/internal/dead-letters",
+        tags=["operations"],
+        dependencies=[Depends(operator())],
+    )
 
     @router.get("", response_model=list[DeadLetter])
     async def list_dead_letters(
@@ -40,6 +45,7 @@ def dead_letters_router() -> APIRouter:
         include_replayed: bool = Query(False),
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[DeadLetter]:
+        """Events a consumer gave up on, oldest first (replayed ones on request)."""
         query = select(dead_letters).order_by(dead_letters.c.failed_at).limit(limit)
         if not include_replayed:
             query = query.where(dead_letters.c.replayed_at.is_(None))
@@ -49,6 +55,7 @@ def dead_letters_router() -> APIRouter:
 
     @router.post("/{dead_letter_id}/replay", response_model=ReplayResult)
     async def replay(dead_letter_id: str, request: Request) -> ReplayResult:
+        """Run the consumer's handler on the event again; 409 if it still fails."""
         ctx = context_of(request)
         async with ctx.db.read() as session:
             consumer = await session.scalar(
