@@ -1,4 +1,9 @@
-"""Training HTTP routes under /api/v1: courses and enrollments."""
+"""Training HTTP routes under /api/v1: courses and enrollments.
+
+Each route declares who may call it (``services.kit.policy``); ``access`` then relates the
+caller to the course or enrolment. The catalogue is public; results and completion, which
+lead to a certificate, are for officers and the staff of the institution running the course.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,9 @@ from contracts.common import Track
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.http import conditional_json, etag_for
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from services.training import service
+from services.kit.policy import STAFF, allow, public
+from services.kit.principal import Principal
+from services.training import access, service
 from services.training.models import Course, Enrollment
 from services.training.schemas import (
     CourseCreate,
@@ -23,6 +30,11 @@ from services.training.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["training"])
+
+#: Who runs courses: the programme's staff and training institutions (their own courses).
+RUNS_COURSES = allow(*STAFF, "institution")
+#: Who may read some enrolments; access.sees decides which.
+READS_ENROLMENTS = allow(*STAFF, "institution", "worker", "company")
 
 
 def course_out(course: Course) -> CourseOut:
@@ -65,31 +77,38 @@ def _with_etag(response: Response, enrollment: Enrollment) -> EnrollmentOut:
 
 @router.post("/courses", status_code=201, response_model=CourseOut)
 async def create_course(
-    body: CourseCreate, response: Response, ctx: ServiceContext = Depends(get_ctx)
+    body: CourseCreate,
+    response: Response,
+    principal: Principal = Depends(RUNS_COURSES),
+    ctx: ServiceContext = Depends(get_ctx),
 ) -> CourseOut:
+    """Create a course. Institution staff create courses of their own institution only."""
+    institution_id = access.course_institution(principal, body.institution_id)
     async with ctx.db.write() as session:
-        course = await service.create_course(session, body)
+        course = await service.create_course(session, body, institution_id)
     response.headers["Location"] = f"/api/v1/courses/{course.id}"
     response.headers["ETag"] = etag_for(course.id, course.version)
     return course_out(course)
 
 
-@router.get("/courses/{course_id}", response_model=CourseOut)
+@router.get("/courses/{course_id}", response_model=CourseOut, dependencies=[Depends(public())])
 async def get_course(
     course_id: uuid.UUID, request: Request, ctx: ServiceContext = Depends(get_ctx)
 ) -> Response:
+    """One course of the public catalogue (with an ETag)."""
     async with ctx.db.read() as session:
         course = await service.get_course(session, course_id)
     return conditional_json(request, course_out(course), etag_for(course.id, course.version))
 
 
-@router.get("/courses", response_model=Page[CourseOut])
+@router.get("/courses", response_model=Page[CourseOut], dependencies=[Depends(public())])
 async def list_courses(
     ctx: ServiceContext = Depends(get_ctx),
     track: Track | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[CourseOut]:
+    """The public course catalogue, oldest first, optionally of one track."""
     query = select(Course).order_by(Course.id).limit(limit + 1)
     if track is not None:
         query = query.where(Course.track == track)
@@ -110,11 +129,22 @@ async def list_courses(
 
 @router.post("/enrollments", status_code=201, response_model=EnrollmentOut)
 async def enroll(
-    body: EnrollmentCreate, response: Response, ctx: ServiceContext = Depends(get_ctx)
+    body: EnrollmentCreate,
+    response: Response,
+    principal: Principal = Depends(allow(*STAFF, "institution", "worker")),
+    ctx: ServiceContext = Depends(get_ctx),
 ) -> EnrollmentOut:
+    """Enrol a worker in a course.
+
+    Officers enrol anyone; institution staff enrol workers in their own institution's courses;
+    a worker enrols only themself (``worker_id`` may then be left out).
+    """
     try:
         async with ctx.db.write() as session:
-            enrollment = await service.enroll(session, body)
+            course, worker_id = await access.enrolment_target(
+                session, principal, body.course_id, body.worker_id
+            )
+            enrollment = await service.enroll(session, course, worker_id)
     except IntegrityError as exc:
         # A concurrent request enrolled the same worker first (the open-enrolment index).
         raise service.already_enrolled() from exc
@@ -127,41 +157,63 @@ async def record_result(
     enrollment_id: uuid.UUID,
     body: ResultRecord,
     response: Response,
+    principal: Principal = Depends(RUNS_COURSES),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> EnrollmentOut:
+    """Record or correct the assessment result, until completion.
+
+    Officers, and staff of the institution running the course (others' enrolments are 404).
+    """
     async with ctx.db.write() as session:
-        enrollment = await service.record_result(session, enrollment_id, body)
+        enrollment = await access.runnable_enrollment(session, principal, enrollment_id)
+        enrollment = await service.record_result(session, enrollment, body)
     return _with_etag(response, enrollment)
 
 
 @router.post("/enrollments/{enrollment_id}/complete", response_model=EnrollmentOut)
 async def complete(
-    enrollment_id: uuid.UUID, response: Response, ctx: ServiceContext = Depends(get_ctx)
+    enrollment_id: uuid.UUID,
+    response: Response,
+    principal: Principal = Depends(RUNS_COURSES),
+    ctx: ServiceContext = Depends(get_ctx),
 ) -> EnrollmentOut:
+    """Complete the enrolment: decide ``passed`` and announce it (a pass leads to a certificate).
+
+    Officers, and staff of the institution running the course (others' enrolments are 404).
+    """
     async with ctx.db.write() as session:
-        enrollment = await service.complete(session, enrollment_id)
+        enrollment = await access.runnable_enrollment(session, principal, enrollment_id)
+        enrollment = await service.complete(session, enrollment)
     return _with_etag(response, enrollment)
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut)
 async def get_enrollment(
-    enrollment_id: uuid.UUID, request: Request, ctx: ServiceContext = Depends(get_ctx)
+    enrollment_id: uuid.UUID,
+    request: Request,
+    principal: Principal = Depends(READS_ENROLMENTS),
+    ctx: ServiceContext = Depends(get_ctx),
 ) -> Response:
+    """One enrolment, for officers, the institution running the course, the worker themself
+    and the worker's current company (anyone else's is 404)."""
     async with ctx.db.read() as session:
-        enrollment = await service.get_enrollment(session, enrollment_id)
+        enrollment = await access.readable_enrollment(session, principal, enrollment_id)
     etag = etag_for(enrollment.id, enrollment.version)
     return conditional_json(request, enrollment_out(enrollment), etag)
 
 
 @router.get("/enrollments", response_model=Page[EnrollmentOut])
 async def list_enrollments(
+    principal: Principal = Depends(READS_ENROLMENTS),
     ctx: ServiceContext = Depends(get_ctx),
     worker_id: uuid.UUID | None = Query(None),
     course_id: uuid.UUID | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[EnrollmentOut]:
-    query = select(Enrollment).order_by(Enrollment.id).limit(limit + 1)
+    """Enrolments the caller may read, oldest first: all for officers, their courses' for
+    institution staff, their employees' for companies, a worker's own for a worker."""
+    query = access.visible(select(Enrollment).order_by(Enrollment.id).limit(limit + 1), principal)
     if worker_id is not None:
         query = query.where(Enrollment.worker_id == worker_id)
     if course_id is not None:

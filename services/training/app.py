@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
 from services.kit.app import create_service_app
 from services.kit.inbox import Subscription
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.training.api import router
-from services.training.handlers import handle_worker_event
+from services.training.handlers import handle_employment_event, handle_worker_event
 
-WORKER_SUBJECTS = ["registry.worker.registered", "registry.worker.updated"]
+WORKER_SUBJECTS = [WorkerRegistered.subject, WorkerUpdated.subject]
+EMPLOYMENT_SUBJECTS = [EmploymentChanged.subject]
 
 
 def create_app(
@@ -23,7 +25,14 @@ def create_app(
         subscriptions=[
             Subscription(
                 name="training-workers", subjects=WORKER_SUBJECTS, handler=handle_worker_event
-            )
+            ),
+            # Its own durable consumer: a new one replays the stream from the start, so an
+            # upgraded service learns every existing employment.
+            Subscription(
+                name="training-employments",
+                subjects=EMPLOYMENT_SUBJECTS,
+                handler=handle_employment_event,
+            ),
         ],
         title="Jiasao training",
         description="Courses, enrolments, assessment results and completion.",

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
-from contracts.registry import WorkerRegistered, WorkerUpdated
-from services.training.workers import upsert_worker
+from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
+from services.training.workers import upsert_employment, upsert_worker
 
 
 async def handle_worker_event(
@@ -29,3 +29,18 @@ async def handle_worker_event(
     await upsert_worker(
         session, uuid.UUID(data.worker_id), name=data.name, county=data.county, as_of=as_of
     )
+
+
+async def handle_employment_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep ``known_employments`` current: which company employs each worker now.
+
+    Only EmploymentChanged is read: the registry announces every join and leave with it
+    (registration itself says ``company_id: null`` and is followed by one when employed), and
+    WorkerUpdated's optional ``company_id`` cannot tell "independent" from "not sent".
+    """
+    if not isinstance(data, EmploymentChanged):
+        return
+    company_id = uuid.UUID(data.company_id) if data.company_id is not None else None
+    await upsert_employment(session, uuid.UUID(data.worker_id), company_id, data.changed_at)

@@ -84,3 +84,21 @@ class KnownWorker(Base):
     #: Timestamp of the registry state this row reflects; older events are ignored.
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KnownEmployment(Base):
+    """Each worker's current company, from the registry's EmploymentChanged events.
+
+    Kept apart from :class:`KnownWorker` so an employment change that arrives before the
+    registration needs no placeholder worker (which would make the worker enrollable).
+    Company staff may read the enrolments of the workers whose row names their company.
+    """
+
+    __tablename__ = "known_employments"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    #: None once the worker has left their company.
+    company_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    #: ``changed_at`` of the registry change this row reflects; older events are ignored.
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -14,7 +14,7 @@ from services.kit.ids import new_id
 from services.kit.outbox import publish
 from services.kit.types import utcnow
 from services.training.models import COMPLETED, ENROLLED, Course, Enrollment, KnownWorker
-from services.training.schemas import CourseCreate, EnrollmentCreate, ResultRecord
+from services.training.schemas import CourseCreate, ResultRecord
 
 #: Share of the course's scheduled hours a worker must attend to pass.
 MIN_ATTENDANCE = Decimal("0.8")
@@ -35,7 +35,10 @@ def _dec(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-async def create_course(session: AsyncSession, data: CourseCreate) -> Course:
+async def create_course(
+    session: AsyncSession, data: CourseCreate, institution_id: uuid.UUID | None
+) -> Course:
+    """Create a course run by ``institution_id`` (decided from the caller, see access.py)."""
     now = utcnow()
     course = Course(
         id=new_id(),
@@ -44,7 +47,7 @@ async def create_course(session: AsyncSession, data: CourseCreate) -> Course:
         training_type=data.training_type,
         hours=data.hours,
         pass_score=data.pass_score,
-        institution_id=data.institution_id,
+        institution_id=institution_id,
         version=1,
         created_at=now,
         updated_at=now,
@@ -61,9 +64,8 @@ async def get_course(session: AsyncSession, course_id: uuid.UUID) -> Course:
     return course
 
 
-async def enroll(session: AsyncSession, data: EnrollmentCreate) -> Enrollment:
-    await get_course(session, data.course_id)
-    if await session.get(KnownWorker, data.worker_id) is None:
+async def enroll(session: AsyncSession, course: Course, worker_id: uuid.UUID) -> Enrollment:
+    if await session.get(KnownWorker, worker_id) is None:
         # Training learns of workers from registry events, so a brand-new worker may not have
         # arrived yet: say so, rather than "no such worker".
         raise InvalidField(
@@ -74,8 +76,8 @@ async def enroll(session: AsyncSession, data: EnrollmentCreate) -> Enrollment:
         )
     open_one = await session.scalar(
         select(Enrollment.id).where(
-            Enrollment.worker_id == data.worker_id,
-            Enrollment.course_id == data.course_id,
+            Enrollment.worker_id == worker_id,
+            Enrollment.course_id == course.id,
             Enrollment.status == ENROLLED,
         )
     )
@@ -84,8 +86,8 @@ async def enroll(session: AsyncSession, data: EnrollmentCreate) -> Enrollment:
     now = utcnow()
     enrollment = Enrollment(
         id=new_id(),
-        course_id=data.course_id,
-        worker_id=data.worker_id,
+        course_id=course.id,
+        worker_id=worker_id,
         status=ENROLLED,
         version=1,
         enrolled_at=now,
@@ -123,10 +125,12 @@ def _already_completed(enrollment: Enrollment) -> Conflict:
 
 
 async def record_result(
-    session: AsyncSession, enrollment_id: uuid.UUID, data: ResultRecord
+    session: AsyncSession, enrollment: Enrollment, data: ResultRecord
 ) -> Enrollment:
-    """Record (or correct) the assessment result; allowed only until completion."""
-    enrollment = await get_enrollment(session, enrollment_id, for_update=True)
+    """Record (or correct) the assessment result; allowed only until completion.
+
+    ``enrollment`` was read with ``for_update=True`` in this transaction.
+    """
     if enrollment.status != ENROLLED:
         raise _already_completed(enrollment)
     now = utcnow()
@@ -139,12 +143,12 @@ async def record_result(
     return enrollment
 
 
-async def complete(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment:
+async def complete(session: AsyncSession, enrollment: Enrollment) -> Enrollment:
     """Close the enrolment, decide ``passed`` (see :func:`passes`) and emit EnrollmentCompleted.
 
-    The event is written to the outbox in this transaction, so it exists iff the completion does.
+    ``enrollment`` was read with ``for_update=True`` in this transaction. The event is written
+    to the outbox in this transaction, so it exists iff the completion does.
     """
-    enrollment = await get_enrollment(session, enrollment_id, for_update=True)
     if enrollment.status == COMPLETED:
         raise _already_completed(enrollment)
     if enrollment.score is None or enrollment.hours_attended is None:

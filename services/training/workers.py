@@ -10,13 +10,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.types import utcnow
-from services.training.models import KnownWorker
+from services.training.models import KnownEmployment, KnownWorker
 
 
-def _insert(session: AsyncSession) -> Any:
+def _insert(session: AsyncSession, model: type[Any]) -> Any:
     """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL alike)."""
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(KnownWorker)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 async def upsert_worker(
@@ -27,7 +27,7 @@ async def upsert_worker(
     One statement, so concurrent consumers cannot race between a read and a write, and
     events arriving out of order (an update before the registration) leave the newest state.
     """
-    stmt = _insert(session).values(
+    stmt = _insert(session, KnownWorker).values(
         worker_id=worker_id, name=name, county=county, as_of=as_of, updated_at=utcnow()
     )
     stmt = stmt.on_conflict_do_update(
@@ -39,5 +39,24 @@ async def upsert_worker(
             "updated_at": stmt.excluded.updated_at,
         },
         where=stmt.excluded.as_of >= KnownWorker.as_of,
+    )
+    await session.execute(stmt)
+
+
+async def upsert_employment(
+    session: AsyncSession, worker_id: uuid.UUID, company_id: uuid.UUID | None, as_of: datetime
+) -> None:
+    """Record the worker's current company (None: left it), newest registry change winning."""
+    stmt = _insert(session, KnownEmployment).values(
+        worker_id=worker_id, company_id=company_id, as_of=as_of, updated_at=utcnow()
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[KnownEmployment.worker_id],
+        set_={
+            "company_id": stmt.excluded.company_id,
+            "as_of": stmt.excluded.as_of,
+            "updated_at": stmt.excluded.updated_at,
+        },
+        where=stmt.excluded.as_of >= KnownEmployment.as_of,
     )
     await session.execute(stmt)

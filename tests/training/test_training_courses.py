@@ -13,7 +13,7 @@ PROBLEM = "application/problem+json"
 
 
 async def test_create_and_read_course(training: Training) -> None:
-    response = await training.client.post("/api/v1/courses", json=COURSE)
+    response = await training.post("/api/v1/courses", json=COURSE)
     assert response.status_code == 201
     course = response.json()
     assert course["title"] == COURSE["title"]
@@ -34,7 +34,7 @@ async def test_create_and_read_course(training: Training) -> None:
 
 async def test_pass_score_defaults_to_60(training: Training) -> None:
     body = {k: v for k, v in COURSE.items() if k != "pass_score"}
-    response = await training.client.post("/api/v1/courses", json=body)
+    response = await training.post("/api/v1/courses", json=body)
     assert response.status_code == 201
     assert response.json()["pass_score"] == 60
 
@@ -57,7 +57,7 @@ async def test_pass_score_defaults_to_60(training: Training) -> None:
 async def test_course_validation_names_the_field(
     training: Training, overrides: dict[str, Any], field: str
 ) -> None:
-    response = await training.client.post("/api/v1/courses", json={**COURSE, **overrides})
+    response = await training.post("/api/v1/courses", json={**COURSE, **overrides})
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()

@@ -32,10 +32,10 @@ async def test_enrol_record_complete_emits_one_event(training: Training) -> None
     path = f"/api/v1/enrollments/{enrollment['id']}"
 
     result_body = {"score": 82.5, "hours_attended": 38}
-    result = await training.client.post(f"{path}/result", json=result_body)
+    result = await training.post(f"{path}/result", json=result_body)
     assert result.status_code == 200, result.text
     assert result.json()["score"] == 82.5
-    done = await training.client.post(f"{path}/complete")
+    done = await training.post(f"{path}/complete")
     assert done.status_code == 200, done.text
     body = done.json()
     assert body["status"] == "completed"
@@ -52,16 +52,16 @@ async def test_enrol_record_complete_emits_one_event(training: Training) -> None
     assert event.completed_at == datetime.fromisoformat(body["completed_at"])
 
     # Completing again is refused and emits nothing more.
-    again = await training.client.post(f"{path}/complete")
+    again = await training.post(f"{path}/complete")
     assert again.status_code == 409
     assert again.headers["content-type"] == PROBLEM
     assert again.json()["type"].endswith("/already-completed")
-    late = await training.client.post(f"{path}/result", json={"score": 90, "hours_attended": 40})
+    late = await training.post(f"{path}/result", json={"score": 90, "hours_attended": 40})
     assert late.status_code == 409
     assert late.json()["type"].endswith("/already-completed")
     assert len(await completed_events(training)) == 1
 
-    got = await training.client.get(path)
+    got = await training.get(path)
     assert got.json() == body
     assert got.headers["etag"] == done.headers["etag"]
 
@@ -77,8 +77,8 @@ async def test_failed_completion_is_announced_with_passed_false(training: Traini
         (low_hours, {"score": 95, "hours_attended": 7.5}),  # 75% of 10 hours
     ):
         path = f"/api/v1/enrollments/{enrollment['id']}"
-        assert (await training.client.post(f"{path}/result", json=result)).status_code == 200
-        done = await training.client.post(f"{path}/complete")
+        assert (await training.post(f"{path}/result", json=result)).status_code == 200
+        done = await training.post(f"{path}/complete")
         assert done.status_code == 200
         assert done.json()["passed"] is False
 
@@ -90,7 +90,7 @@ async def test_failed_completion_is_announced_with_passed_false(training: Traini
 async def test_complete_needs_a_result(training: Training) -> None:
     course = await training.create_course()
     enrollment = await training.enroll(course["id"], await training.known_worker())
-    response = await training.client.post(f"/api/v1/enrollments/{enrollment['id']}/complete")
+    response = await training.post(f"/api/v1/enrollments/{enrollment['id']}/complete")
     assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"].endswith("/no-result")
@@ -100,11 +100,11 @@ async def test_result_can_be_corrected_before_completion(training: Training) -> 
     course = await training.create_course()
     enrollment = await training.enroll(course["id"], await training.known_worker())
     path = f"/api/v1/enrollments/{enrollment['id']}"
-    first = await training.client.post(f"{path}/result", json={"score": 40, "hours_attended": 40})
-    second = await training.client.post(f"{path}/result", json={"score": 70, "hours_attended": 40})
+    first = await training.post(f"{path}/result", json={"score": 40, "hours_attended": 40})
+    second = await training.post(f"{path}/result", json={"score": 70, "hours_attended": 40})
     assert second.json()["score"] == 70
     assert second.json()["version"] > first.json()["version"]
-    assert (await training.client.post(f"{path}/complete")).json()["passed"] is True
+    assert (await training.post(f"{path}/complete")).json()["passed"] is True
 
 
 async def test_result_validation(training: Training) -> None:
@@ -117,14 +117,14 @@ async def test_result_validation(training: Training) -> None:
         ({"score": 50}, "hours_attended"),
         ({"score": 50, "hours_attended": 1, "grade": "A"}, "grade"),
     ):
-        response = await training.client.post(path, json=body)
+        response = await training.post(path, json=body)
         assert response.status_code == 422, body
         assert [e["field"] for e in response.json()["errors"]] == [field]
 
 
 async def test_unknown_worker_is_refused_with_a_hint(training: Training) -> None:
     course = await training.create_course()
-    response = await training.client.post(
+    response = await training.post(
         "/api/v1/enrollments", json={"course_id": course["id"], "worker_id": str(uuid.uuid4())}
     )
     assert response.status_code == 422
@@ -137,7 +137,7 @@ async def test_unknown_worker_is_refused_with_a_hint(training: Training) -> None
 
 async def test_unknown_course_and_enrollment_are_404(training: Training) -> None:
     worker_id = await training.known_worker()
-    response = await training.client.post(
+    response = await training.post(
         "/api/v1/enrollments", json={"course_id": str(uuid.uuid4()), "worker_id": str(worker_id)}
     )
     assert response.status_code == 404
@@ -146,9 +146,9 @@ async def test_unknown_course_and_enrollment_are_404(training: Training) -> None
     for path in ("", "/result", "/complete"):
         url = f"/api/v1/enrollments/{uuid.uuid4()}{path}"
         missing = await (
-            training.client.get(url)
+            training.get(url)
             if not path
-            else training.client.post(
+            else training.post(
                 url, json={"score": 1, "hours_attended": 1} if path == "/result" else None
             )
         )
@@ -159,7 +159,7 @@ async def test_unknown_course_and_enrollment_are_404(training: Training) -> None
 async def test_enrolment_body_forbids_extra_fields(training: Training) -> None:
     course = await training.create_course()
     worker_id = await training.known_worker()
-    response = await training.client.post(
+    response = await training.post(
         "/api/v1/enrollments",
         json={"course_id": course["id"], "worker_id": str(worker_id), "status": "completed"},
     )
@@ -172,16 +172,16 @@ async def test_one_open_enrolment_per_worker_and_course(training: Training) -> N
     worker_id = await training.known_worker()
     first = await training.enroll(course["id"], worker_id)
     body = {"course_id": course["id"], "worker_id": str(worker_id)}
-    duplicate = await training.client.post("/api/v1/enrollments", json=body)
+    duplicate = await training.post("/api/v1/enrollments", json=body)
     assert duplicate.status_code == 409
     assert duplicate.headers["content-type"] == PROBLEM
     assert duplicate.json()["type"].endswith("/already-enrolled")
 
     # Once completed (here: failed), the worker may enrol again to retake the course.
     path = f"/api/v1/enrollments/{first['id']}"
-    await training.client.post(f"{path}/result", json={"score": 10, "hours_attended": 40})
-    await training.client.post(f"{path}/complete")
-    retake = await training.client.post("/api/v1/enrollments", json=body)
+    await training.post(f"{path}/result", json={"score": 10, "hours_attended": 40})
+    await training.post(f"{path}/complete")
+    retake = await training.post("/api/v1/enrollments", json=body)
     assert retake.status_code == 201
 
 
@@ -194,15 +194,15 @@ async def test_list_enrollments_by_worker_and_course(training: Training) -> None
     b1 = await training.enroll(course_a["id"], bob)
 
     async def ids(**params: str) -> list[str]:
-        page = (await training.client.get("/api/v1/enrollments", params=params)).json()
+        page = (await training.get("/api/v1/enrollments", params=params)).json()
         return [e["id"] for e in page["items"]]
 
     assert await ids(worker_id=str(alice)) == [a1["id"], a2["id"]]
     assert await ids(course_id=course_a["id"]) == [a1["id"], b1["id"]]
     assert await ids(worker_id=str(bob), course_id=course_b["id"]) == []
-    first = (await training.client.get("/api/v1/enrollments", params={"limit": 2})).json()
+    first = (await training.get("/api/v1/enrollments", params={"limit": 2})).json()
     rest = (
-        await training.client.get(
+        await training.get(
             "/api/v1/enrollments", params={"limit": 2, "cursor": first["next_cursor"]}
         )
     ).json()
@@ -215,11 +215,11 @@ async def test_concurrent_enrolments_make_one(training: Training) -> None:
     worker_id = await training.known_worker()
     body = {"course_id": course["id"], "worker_id": str(worker_id)}
     responses = await asyncio.gather(
-        *(training.client.post("/api/v1/enrollments", json=body) for _ in range(6))
+        *(training.post("/api/v1/enrollments", json=body) for _ in range(6))
     )
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
     page = (
-        await training.client.get("/api/v1/enrollments", params={"worker_id": body["worker_id"]})
+        await training.get("/api/v1/enrollments", params={"worker_id": body["worker_id"]})
     ).json()
     assert len(page["items"]) == 1
 
@@ -228,7 +228,7 @@ async def test_concurrent_completions_emit_one_event(training: Training) -> None
     course = await training.create_course()
     enrollment = await training.enroll(course["id"], await training.known_worker())
     path = f"/api/v1/enrollments/{enrollment['id']}"
-    await training.client.post(f"{path}/result", json={"score": 70, "hours_attended": 40})
-    responses = await asyncio.gather(*(training.client.post(f"{path}/complete") for _ in range(6)))
+    await training.post(f"{path}/result", json={"score": 70, "hours_attended": 40})
+    responses = await asyncio.gather(*(training.post(f"{path}/complete") for _ in range(6)))
     assert sorted(r.status_code for r in responses) == [200] + [409] * 5
     assert len(await completed_events(training)) == 1

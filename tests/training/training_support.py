@@ -1,9 +1,11 @@
-"""Helpers for the training tests: a JetStream client that plays the other services."""
+"""Helpers for the training tests: a JetStream client that plays the other services, and
+callers with real tokens (officers by default; each test names any other caller it uses)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,11 +13,19 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from contracts.registry import WorkerRegistered, WorkerUpdated
+from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
 from services.kit.tables import outbox
-from services.training.models import KnownWorker
+from services.training.models import KnownEmployment, KnownWorker
 from tests.support.apps import context, eventually
 from tests.support.jetstream import JetStreamPeer
+from tests.support.tokens import bearer
+
+Headers = Mapping[str, str]
+
+
+def officer() -> dict[str, str]:
+    """An officer's Authorization header, minted on use (tokens are short-lived)."""
+    return bearer("officer")
 
 
 def worker_registered(
@@ -54,6 +64,18 @@ def worker_updated(
     )
 
 
+def employment_changed(
+    worker_id: uuid.UUID, company_id: uuid.UUID | None, *, at: datetime | None = None
+) -> EmploymentChanged:
+    return EmploymentChanged(
+        worker_id=str(worker_id),
+        company_id=str(company_id) if company_id else None,
+        previous_company_id=None,
+        kind="employee_based" if company_id else None,
+        changed_at=at or datetime.now(UTC),
+    )
+
+
 COURSE: dict[str, Any] = {
     "title": "母婴护理员（初级）",
     "track": "maternal_infant",
@@ -70,11 +92,40 @@ class Training:
     app: FastAPI
     client: httpx.AsyncClient
     peer: JetStreamPeer
+    #: The institution whose staff the tests usually play.
+    institution_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
-    async def create_course(self, **overrides: Any) -> dict[str, Any]:
-        response = await self.client.post("/api/v1/courses", json={**COURSE, **overrides})
+    def institution(self, institution_id: uuid.UUID | None = None) -> dict[str, str]:
+        """Headers of staff of ``institution_id`` (default: the tests' own institution)."""
+        return bearer("institution", institution_id or self.institution_id)
+
+    async def post(
+        self, path: str, json: Any = None, *, as_: Headers | None = None
+    ) -> httpx.Response:
+        """POST as ``as_`` (default: an officer)."""
+        return await self.client.post(path, json=json, headers=dict(as_ or officer()))
+
+    async def get(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        as_: Headers | None = None,
+        headers: Headers | None = None,
+    ) -> httpx.Response:
+        """GET as ``as_`` (default: an officer), with any extra ``headers``."""
+        return await self.client.get(
+            path, params=params, headers={**(as_ or officer()), **(headers or {})}
+        )
+
+    async def create_course(self, as_: Headers | None = None, **overrides: Any) -> dict[str, Any]:
+        response = await self.post("/api/v1/courses", {**COURSE, **overrides}, as_=as_)
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
+
+    async def own_course(self, **overrides: Any) -> dict[str, Any]:
+        """A course of the tests' own institution, created by its staff."""
+        return await self.create_course(as_=self.institution(), **overrides)
 
     async def known_worker(self, name: str = "陈秀英") -> uuid.UUID:
         """Announce a worker as the registry would and wait until training has it."""
@@ -87,9 +138,25 @@ class Training:
         async with context(self.app).db.read() as session:
             return await session.get(KnownWorker, worker_id)
 
-    async def enroll(self, course_id: str, worker_id: uuid.UUID) -> dict[str, Any]:
-        response = await self.client.post(
-            "/api/v1/enrollments", json={"course_id": course_id, "worker_id": str(worker_id)}
+    async def employ(self, worker_id: uuid.UUID, company_id: uuid.UUID | None) -> None:
+        """Announce the worker's new company (None: left it) and wait until training has it."""
+        await self.peer.publish(employment_changed(worker_id, company_id))
+
+        async def arrived() -> bool:
+            employment = await self.employment(worker_id)
+            return employment is not None and employment.company_id == company_id
+
+        await eventually(arrived)
+
+    async def employment(self, worker_id: uuid.UUID) -> KnownEmployment | None:
+        async with context(self.app).db.read() as session:
+            return await session.get(KnownEmployment, worker_id)
+
+    async def enroll(
+        self, course_id: str, worker_id: uuid.UUID, as_: Headers | None = None
+    ) -> dict[str, Any]:
+        response = await self.post(
+            "/api/v1/enrollments", {"course_id": course_id, "worker_id": str(worker_id)}, as_=as_
         )
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
