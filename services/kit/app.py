@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -19,11 +20,14 @@ from services.kit.db import Database
 from services.kit.dead_letters_api import dead_letters_router
 from services.kit.errors import install_error_handlers, problem_response
 from services.kit.idempotency import IdempotencyMiddleware
+from services.kit.idempotency_store import IdempotencyStore
 from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.liveness import Liveness
 from services.kit.logging import configure_logging
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrate import upgrade
 from services.kit.outbox import Relay
+from services.kit.pii import PiiCipher, PiiKeyError, load_pii_cipher
 from services.kit.policy import document_security, public
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
 
@@ -74,6 +78,13 @@ def create_service_app(
                 ack_wait=settings.ack_wait,
             )
         app.state.ctx = ctx
+        liveness = Liveness(db)
+        await liveness.start()
+        app.state.idempotency = IdempotencyStore(db, liveness, _body_cipher(platform))
+        purge = asyncio.create_task(
+            _purge_idempotency_keys(app.state.idempotency, settings.idempotency_purge_interval),
+            name=f"{name}-idempotency-purge",
+        )
         await bus.start()
         await relay.start()
         for runner in ctx.runners.values():
@@ -84,9 +95,11 @@ def create_service_app(
         try:
             yield
         finally:
+            purge.cancel()
             for runner in ctx.runners.values():
                 await runner.stop()
             await relay.stop()
+            await liveness.stop()
             await bus.close()
             await db.dispose()
             log.info("service stopped")
@@ -124,6 +137,27 @@ def _document_policies(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _body_cipher(platform: PlatformSettings) -> PiiCipher | None:
+    """The cipher for stored idempotent answers; without keys, answers are not stored."""
+    try:
+        return load_pii_cipher(platform)
+    except PiiKeyError:
+        log.warning("no personal-data keys: idempotent answers will not be stored")
+        return None
+
+
+async def _purge_idempotency_keys(store: IdempotencyStore, interval: float) -> None:
+    """Expired Idempotency-Keys are deleted in the background, not on the request path."""
+    while True:
+        try:
+            removed = await store.purge()
+            if removed:
+                log.info("purged idempotency keys", extra={"removed": removed})
+        except Exception:
+            log.exception("idempotency key purge failed; retrying later")
+        await asyncio.sleep(interval)
 
 
 def health_router() -> APIRouter:

@@ -3,6 +3,10 @@
 A service starts even while NATS is down (its ``/readyz`` says 503 until connected); events
 wait in the outbox meanwhile. ``generation`` grows on every (re)connect so pull consumers know
 to re-bind.
+
+With a NATS user (``JIASAO_NATS_USER`` / ``JIASAO_NATS_PASSWORD``, one per service) the server
+lets a service manage only its own stream, so streams of other producers are looked up, never
+created or changed. Replies arrive on ``_INBOX.<name>.>``, the only inbox its user may read.
 """
 
 from __future__ import annotations
@@ -15,12 +19,21 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
+
+from services.kit.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
 #: How long JetStream remembers a Nats-Msg-Id to drop a republished duplicate.
 DUPLICATE_WINDOW_S = 120.0
+
+
+class StreamMissing(LookupError):
+    """Another service's stream does not exist yet (its producer creates it)."""
+
+    def __str__(self) -> str:
+        return f"stream {self.args[0]} does not exist yet; its producing service creates it"
 
 
 class Bus:
@@ -32,9 +45,18 @@ class Bus:
         streams: Mapping[str, Sequence[str]] = (),  # type: ignore[assignment]
         replicas: int = 1,
         timeout: float = 5.0,
+        user: str | None = None,
+        password: str | None = None,
     ) -> None:
+        if user is None:  # not given: this process's own credentials from the environment
+            platform = PlatformSettings()
+            user = platform.nats_user
+            if platform.nats_password is not None:
+                password = platform.nats_password.get_secret_value()
         self.url = url
         self.name = name
+        self.user = user
+        self._password = password
         self.streams = dict(streams)
         self.replicas = replicas
         self.timeout = timeout
@@ -68,6 +90,9 @@ class Bus:
                 self._nc = await nats.connect(
                     self.url,
                     name=self.name,
+                    user=self.user,
+                    password=self._password,
+                    inbox_prefix=f"_INBOX.{self.name}",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,
                     connect_timeout=2,
@@ -93,7 +118,19 @@ class Bus:
             await self.ensure_stream(stream, list(subjects))
 
     async def ensure_stream(self, name: str, subjects: list[str]) -> None:
-        """Create the stream, or bring its config to ours; safe when many processes race."""
+        """Create our own stream, or bring its config to ours; safe when many processes race.
+
+        Another producer's stream is only checked: it is created here only without a NATS user
+        (tests, where no producer may run); with one, a missing stream raises
+        :class:`StreamMissing` so the consumer retries until its producer has created it.
+        """
+        if name not in self.streams:
+            try:
+                await self.js.stream_info(name)
+                return
+            except NotFoundError:
+                if self.user is not None:
+                    raise StreamMissing(name) from None
         config = StreamConfig(
             name=name,
             subjects=subjects,

@@ -1,36 +1,50 @@
 """``Idempotency-Key`` on POST: a retried request gets the first answer, not a second effect.
 
 Mobile clients on flaky networks retry. A POST that carries ``Idempotency-Key`` is recorded
-per caller (a hash of its Authorization header) before it runs; its response is stored after.
+per caller — the verified token's role and subject, so a retry after a token refresh is still
+the same caller — before it runs; its response is stored after (:mod:`.idempotency_store`).
 A retry with the same key and the same request replays the stored response (with
 ``Idempotent-Replayed: true``); the same key with a different request is a 422; a retry while
-the first is still running is a 409. Server errors (5xx) are not stored, so they can be retried.
-Keys expire after a day. If a process dies between the operation's commit and storing the
-response, the key counts as abandoned after ``ABANDONED_AFTER`` and the request runs again
-(domain uniqueness rules still refuse true duplicates).
+the first is still running is a 409; a retry of a request whose answer held credentials is a
+409 naming the original status and ``Location`` (credentials are never stored). Server errors
+(5xx) are not stored, so they can be retried. Anonymous requests (login, token) have no stable
+caller to key on and run as sent. If the process handling a key dies, the key is released as
+soon as a retry finds its owner dead (:mod:`.liveness`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.kit.errors import problem_response
+from services.kit.errors import Problem, problem_response
+from services.kit.idempotency_store import IdempotencyStore, Stored, withholds
 from services.kit.middleware import header
-from services.kit.tables import idempotency_keys
-from services.kit.types import utcnow
+from services.kit.principal import PRINCIPAL_SCOPE_KEY, Principal
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,200}$")
 MAX_BODY = 1024 * 1024
 _REPLAYABLE_TYPES = ("application/json", "application/x-www-form-urlencoded", "")
-TTL = timedelta(hours=24)
-ABANDONED_AFTER = timedelta(seconds=60)
+
+
+async def _caller(scope: Scope) -> str | None:
+    """The verified caller's stable id, or None (anonymous or an invalid token: the route
+    answers that itself). The principal is left in the scope so the route does not verify the
+    token a second time."""
+    authorization = header(scope, b"authorization")
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        principal: Principal = await scope["app"].state.token_verifier.verify(token.strip())
+    except Problem:
+        return None
+    scope[PRINCIPAL_SCOPE_KEY] = principal
+    return hashlib.sha256(f"{principal.role}\0{principal.subject}".encode()).hexdigest()
 
 
 class IdempotencyMiddleware:
@@ -56,10 +70,16 @@ class IdempotencyMiddleware:
                 instance=scope["path"],
             )(scope, receive, send)
             return
+        caller = await _caller(scope)
+        if caller is None:
+            await self.app(scope, receive, send)
+            return
         body = b""
         more = True
         while more:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > MAX_BODY:
@@ -67,62 +87,36 @@ class IdempotencyMiddleware:
                     413, detail="Idempotent requests are limited to 1 MiB", instance=scope["path"]
                 )(scope, receive, send)
                 return
-        await self._handle(scope, send, key, body)
+        await self._handle(scope, send, caller, key, body)
 
-    async def _handle(self, scope: Scope, send: Send, key: str, body: bytes) -> None:
-        db = scope["app"].state.ctx.db
-        caller = hashlib.sha256(
-            (header(scope, b"authorization") or "anonymous").encode()
-        ).hexdigest()
+    async def _handle(self, scope: Scope, send: Send, caller: str, key: str, body: bytes) -> None:
+        store: IdempotencyStore = scope["app"].state.idempotency
         request_hash = hashlib.sha256(
             b"\0".join([scope["path"].encode(), scope.get("query_string", b""), body])
         ).hexdigest()
-        now = utcnow()
-        where = (idempotency_keys.c.caller == caller) & (idempotency_keys.c.key == key)
-        async with db.write() as session:
-            existing = (await session.execute(select(idempotency_keys).where(where))).first()
-            stale = existing is not None and (
-                existing.created_at < now - TTL
-                or (existing.status is None and existing.created_at < now - ABANDONED_AFTER)
-            )
-            if existing is None or stale:
-                if stale:
-                    await session.execute(delete(idempotency_keys).where(where))
-                try:
-                    await session.execute(
-                        insert(idempotency_keys).values(
-                            caller=caller, key=key, request_hash=request_hash, created_at=now
-                        )
-                    )
-                    existing = None
-                except IntegrityError:  # pragma: no cover - a racing twin inserted first
-                    existing = (await session.execute(select(idempotency_keys).where(where))).one()
+        existing = await store.claim(caller, key, request_hash)
         if existing is not None:
             await self._answer_existing(scope, send, existing, request_hash)
             return
         try:
-            status, content_type, location, chunks = await self._run(scope, send, body)
+            status, headers, chunks = await self._run(scope, send, body)
         except BaseException:
-            async with db.write() as session:  # free the key: the request may be retried
-                await session.execute(delete(idempotency_keys).where(where))
+            await store.release(caller, key)  # the request may be retried
             raise
-        async with db.write() as session:
-            if status >= 500:
-                await session.execute(delete(idempotency_keys).where(where))
-            else:
-                await session.execute(
-                    update(idempotency_keys)
-                    .where(where)
-                    .values(
-                        status=status,
-                        content_type=content_type,
-                        location=location,
-                        body=b"".join(chunks),
-                    )
-                )
+        answer = b"".join(chunks)
+        found = dict(headers)
+        await store.finish(
+            caller,
+            key,
+            status,
+            found.get(b"content-type", b"").decode("latin-1") or None,
+            found.get(b"location", b"").decode("latin-1") or None,
+            None if withholds(headers, answer) else answer,
+        )
 
-    async def _answer_existing(self, scope: Scope, send: Send, row: Any, request_hash: str) -> None:
-        """``row`` is the stored ``kit_idempotency_keys`` row for this caller and key."""
+    async def _answer_existing(
+        self, scope: Scope, send: Send, row: Stored, request_hash: str
+    ) -> None:
         if row.request_hash != request_hash:
             response = problem_response(
                 422,
@@ -131,7 +125,7 @@ class IdempotencyMiddleware:
                 "This Idempotency-Key was used for a different request; use a new key",
                 instance=scope["path"],
             )
-        elif row.status is None:
+        elif row.in_progress:
             response = problem_response(
                 409,
                 "request-in-progress",
@@ -139,6 +133,18 @@ class IdempotencyMiddleware:
                 "The first request with this Idempotency-Key is still running; retry shortly",
                 instance=scope["path"],
                 headers={"Retry-After": "1"},
+            )
+        elif row.withheld:
+            response = problem_response(
+                409,
+                "idempotent-response-withheld",
+                "Request already done",
+                f"The first request with this Idempotency-Key succeeded (status {row.status}); "
+                "its answer held credentials or personal data that are never stored",
+                instance=scope["path"],
+                original_status=row.status,
+                location=row.location,
+                headers={"Location": row.location} if row.location else None,
             )
         else:
             headers = [(b"idempotent-replayed", b"true")]
@@ -159,7 +165,7 @@ class IdempotencyMiddleware:
 
     async def _run(
         self, scope: Scope, send: Send, body: bytes
-    ) -> tuple[int, str | None, str | None, list[bytes]]:
+    ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
         delivered = False
 
         async def replay_body() -> Message:
@@ -170,22 +176,17 @@ class IdempotencyMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         status = 500
-        content_type: str | None = None
-        location: str | None = None
+        headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type, location
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                for name, value in message.get("headers", []):
-                    if name == b"content-type":
-                        content_type = value.decode("latin-1")
-                    elif name == b"location":
-                        location = value.decode("latin-1")
+                headers.extend((name.lower(), value) for name, value in message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
 
         await self.app(scope, replay_body, capture)
-        return status, content_type, location, chunks
+        return status, headers, chunks

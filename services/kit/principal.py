@@ -44,7 +44,8 @@ class Principal:
         return scope in self.scopes
 
 
-_SCOPE_KEY = "jiasao.principal"
+#: Where the verified principal is cached in the ASGI scope (one verification per request).
+PRINCIPAL_SCOPE_KEY = "jiasao.principal"
 
 
 def unauthorized(detail: str) -> Problem:
@@ -73,7 +74,7 @@ async def optional_principal(request: Request) -> Principal | None:
     """The caller if a token was sent (an invalid token is still a 401, never anonymous)."""
     # Cached in the scope, which is per request (request.state may be shared under test
     # transports that reuse the lifespan state dict).
-    cached = request.scope.get(_SCOPE_KEY)
+    cached = request.scope.get(PRINCIPAL_SCOPE_KEY)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     authorization = request.headers.get("authorization")
@@ -84,7 +85,7 @@ async def optional_principal(request: Request) -> Principal | None:
         raise unauthorized("Use 'Authorization: Bearer <token>'")
     verifier = request.app.state.token_verifier
     principal: Principal = await verifier.verify(token.strip())
-    request.scope[_SCOPE_KEY] = principal
+    request.scope[PRINCIPAL_SCOPE_KEY] = principal
     return principal
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS: dict[str, int] = {
@@ -28,6 +28,9 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIASAO_", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    #: This process's own NATS user (one per service; `make run` generates them). Unset: none.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
     var_dir: Path = Path("var")
     log_level: str = "INFO"
     #: JetStream replicas for streams; 1 embedded, 3 on the production cluster.
@@ -60,6 +63,8 @@ class ServiceSettings(BaseSettings):
     max_deliver: int = Field(default=5, ge=1)
     #: Seconds JetStream waits for an ack before redelivering.
     ack_wait: float = Field(default=30.0, gt=0)
+    #: Seconds between deletions of expired Idempotency-Keys.
+    idempotency_purge_interval: float = Field(default=600.0, gt=0)
 
 
 def service_settings(name: str, platform: PlatformSettings | None = None) -> ServiceSettings:

@@ -80,6 +80,7 @@ relay_lease = Table(
 
 #: Responses to POSTs that carried an Idempotency-Key, so a retried request gets the same
 #: answer instead of doing the work twice. ``status`` is null while the first is in flight.
+#: ``caller`` is a hash of the token's role and subject.
 idempotency_keys = Table(
     "kit_idempotency_keys",
     kit_metadata,
@@ -89,8 +90,12 @@ idempotency_keys = Table(
     Column("status", Integer, nullable=True),
     Column("content_type", String(200), nullable=True),
     Column("location", String(500), nullable=True),
+    #: Encrypted (AES-GCM); null once finished means the answer was withheld (credentials).
     Column("body", LargeBinary, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    #: While in flight: the process handling it (services.kit.liveness), so a retry can free
+    #: the key as soon as that process is dead.
+    Column("owner", String(100), nullable=True),
     PrimaryKeyConstraint("caller", "key", name="pk_kit_idempotency_keys"),
 )
 Index("ix_kit_idempotency_keys_created_at", idempotency_keys.c.created_at)

@@ -17,6 +17,7 @@ from services.kit.tables import dead_letters
 from services.kit.types import utcnow
 from tests.kit.kit_harness import create_schema, rating_event
 from tests.support.apps import context, running_app, settings_for
+from tests.support.tokens import bearer
 
 router = APIRouter(prefix="/api/v1")
 
@@ -142,13 +143,24 @@ async def test_dead_letter_api_lists_and_replays(tmp_path: Path, nats_server: Na
                     failed_at=utcnow(),
                 )
             )
-        listed = (await client.get("/internal/dead-letters")).json()
+        # Operators only: no token is 401, any role but admin 403, on list and replay alike.
+        for headers, status in ((None, 401), (bearer("officer"), 403), (bearer("worker"), 403)):
+            assert (await client.get("/internal/dead-letters", headers=headers)).status_code == (
+                status
+            )
+            refused = await client.post(
+                f"/internal/dead-letters/{letter_id}/replay", headers=headers
+            )
+            assert refused.status_code == status
+        assert await effect_count(db, envelope.id) == 0
+        admin = bearer("admin")
+        listed = (await client.get("/internal/dead-letters", headers=admin)).json()
         assert [d["id"] for d in listed] == [letter_id]
-        replay = await client.post(f"/internal/dead-letters/{letter_id}/replay")
+        replay = await client.post(f"/internal/dead-letters/{letter_id}/replay", headers=admin)
         assert replay.status_code == 200 and replay.json()["applied"] is True
         assert await effect_count(db, envelope.id) == 1
-        assert (await client.get("/internal/dead-letters")).json() == []
-        missing = await client.post(f"/internal/dead-letters/{new_id()}/replay")
+        assert (await client.get("/internal/dead-letters", headers=admin)).json() == []
+        missing = await client.post(f"/internal/dead-letters/{new_id()}/replay", headers=admin)
         assert missing.status_code == 404
 
 
