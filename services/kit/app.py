@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from contracts.catalog import STREAMS
 from services.kit.auth import build_verifier
+from services.kit.body_limits import BodyLimitMiddleware
 from services.kit.bus import Bus
 from services.kit.context import ServiceContext, context_of, get_ctx
 from services.kit.db import Database
@@ -47,6 +48,7 @@ def create_service_app(
     settings: ServiceSettings | None = None,
     platform: PlatformSettings | None = None,
     on_startup: Callable[[ServiceContext], Awaitable[None]] | None = None,
+    upload_prefixes: Sequence[str] = (),
 ) -> FastAPI:
     """Build a service app. Settings default to the environment (``<NAME>_*``, ``JIASAO_*``)."""
     platform = platform or PlatformSettings()
@@ -117,6 +119,14 @@ def create_service_app(
     # Every service verifies tokens itself (DESIGN.md §4); routes opt in via kit.principal.
     app.state.token_verifier = build_verifier(platform)
     app.add_middleware(IdempotencyMiddleware)
+    # Outside the idempotency buffer, so nothing reads an unbounded body.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        chunk_timeout=settings.body_chunk_timeout,
+        upload_prefixes=upload_prefixes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(health_router())

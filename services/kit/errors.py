@@ -29,6 +29,7 @@ _STATUS_SLUGS: dict[int, tuple[str, str]] = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     406: ("not-acceptable", "Not acceptable"),
+    408: ("request-timeout", "Request timeout"),
     409: ("conflict", "Conflict"),
     412: ("precondition-failed", "Precondition failed"),
     413: ("payload-too-large", "Payload too large"),

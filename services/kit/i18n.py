@@ -36,6 +36,8 @@ TITLES: dict[str, tuple[str, str]] = {
     "precondition-failed": ("版本已变更", "版本已變更"),
     "precondition-required": ("需要 If-Match", "需要 If-Match"),
     "payload-too-large": ("内容过大", "內容過大"),
+    "request-timeout": ("请求超时", "請求逾時"),
+    "idempotent-response-withheld": ("请求已完成", "請求已完成"),
     "unsupported-media-type": ("不支持的内容类型", "不支援的內容類型"),
     "validation-error": ("输入无效", "輸入無效"),
     "too-many-requests": ("请求过于频繁", "請求過於頻繁"),

@@ -63,6 +63,12 @@ class ServiceSettings(BaseSettings):
     max_deliver: int = Field(default=5, ge=1)
     #: Seconds JetStream waits for an ack before redelivering.
     ack_wait: float = Field(default=30.0, gt=0)
+    #: Largest request body (bytes) outside upload routes; chunked bodies are counted too.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Largest body on upload routes (bulk imports).
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    #: Seconds to wait for each next chunk of a request body before answering 408.
+    body_chunk_timeout: float = Field(default=15.0, gt=0)
     #: Seconds between deletions of expired Idempotency-Keys.
     idempotency_purge_interval: float = Field(default=600.0, gt=0)
 

@@ -34,6 +34,7 @@ def create_app(
         settings=settings,
         platform=platform,
         on_startup=_startup,
+        upload_prefixes=("/api/v1/imports/",),
     )
     identity.install(app)
     exchange.install(app)  # stops running imports before the database closes
