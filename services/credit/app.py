@@ -5,23 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.api import router
-from services.credit.handlers import handle_enrollment_completed, handle_worker_event
+from services.credit.handlers import SUBSCRIPTIONS
 from services.kit.app import create_service_app
-from services.kit.inbox import Subscription
 from services.kit.settings import PlatformSettings, ServiceSettings
-
-SUBSCRIPTIONS = [
-    Subscription(
-        name="credit-certificates",
-        subjects=["training.enrollment.completed"],
-        handler=handle_enrollment_completed,
-    ),
-    Subscription(
-        name="credit-workers",
-        subjects=["registry.worker.registered", "registry.worker.updated"],
-        handler=handle_worker_event,
-    ),
-]
 
 
 def create_app(
@@ -33,7 +19,8 @@ def create_app(
         routers=[router],
         subscriptions=SUBSCRIPTIONS,
         title="Jiasao credit",
-        description="Certificates (training certificates for now) and their verification.",
+        description="Certificates (training certificates for now), their verification by "
+        "number and check code, and the log of who read a worker's credit data.",
         settings=settings,
         platform=platform,
     )

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
-from contracts.registry import WorkerRegistered, WorkerUpdated
+from contracts.registry import ConsentChanged, EmploymentChanged, WorkerRegistered, WorkerUpdated
 from contracts.training import EnrollmentCompleted
+from services.credit.access import record_consent
 from services.credit.service import record_completion
-from services.credit.workers import upsert_worker
+from services.credit.workers import record_employment, upsert_worker
+from services.kit.inbox import Subscription
 
 
 async def handle_enrollment_completed(
@@ -42,3 +44,45 @@ async def handle_worker_event(
             id_card_masked=None,
             as_of=data.updated_at,
         )
+
+
+async def handle_employment_changed(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Track each worker's current company: it may read its employees' credit data."""
+    if not isinstance(data, EmploymentChanged):
+        raise TypeError(f"credit-employment got {envelope.type}")  # a wiring bug: dead-letter
+    await record_employment(
+        session,
+        uuid.UUID(data.worker_id),
+        company_id=uuid.UUID(data.company_id) if data.company_id else None,
+        changed_at=data.changed_at,
+    )
+
+
+async def handle_consent_changed(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Track consents: employers and partners read credit data only within one."""
+    if not isinstance(data, ConsentChanged):
+        raise TypeError(f"credit-consents got {envelope.type}")
+    await record_consent(
+        session,
+        uuid.UUID(data.consent_id),
+        worker_id=uuid.UUID(data.worker_id),
+        scope=data.scope,
+        recipient=data.recipient,
+        granted=data.granted,
+        expires_at=data.expires_at,
+        changed_at=data.changed_at,
+    )
+
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription("credit-certificates", [EnrollmentCompleted.subject], handle_enrollment_completed),
+    Subscription(
+        "credit-workers", [WorkerRegistered.subject, WorkerUpdated.subject], handle_worker_event
+    ),
+    Subscription("credit-employment", [EmploymentChanged.subject], handle_employment_changed),
+    Subscription("credit-consents", [ConsentChanged.subject], handle_consent_changed),
+)

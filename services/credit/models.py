@@ -1,11 +1,22 @@
-"""Credit tables: certificates, their number counters, training completions, known workers."""
+"""Credit tables: certificates, number counters, training completions, and read models of
+workers, their employment and their consents, plus the log of who read a worker's data."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, Integer, MetaData, PrimaryKeyConstraint, String, Uuid
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.kit.types import UtcDateTime
@@ -30,6 +41,9 @@ class Certificate(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     #: Public number people read and verify, e.g. ZQJS-2026-000123.
     number: Mapped[str] = mapped_column(String(20), unique=True)
+    #: Random check code printed on the certificate; verification needs number and code, so
+    #: walking the sequential numbers reveals nothing. Not unique: lookups go by number.
+    check_code: Mapped[str] = mapped_column(String(8))
     #: ``training`` now; ``home_service`` (家政服务员证) later.
     kind: Mapped[str] = mapped_column(String(20), index=True)
     worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
@@ -93,3 +107,55 @@ class CreditWorker(Base):
     #: Timestamp of the registry state this row reflects; older events do not overwrite it.
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CreditEmployment(Base):
+    """Each worker's current company, from the registry's EmploymentChanged events."""
+
+    __tablename__ = "credit_employment"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    #: Null while the worker is with no company.
+    company_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    #: The registry's time of the change this row reflects; older events do not overwrite it.
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CreditConsent(Base):
+    """A worker's consent to share a scope of data with a recipient, from ConsentChanged."""
+
+    __tablename__ = "credit_consents"
+    __table_args__ = (Index("ix_credit_consents_worker_recipient", "worker_id", "recipient"),)
+
+    consent_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    scope: Mapped[str] = mapped_column(String(64))
+    #: A partner or employer id (as text), or the name of an agency.
+    recipient: Mapped[str] = mapped_column(String(128))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CreditAccessLog(Base):
+    """One row per read of a worker's credit data by someone other than them or the staff.
+
+    The worker lists it at GET /workers/{id}/credit/access-log.
+    """
+
+    __tablename__ = "credit_access_log"
+    __table_args__ = (Index("ix_credit_access_log_worker", "worker_id", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    reader_role: Mapped[str] = mapped_column(String(20))
+    #: The company, employer or partner the reader acts for.
+    reader_party_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: The reader's account (people) or client id (partner platforms).
+    reader_subject: Mapped[str] = mapped_column(String(128))
+    #: What was read: ``certificate`` (one, see certificate_id) or ``certificates`` (a page).
+    resource: Mapped[str] = mapped_column(String(20))
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: How many certificates the answer carried.
+    items: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
 
 from sqlalchemy import Table, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import NumberCounter
+from services.credit.sql import insert_for
 
 SERIES = "ZQJS"
 NUMBER_PATTERN = r"^ZQJS-[0-9]{4}-[0-9]{6}$"
@@ -44,11 +43,6 @@ def is_number(text: str) -> bool:
     return _NUMBER.fullmatch(text) is not None
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_counters)
-
-
 async def next_seq(session: AsyncSession, year: int, series: str = SERIES) -> int:
     """Reserve the next sequence number of ``series`` for ``year`` in this transaction."""
     bump = (
@@ -62,7 +56,7 @@ async def next_seq(session: AsyncSession, year: int, series: str = SERIES) -> in
         # First number of the year. ON CONFLICT DO NOTHING: if a concurrent issuer created the
         # row first we wait for it and then bump theirs, instead of failing.
         create = (
-            _insert(session)
+            insert_for(session, _counters)
             .values(series=series, year=year, value=0)
             .on_conflict_do_nothing(index_elements=["series", "year"])
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,12 +13,22 @@ from contracts.credit import CertificateKind
 
 
 class CertificateOut(BaseModel):
+    """A certificate as its reader may see it: what the mask hides is null, not partly there."""
+
     id: uuid.UUID
     number: str = Field(examples=["ZQJS-2026-000123"])
+    check_code: str | None = Field(
+        examples=["7K3M9QTX"],
+        description="Printed on the certificate; with the number it lets anyone verify it. "
+        "Shown only to the holder and to programme staff, null for everyone else",
+    )
     kind: CertificateKind
     worker_id: uuid.UUID
     worker_name: str | None = Field(description="Null until the registry's event has arrived")
-    worker_id_card: str | None = Field(description="Masked resident ID number, if known")
+    worker_id_card: str | None = Field(
+        description="Masked resident ID number, if known; for the holder, their company and "
+        "programme staff only (null for employers and partners)"
+    )
     track: Track | None
     course_id: uuid.UUID | None
     course_title: str | None
@@ -40,3 +51,20 @@ class CertificateVerification(BaseModel):
     issued_at: datetime
     valid_until: date | None
     valid: bool
+
+
+class AccessLogEntry(BaseModel):
+    """One read of a worker's credit data by a company, employer or partner platform."""
+
+    id: uuid.UUID
+    reader_role: str = Field(examples=["partner"])
+    reader_party_id: uuid.UUID | None = Field(
+        description="The company, employer or partner platform that read"
+    )
+    reader_subject: str = Field(description="The reading account, or the partner's client id")
+    resource: Literal["certificate", "certificates"] = Field(
+        description="One certificate, or a page of the worker's certificates"
+    )
+    certificate_id: uuid.UUID | None = Field(description="The certificate, for single reads")
+    items: int = Field(description="How many certificates the answer carried")
+    read_at: datetime

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CertificateIssued
 from contracts.training import EnrollmentCompleted
+from services.credit.codes import matches, new_check_code
 from services.credit.models import Certificate, CreditWorker, TrainingCompletion
 from services.credit.numbers import local_date, next_number
 from services.kit.errors import NotFound, Problem
@@ -89,6 +90,7 @@ async def issue_training_certificate(
     certificate = Certificate(
         id=new_id(),
         number=await next_number(session, issued_at),
+        check_code=new_check_code(),
         kind=TRAINING,
         worker_id=uuid.UUID(data.worker_id),
         track=data.track,
@@ -133,12 +135,20 @@ async def get_certificate(
     return certificate, await session.get(CreditWorker, certificate.worker_id)
 
 
-async def find_by_number(
-    session: AsyncSession, number: str
+async def verify(
+    session: AsyncSession, number: str, code: str | None
 ) -> tuple[Certificate, CreditWorker | None]:
+    """The certificate with ``number`` if ``code`` is its check code.
+
+    A wrong or missing code answers exactly as an unknown number does, so numbers cannot be
+    probed one by one.
+    """
     certificate = await session.scalar(select(Certificate).where(Certificate.number == number))
-    if certificate is None:
+    if certificate is None or not matches(certificate.check_code, code):
         raise Problem(
-            404, "not-found", "certificate not found", f"No certificate with number {number}"
+            404,
+            "not-found",
+            "certificate not found",
+            "No certificate with this number and check code",
         )
     return certificate, await session.get(CreditWorker, certificate.worker_id)

@@ -1,22 +1,17 @@
-"""Credit's read model of workers (name, masked ID number), fed by registry events."""
+"""Credit's read models of workers (name, masked ID number) and of their current company,
+fed by registry events."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import case, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credit.models import CreditWorker
+from services.credit.models import CreditEmployment, CreditWorker
+from services.credit.sql import insert_for
 from services.kit.types import utcnow
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CreditWorker)
 
 
 async def upsert_worker(
@@ -33,7 +28,7 @@ async def upsert_worker(
     number only comes with the registration, so an older registration arriving after an
     update still fills it in, and an update (which has none) never blanks it.
     """
-    stmt = _insert(session).values(
+    stmt = insert_for(session, CreditWorker).values(
         worker_id=worker_id,
         name=name,
         id_card_masked=id_card_masked,
@@ -55,3 +50,28 @@ async def upsert_worker(
         },
     )
     await session.execute(stmt)
+
+
+async def record_employment(
+    session: AsyncSession,
+    worker_id: uuid.UUID,
+    *,
+    company_id: uuid.UUID | None,
+    changed_at: datetime,
+) -> None:
+    """Take the worker's company from an EmploymentChanged unless a newer change is stored."""
+    stmt = insert_for(session, CreditEmployment).values(
+        worker_id=worker_id, company_id=company_id, changed_at=changed_at
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[CreditEmployment.worker_id],
+        set_={"company_id": stmt.excluded.company_id, "changed_at": stmt.excluded.changed_at},
+        # Strictly newer: a redelivered or late older event leaves the row alone.
+        where=stmt.excluded.changed_at > CreditEmployment.changed_at,
+    )
+    await session.execute(stmt)
+
+
+async def current_company(session: AsyncSession, worker_id: uuid.UUID) -> uuid.UUID | None:
+    employment = await session.get(CreditEmployment, worker_id)
+    return employment.company_id if employment is not None else None

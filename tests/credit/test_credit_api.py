@@ -1,20 +1,22 @@
-"""Credit's HTTP API: reading, listing and publicly verifying certificates."""
+"""Credit's HTTP API: reading, listing and publicly verifying certificates (as an officer;
+who else may read what is in test_credit_access_matrix.py)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from tests.credit.credit_support import Credit
-
-PROBLEM = "application/problem+json"
+from tests.credit.credit_support import PROBLEM, Credit, officer
 
 
 async def test_verify_a_certificate_number(credit: Credit) -> None:
     worker_id = await credit.known_worker("陈秀英")
     certificate = await credit.issue(worker_id)
 
-    response = await credit.client.get(f"/api/v1/certificates/verify/{certificate.number}")
+    response = await credit.client.get(
+        f"/api/v1/certificates/verify/{certificate.number}",
+        params={"code": certificate.check_code},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body == {
@@ -29,6 +31,7 @@ async def test_verify_a_certificate_number(credit: Credit) -> None:
     assert datetime.fromisoformat(body["issued_at"]) == certificate.issued_at
     cached = await credit.client.get(
         f"/api/v1/certificates/verify/{certificate.number}",
+        params={"code": certificate.check_code},
         headers={"If-None-Match": response.headers["etag"]},
     )
     assert cached.status_code == 304
@@ -39,7 +42,9 @@ async def test_verify_rejects_malformed_and_unknown_numbers(credit: Credit) -> N
     assert malformed.status_code == 422
     assert malformed.headers["content-type"] == PROBLEM
     assert malformed.json()["errors"][0]["field"] == "number"
-    unknown = await credit.client.get("/api/v1/certificates/verify/ZQJS-2026-999999")
+    unknown = await credit.client.get(
+        "/api/v1/certificates/verify/ZQJS-2026-999999", params={"code": "7K3M9QTX"}
+    )
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == PROBLEM
     assert unknown.json()["type"].endswith("/not-found")
@@ -48,10 +53,11 @@ async def test_verify_rejects_malformed_and_unknown_numbers(credit: Credit) -> N
 async def test_get_certificate(credit: Credit) -> None:
     worker_id = await credit.known_worker("黄美玲")
     certificate = await credit.issue(worker_id)
-    response = await credit.client.get(f"/api/v1/certificates/{certificate.id}")
+    response = await credit.client.get(f"/api/v1/certificates/{certificate.id}", headers=officer())
     assert response.status_code == 200
     body = response.json()
     assert body["number"] == certificate.number
+    assert body["check_code"] == certificate.check_code
     assert body["worker_id"] == str(worker_id)
     assert body["worker_name"] == "黄美玲"
     assert body["worker_id_card"] == "441202********123X"
@@ -61,17 +67,17 @@ async def test_get_certificate(credit: Credit) -> None:
     assert body["valid"] is True
     etag = response.headers["etag"]
     cached = await credit.client.get(
-        f"/api/v1/certificates/{certificate.id}", headers={"If-None-Match": etag}
+        f"/api/v1/certificates/{certificate.id}", headers={**officer(), "If-None-Match": etag}
     )
     assert cached.status_code == 304
 
 
 async def test_missing_certificate_is_a_problem(credit: Credit) -> None:
-    response = await credit.client.get(f"/api/v1/certificates/{uuid.uuid4()}")
+    response = await credit.client.get(f"/api/v1/certificates/{uuid.uuid4()}", headers=officer())
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"].endswith("/not-found")
-    bad_id = await credit.client.get("/api/v1/certificates/not-a-uuid")
+    bad_id = await credit.client.get("/api/v1/certificates/not-a-uuid", headers=officer())
     assert bad_id.status_code == 422
     assert bad_id.headers["content-type"] == PROBLEM
 
@@ -88,7 +94,9 @@ async def test_list_certificates_by_cursor_and_worker(credit: Credit) -> None:
         params: dict[str, str | int] = {"worker_id": str(alice), "limit": 2}
         if cursor:
             params["cursor"] = cursor
-        page = (await credit.client.get("/api/v1/certificates", params=params)).json()
+        page = (
+            await credit.client.get("/api/v1/certificates", params=params, headers=officer())
+        ).json()
         seen += [c["number"] for c in page["items"]]
         pages += 1
         cursor = page["next_cursor"]
@@ -97,17 +105,21 @@ async def test_list_certificates_by_cursor_and_worker(credit: Credit) -> None:
     assert seen == [c.number for c in alices]
     assert pages == 3
 
-    everyone = (await credit.client.get("/api/v1/certificates")).json()
+    everyone = (await credit.client.get("/api/v1/certificates", headers=officer())).json()
     assert [c["number"] for c in everyone["items"]] == [c.number for c in alices + bobs]
     assert everyone["next_cursor"] is None
 
-    own = (await credit.client.get(f"/api/v1/workers/{bob}/certificates")).json()
+    own = (await credit.client.get(f"/api/v1/workers/{bob}/certificates", headers=officer())).json()
     assert [c["number"] for c in own["items"]] == [bobs[0].number]
     assert own["items"][0]["worker_name"] == "黄芳"
-    nobody = (await credit.client.get(f"/api/v1/workers/{uuid.uuid4()}/certificates")).json()
+    nobody = (
+        await credit.client.get(f"/api/v1/workers/{uuid.uuid4()}/certificates", headers=officer())
+    ).json()
     assert nobody == {"items": [], "next_cursor": None}
 
     for cursor in ("x", "eyJhZnRlciI6MX0"):  # garbage; base64 of {"after": 1}
-        bad_cursor = await credit.client.get("/api/v1/certificates", params={"cursor": cursor})
+        bad_cursor = await credit.client.get(
+            "/api/v1/certificates", params={"cursor": cursor}, headers=officer()
+        )
         assert bad_cursor.status_code == 400, cursor
         assert bad_cursor.headers["content-type"] == PROBLEM
