@@ -1,4 +1,5 @@
-"""Rating tables: known workers (read model of the registry), scores, and yearly levels."""
+"""Rating tables: known workers and their employment (read models of the registry), scores,
+and yearly levels."""
 
 from __future__ import annotations
 
@@ -27,12 +28,31 @@ class KnownWorker(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class WorkerEmployment(Base):
+    """Each worker's current company, as the registry last told us: who may rate as "company".
+
+    Kept apart from :class:`KnownWorker` so an employment event arriving before the worker's
+    registration never makes an unregistered worker ratable.
+    """
+
+    __tablename__ = "worker_employment"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    #: None: independent (or left their company).
+    company_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    #: Time of the registry event that set this; an older event arriving late is ignored.
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Score(Base):
     """One rater's score of a worker for a year and source; re-rating replaces it in place."""
 
     __tablename__ = "scores"
     __table_args__ = (
         # One score per rater; its leading (worker_id, year) also serves the level recompute.
+        # The source is derived from the rater's role (an account has one role), so this is
+        # one score per (rater, worker, year).
         UniqueConstraint("worker_id", "year", "source", "rater_id", name="uq_scores_rater"),
         Index("ix_scores_rater_id", "rater_id"),
     )

@@ -33,12 +33,13 @@ def current_year() -> int:
 
 
 class RatingCreate(BaseModel):
+    """A score. The rater (the calling account) and the source (from its role) come from the
+    token, never from the body: sending ``rater_id`` or ``source`` is a 422."""
+
     model_config = ConfigDict(extra="forbid")
 
     worker_id: uuid.UUID
     year: Year = Field(default_factory=current_year, description="Defaults to the current year")
-    source: Source = Field(description="Who rates: the employer, the company, or the worker")
-    rater_id: uuid.UUID = Field(description="Account id of the rater; one score per rater")
     score: ScoreValue
     comment: str | None = Field(default=None, max_length=500)
 
@@ -52,8 +53,11 @@ class RatingOut(BaseModel):
     id: uuid.UUID
     worker_id: uuid.UUID
     year: int
-    source: Source
-    rater_id: uuid.UUID
+    source: Source = Field(description="Follows from the rater's role")
+    rater_id: uuid.UUID | None = Field(
+        description="Account id of the rater; null when the rated worker reads a score that "
+        "others gave (raters stay anonymous to the worker)"
+    )
     score: float
     comment: str | None
     created_at: datetime

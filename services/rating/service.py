@@ -1,9 +1,10 @@
 """Rating domain operations. Each runs inside the caller's write transaction.
 
-Re-posting a score for the same (worker, year, source, rater) *replaces* the rater's earlier
-score rather than conflicting: a rater may revise their opinion, and a retried POST is then
-harmless. Every score recomputes the worker's level for that year in the same transaction; a
-change of stars (including the first level) publishes ``rating.worker.changed``.
+Re-posting a score for the same (worker, year, rater) *replaces* the rater's earlier score
+rather than conflicting (the source follows from the rater's role, see access.py): a rater may
+revise their opinion, and a retried POST is then harmless. Every score recomputes the worker's
+level for that year in the same transaction; a change of stars (including the first level)
+publishes ``rating.worker.changed``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from services.kit.ids import new_id
 from services.kit.outbox import publish
 from services.kit.types import utcnow
 from services.rating import scoring
-from services.rating.models import KnownWorker, Score, WorkerLevel
+from services.rating.models import KnownWorker, Score, WorkerEmployment, WorkerLevel
 from services.rating.schemas import RatingCreate
+from services.rating.scoring import Source
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,31 @@ async def record_worker(
         )
 
 
-async def rate(session: AsyncSession, data: RatingCreate) -> RateResult:
-    """Record (or replace) one rater's score and bring the worker's level up to date."""
+async def record_employment(
+    session: AsyncSession, worker_id: uuid.UUID, company_id: uuid.UUID | None, as_of: datetime
+) -> None:
+    """Remember the worker's company as of ``as_of``; an older event than the one kept is
+    ignored (a redelivery or a replay out of order must not undo a later move)."""
+    row = await session.get(WorkerEmployment, worker_id, with_for_update=True)
+    if row is None:
+        session.add(
+            WorkerEmployment(
+                worker_id=worker_id, company_id=company_id, as_of=as_of, recorded_at=utcnow()
+            )
+        )
+    elif as_of >= row.as_of:
+        row.company_id = company_id
+        row.as_of = as_of
+        row.recorded_at = utcnow()
+
+
+async def rate(
+    session: AsyncSession, data: RatingCreate, rater_id: uuid.UUID, source: Source
+) -> RateResult:
+    """Record (or replace) one rater's score and bring the worker's level up to date.
+
+    ``rater_id`` and ``source`` come from the verified caller (access.rater_of), never the body.
+    """
     # Locking the worker's row serialises ratings of one worker on PostgreSQL, so concurrent
     # raters cannot compute levels that miss each other's scores (SQLite serialises all writes).
     known = await session.scalar(
@@ -71,8 +96,8 @@ async def rate(session: AsyncSession, data: RatingCreate) -> RateResult:
         select(Score).where(
             Score.worker_id == data.worker_id,
             Score.year == data.year,
-            Score.source == data.source,
-            Score.rater_id == data.rater_id,
+            Score.source == source,
+            Score.rater_id == rater_id,
         )
     )
     created = score is None
@@ -81,8 +106,8 @@ async def rate(session: AsyncSession, data: RatingCreate) -> RateResult:
             id=new_id(),
             worker_id=data.worker_id,
             year=data.year,
-            source=data.source,
-            rater_id=data.rater_id,
+            source=source,
+            rater_id=rater_id,
             created_at=now,
         )
         session.add(score)

@@ -1,9 +1,9 @@
-"""Helpers for the rating tests: a harness around the running app, upstream events, taps."""
+"""Helpers for the rating tests: a harness around the running app, callers, upstream events."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,18 +11,44 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError
 from sqlalchemy import func, select
 
-from contracts.catalog import STREAMS, stream_for
-from contracts.envelope import CloudEvent, EventData
-from contracts.registry import WorkerRegistered
-from services.kit.tables import outbox
-from services.rating.models import KnownWorker
+from contracts.catalog import stream_for
+from contracts.envelope import CloudEvent
+from contracts.rating import WorkerRatingChanged
+from contracts.registry import EmploymentChanged, WorkerRegistered
+from services.kit.tables import inbox, outbox
+from services.rating.models import KnownWorker, WorkerEmployment
 from tests.support.apps import context, eventually
+from tests.support.jetstream import JetStreamPeer
+from tests.support.tokens import bearer
 
-Publish = Callable[[EventData], Awaitable[CloudEvent[Any]]]
+Headers = Mapping[str, str]
+YEAR = 2026
+
+#: The durable consumer that keeps the employment read model.
+EMPLOYMENT_CONSUMER = "rating-employment"
+
+
+# --- callers -----------------------------------------------------------------------------------
+
+
+def employer(account: uuid.UUID | None = None) -> Headers:
+    """An employer household's account (``account`` fixes who the rater is)."""
+    return bearer("employer", uuid.uuid4(), subject=str(account or uuid.uuid4()))
+
+
+def company_staff(company_id: uuid.UUID, account: uuid.UUID | None = None) -> Headers:
+    return bearer("company", company_id, subject=str(account or uuid.uuid4()))
+
+
+def worker_account(worker_id: uuid.UUID, account: uuid.UUID | None = None) -> Headers:
+    """The worker's own login: the account id is the rater, the worker id the party."""
+    return bearer("worker", worker_id, subject=str(account or uuid.uuid4()))
+
+
+def officer() -> Headers:
+    return bearer("officer")
 
 
 @dataclass
@@ -52,15 +78,27 @@ class StreamTap:
 
 @dataclass
 class RatingHarness:
+    """The running rating app, its client, and a peer playing the registry on real NATS."""
+
     app: FastAPI
     client: httpx.AsyncClient
-    js: JetStreamContext
-    publish: Publish
+    peer: JetStreamPeer
 
-    async def register(self, worker_id: uuid.UUID | None = None) -> uuid.UUID:
-        """Announce a worker as the registry would, and wait until rating knows it."""
+    # --- the registry's side ----------------------------------------------------------------
+
+    async def register(
+        self,
+        worker_id: uuid.UUID | None = None,
+        *,
+        company_id: uuid.UUID | None = None,
+        **overrides: Any,
+    ) -> uuid.UUID:
+        """Announce a worker as the registry would, and wait until rating has handled it."""
         worker_id = worker_id or uuid.uuid4()
-        await self.publish(worker_registered(worker_id))
+        company = str(company_id) if company_id else None
+        envelope = await self.peer.publish(
+            worker_registered(worker_id, company_id=company, **overrides)
+        )
         db = context(self.app).db
 
         async def known() -> bool:
@@ -68,18 +106,80 @@ class RatingHarness:
                 return await session.get(KnownWorker, worker_id) is not None
 
         await eventually(known)
+        await self.handled(envelope)
         return worker_id
+
+    async def employ(
+        self,
+        worker_id: uuid.UUID,
+        company_id: uuid.UUID | None,
+        *,
+        previous: uuid.UUID | None = None,
+        at: datetime | None = None,
+    ) -> CloudEvent[Any]:
+        """Publish EmploymentChanged (``company_id`` None: the worker left) and wait for it."""
+        event = EmploymentChanged(
+            worker_id=str(worker_id),
+            company_id=str(company_id) if company_id else None,
+            previous_company_id=str(previous) if previous else None,
+            kind="employee_based" if company_id else None,
+            changed_at=at or datetime.now(UTC),
+        )
+        envelope = await self.peer.publish(event)
+        await self.handled(envelope)
+        return envelope
+
+    async def handled(self, envelope: CloudEvent[Any], consumer: str = EMPLOYMENT_CONSUMER) -> None:
+        """Wait until ``consumer`` committed ``envelope`` (its inbox row), applied or not."""
+        db = context(self.app).db
+
+        async def done() -> bool:
+            async with db.read() as session:
+                found = await session.scalar(
+                    select(inbox.c.event_id).where(
+                        inbox.c.consumer == consumer, inbox.c.event_id == envelope.id
+                    )
+                )
+            return found is not None
+
+        await eventually(done)
+
+    async def employment(self, worker_id: uuid.UUID) -> uuid.UUID | None:
+        async with context(self.app).db.read() as session:
+            row = await session.get(WorkerEmployment, worker_id)
+            return row.company_id if row is not None else None
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    async def rate(self, as_: Headers | None, worker: uuid.UUID, **fields: Any) -> httpx.Response:
+        """POST a score for ``worker`` as ``as_`` (None: anonymous); ``fields`` override."""
+        payload: dict[str, Any] = {"worker_id": str(worker), "year": YEAR, "score": 85}
+        payload.update(fields)
+        return await self.client.post("/api/v1/ratings", json=payload, headers=dict(as_ or {}))
+
+    async def get(
+        self,
+        path: str,
+        as_: Headers | None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Headers | None = None,
+    ) -> httpx.Response:
+        """GET as ``as_`` (None: anonymous), with any extra ``headers``."""
+        return await self.client.get(
+            path, params=params, headers={**(as_ or {}), **(headers or {})}
+        )
 
     async def outbox_count(self) -> int:
         async with context(self.app).db.read() as session:
             return int(await session.scalar(select(func.count()).select_from(outbox)) or 0)
 
-    async def tap(self, subject: str = "rating.worker.changed") -> StreamTap:
+    async def tap(self, subject: str = WorkerRatingChanged.subject) -> StreamTap:
         """A fresh ephemeral consumer reading the stream from its start.
 
         Open it just before reading: NATS drops an idle ephemeral consumer after a few seconds.
         """
-        return StreamTap(await self.js.pull_subscribe(subject, stream=stream_for(subject)))
+        return StreamTap(await self.peer.js.pull_subscribe(subject, stream=stream_for(subject)))
 
 
 def worker_registered(worker_id: uuid.UUID, **overrides: Any) -> WorkerRegistered:
@@ -99,13 +199,3 @@ def worker_registered(worker_id: uuid.UUID, **overrides: Any) -> WorkerRegistere
     }
     values.update(overrides)
     return WorkerRegistered(**values)
-
-
-async def ensure_stream(js: JetStreamContext, name: str) -> None:
-    config = StreamConfig(
-        name=name, subjects=STREAMS[name], storage=StorageType.FILE, duplicate_window=120.0
-    )
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)

@@ -6,21 +6,14 @@ import uuid
 from typing import Any
 
 from services.rating.schemas import current_year
-from tests.rating.rating_support import RatingHarness
-
-YEAR = 2026
-
-
-def body(worker_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "worker_id": str(worker_id),
-        "year": YEAR,
-        "source": "employer",
-        "rater_id": str(uuid.uuid4()),
-        "score": 85,
-    }
-    values.update(overrides)
-    return values
+from tests.rating.rating_support import (
+    YEAR,
+    RatingHarness,
+    company_staff,
+    employer,
+    officer,
+    worker_account,
+)
 
 
 def problem_fields(response: Any) -> set[str]:
@@ -29,16 +22,20 @@ def problem_fields(response: Any) -> set[str]:
 
 async def test_first_rating_sets_the_level_and_emits_an_event(rating: RatingHarness) -> None:
     worker = await rating.register()
+    account = uuid.uuid4()
 
-    response = await rating.client.post("/api/v1/ratings", json=body(worker, comment="细心"))
+    response = await rating.rate(employer(account), worker, comment="细心")
     assert response.status_code == 201, response.text
     posted = response.json()
     assert posted["score"] == 85.0
     assert posted["comment"] == "细心"
+    assert posted["source"] == "employer"
+    assert posted["rater_id"] == str(account)
     assert posted["level"] == {"stars": 4, "score": 85.0}
     assert response.headers["location"] == f"/api/v1/ratings/{posted['id']}"
 
-    read = await rating.client.get(f"/api/v1/workers/{worker}/rating", params={"year": YEAR})
+    path = f"/api/v1/workers/{worker}/rating"
+    read = await rating.get(path, officer(), params={"year": YEAR})
     assert read.status_code == 200
     level = read.json()
     assert level["stars"] == 4
@@ -46,11 +43,8 @@ async def test_first_rating_sets_the_level_and_emits_an_event(rating: RatingHarn
     assert level["sources"] == {"employer": {"count": 1, "mean": 85.0}}
     assert level["worker_id"] == str(worker) and level["year"] == YEAR
 
-    etag = read.headers["etag"]
-    unchanged = await rating.client.get(
-        f"/api/v1/workers/{worker}/rating",
-        params={"year": YEAR},
-        headers={"If-None-Match": etag},
+    unchanged = await rating.get(
+        path, officer(), params={"year": YEAR}, headers={"If-None-Match": read.headers["etag"]}
     )
     assert unchanged.status_code == 304
 
@@ -66,22 +60,23 @@ async def test_first_rating_sets_the_level_and_emits_an_event(rating: RatingHarn
 
 
 async def test_only_a_change_of_stars_emits_an_event(rating: RatingHarness) -> None:
-    worker = await rating.register()
+    company = uuid.uuid4()
+    worker = await rating.register(company_id=company)
 
-    first = await rating.client.post("/api/v1/ratings", json=body(worker, score=85))
+    first = await rating.rate(employer(), worker, score=85)
     assert first.json()["level"]["stars"] == 4
     assert await rating.outbox_count() == 1
 
     # (0.5·85 + 0.3·83) / 0.8 = 84.25: the score moves, the stars do not, so nothing is news.
-    same = await rating.client.post(
-        "/api/v1/ratings", json=body(worker, source="company", score=83)
-    )
-    assert same.status_code == 201
+    same = await rating.rate(company_staff(company), worker, score=83)
+    assert same.status_code == 201, same.text
+    assert same.json()["source"] == "company"
     assert same.json()["level"] == {"stars": 4, "score": 84.25}
     assert await rating.outbox_count() == 1  # the event would commit with the score
 
     # 0.5·85 + 0.3·83 + 0.2·20 = 71.4: down to 3 stars.
-    down = await rating.client.post("/api/v1/ratings", json=body(worker, source="self", score=20))
+    down = await rating.rate(worker_account(worker), worker, score=20)
+    assert down.json()["source"] == "self"
     assert down.json()["level"] == {"stars": 3, "score": 71.4}
 
     # The relay keeps order, so once the second event is in, nothing sits between the two.
@@ -94,13 +89,11 @@ async def test_only_a_change_of_stars_emits_an_event(rating: RatingHarness) -> N
 
 async def test_reposting_replaces_the_raters_score(rating: RatingHarness) -> None:
     worker = await rating.register()
-    rater = str(uuid.uuid4())
-    first = await rating.client.post("/api/v1/ratings", json=body(worker, rater_id=rater, score=70))
+    rater = employer(uuid.uuid4())
+    first = await rating.rate(rater, worker, score=70)
     assert first.status_code == 201
 
-    again = await rating.client.post(
-        "/api/v1/ratings", json=body(worker, rater_id=rater, score=95, comment="改评")
-    )
+    again = await rating.rate(rater, worker, score=95, comment="改评")
     assert again.status_code == 200, again.text
     replaced = again.json()
     assert replaced["id"] == first.json()["id"]
@@ -108,35 +101,31 @@ async def test_reposting_replaces_the_raters_score(rating: RatingHarness) -> Non
     assert replaced["comment"] == "改评"
     assert replaced["level"] == {"stars": 5, "score": 95.0}
 
-    listed = await rating.client.get("/api/v1/ratings", params={"worker_id": str(worker)})
+    listed = await rating.get("/api/v1/ratings", officer(), params={"worker_id": str(worker)})
     assert [item["score"] for item in listed.json()["items"]] == [95.0]
-    level = (await rating.client.get(f"/api/v1/workers/{worker}/rating?year={YEAR}")).json()
+    level = (await rating.get(f"/api/v1/workers/{worker}/rating?year={YEAR}", officer())).json()
     assert level["sources"] == {"employer": {"count": 1, "mean": 95.0}}
 
-    # Another source from the same rater is a separate score.
-    other = await rating.client.post(
-        "/api/v1/ratings", json=body(worker, rater_id=rater, source="company", score=95)
-    )
+    # Another year is another assessment: a separate score.
+    other = await rating.rate(rater, worker, year=YEAR - 1, score=95)
     assert other.status_code == 201
 
 
 async def test_year_defaults_to_the_current_year(rating: RatingHarness) -> None:
     worker = await rating.register()
-    payload = body(worker)
-    del payload["year"]
-    response = await rating.client.post("/api/v1/ratings", json=payload)
+    response = await rating.client.post(
+        "/api/v1/ratings", json={"worker_id": str(worker), "score": 85}, headers=dict(employer())
+    )
     assert response.status_code == 201
     assert response.json()["year"] == current_year()
-    read = await rating.client.get(f"/api/v1/workers/{worker}/rating")
+    read = await rating.get(f"/api/v1/workers/{worker}/rating", officer())
     assert read.status_code == 200
     assert read.json()["year"] == current_year()
 
 
 async def test_self_evaluation_alone_stays_at_three_stars(rating: RatingHarness) -> None:
     worker = await rating.register()
-    response = await rating.client.post(
-        "/api/v1/ratings", json=body(worker, source="self", rater_id=str(worker), score=98)
-    )
+    response = await rating.rate(worker_account(worker), worker, score=98)
     assert response.json()["level"] == {"stars": 3, "score": 98.0}
 
 
@@ -146,13 +135,15 @@ async def test_invalid_scores_are_422_naming_the_field(rating: RatingHarness) ->
         ({"score": 101}, "score"),
         ({"score": -1}, "score"),
         ({"score": 80.125}, "score"),
-        ({"source": "boss"}, "source"),
         ({"year": 1999}, "year"),
-        ({"rater_id": "not-a-uuid"}, "rater_id"),
+        ({"worker_id": "not-a-uuid"}, "worker_id"),
         ({"comment": "好" * 501}, "comment"),
+        # Who rates, and as what, is the token's to say.
+        ({"source": "employer"}, "source"),
+        ({"rater_id": str(uuid.uuid4())}, "rater_id"),
     ]
     for override, field in cases:
-        response = await rating.client.post("/api/v1/ratings", json=body(worker, **override))
+        response = await rating.rate(employer(), worker, **override)
         assert response.status_code == 422, (override, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         problem = response.json()
@@ -162,7 +153,7 @@ async def test_invalid_scores_are_422_naming_the_field(rating: RatingHarness) ->
 
 
 async def test_rating_an_unknown_worker_is_422(rating: RatingHarness) -> None:
-    response = await rating.client.post("/api/v1/ratings", json=body(uuid.uuid4()))
+    response = await rating.rate(employer(), uuid.uuid4())
     assert response.status_code == 422
     problem = response.json()
     assert problem["type"] == "https://jiasao.gov.cn/problems/unknown-worker"
@@ -172,37 +163,37 @@ async def test_rating_an_unknown_worker_is_422(rating: RatingHarness) -> None:
 
 async def test_a_worker_without_rating_is_404(rating: RatingHarness) -> None:
     worker = await rating.register()
-    response = await rating.client.get(f"/api/v1/workers/{worker}/rating", params={"year": YEAR})
+    path = f"/api/v1/workers/{worker}/rating"
+    response = await rating.get(path, officer(), params={"year": YEAR})
     assert response.status_code == 404
     assert response.json()["type"].endswith("/not-found")
-    await rating.client.post("/api/v1/ratings", json=body(worker, year=YEAR))
-    other_year = await rating.client.get(f"/api/v1/workers/{worker}/rating?year={YEAR - 1}")
+    await rating.rate(employer(), worker, year=YEAR)
+    other_year = await rating.get(path, officer(), params={"year": YEAR - 1})
     assert other_year.status_code == 404
 
 
 async def test_single_score_read_has_an_etag(rating: RatingHarness) -> None:
     worker = await rating.register()
-    posted = (await rating.client.post("/api/v1/ratings", json=body(worker))).json()
-    read = await rating.client.get(f"/api/v1/ratings/{posted['id']}")
+    posted = (await rating.rate(employer(), worker)).json()
+    read = await rating.get(f"/api/v1/ratings/{posted['id']}", officer())
     assert read.status_code == 200
     assert read.json()["score"] == 85.0
-    again = await rating.client.get(
-        f"/api/v1/ratings/{posted['id']}", headers={"If-None-Match": read.headers["etag"]}
+    again = await rating.get(
+        f"/api/v1/ratings/{posted['id']}",
+        officer(),
+        headers={"If-None-Match": read.headers["etag"]},
     )
     assert again.status_code == 304
-    missing = await rating.client.get(f"/api/v1/ratings/{uuid.uuid4()}")
+    missing = await rating.get(f"/api/v1/ratings/{uuid.uuid4()}", officer())
     assert missing.status_code == 404
 
 
 async def test_listing_scores_pages_with_a_cursor(rating: RatingHarness) -> None:
     worker = await rating.register()
     other = await rating.register()
-    posted = [
-        (await rating.client.post("/api/v1/ratings", json=body(worker, score=60 + i))).json()["id"]
-        for i in range(3)
-    ]
-    await rating.client.post("/api/v1/ratings", json=body(other))
-    await rating.client.post("/api/v1/ratings", json=body(worker, year=YEAR - 1))
+    posted = [(await rating.rate(employer(), worker, score=60 + i)).json()["id"] for i in range(3)]
+    await rating.rate(employer(), other)
+    await rating.rate(employer(), worker, year=YEAR - 1)
 
     seen: list[str] = []
     cursor: str | None = None
@@ -210,16 +201,18 @@ async def test_listing_scores_pages_with_a_cursor(rating: RatingHarness) -> None
         params: dict[str, Any] = {"worker_id": str(worker), "year": YEAR, "limit": 2}
         if cursor:
             params["cursor"] = cursor
-        page = (await rating.client.get("/api/v1/ratings", params=params)).json()
+        page = (await rating.get("/api/v1/ratings", officer(), params=params)).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == posted
 
-    everything = (await rating.client.get("/api/v1/ratings")).json()["items"]
+    everything = (await rating.get("/api/v1/ratings", officer())).json()["items"]
     assert len(everything) == 5
-    bad = await rating.client.get("/api/v1/ratings", params={"cursor": "not-a-cursor"})
+    by_source = await rating.get("/api/v1/ratings", officer(), params={"source": "self"})
+    assert by_source.json()["items"] == []
+    bad = await rating.get("/api/v1/ratings", officer(), params={"cursor": "not-a-cursor"})
     assert bad.status_code == 400
     assert bad.json()["type"].endswith("/invalid-cursor")
 
@@ -227,5 +220,5 @@ async def test_listing_scores_pages_with_a_cursor(rating: RatingHarness) -> None
 async def test_a_repeated_registration_event_is_harmless(rating: RatingHarness) -> None:
     worker = await rating.register()
     await rating.register(worker)  # a second event for the same worker (e.g. a replay)
-    response = await rating.client.post("/api/v1/ratings", json=body(worker))
+    response = await rating.rate(employer(), worker)
     assert response.status_code == 201
