@@ -28,7 +28,6 @@ from tests.registry.test_parties_support import (
     Registry,
     bearer,
     captured_logs,
-    mask_id_card,
     mask_mobile,
     problem,
     running_registry,
@@ -67,7 +66,7 @@ async def test_masked_by_default_exactly_as_the_api_masks(registry: Registry) ->
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert "-masked.csv" in response.headers["content-disposition"]
         rows = {r["id"]: r for r in parse_csv(response)}
-        assert list(parse_csv(response)[0]) == [*WORKER_COLUMNS, "id", "status"]
+        assert list(parse_csv(response)[0]) == [*WORKER_COLUMNS, "id", "status", "birth_year"]
         assert set(rows) == {w["id"] for w in workers}
         for worker in workers:
             api = await registry.get(f"/api/v1/workers/{worker['id']}", partner)
@@ -75,7 +74,9 @@ async def test_masked_by_default_exactly_as_the_api_masks(registry: Registry) ->
             row = rows[worker["id"]]
             assert row["id_card_number"] == api["id_card_number"]
             assert row["phone"] == api["phone"]
-            assert row["id_card_number"] == mask_id_card(worker["id_card_number"])
+            assert row["id_card_number"] == "*" * 14 + worker["id_card_number"][-4:]
+            assert row["birth_date"] == ""
+            assert row["birth_year"] == worker["id_card_number"][6:10]
             assert row["phone"] == mask_mobile(worker["phone"])
             assert worker["id_card_number"] not in response.text
 
@@ -142,7 +143,7 @@ async def test_filters_and_pages(registry: Registry) -> None:
     care = await download(registry, "workers", track="housekeeping", format="jsonl")
     assert len(care.content.splitlines()) == 2
     empty = await download(registry, "workers", county="deqing")
-    assert empty.text.splitlines() == [",".join([*WORKER_COLUMNS, "id", "status"])]
+    assert empty.text.splitlines() == [",".join([*WORKER_COLUMNS, "id", "status", "birth_year"])]
     bom = await download(registry, "workers", bom="true", county="deqing")
     assert bom.content.startswith(b"\xef\xbb\xbf")
 

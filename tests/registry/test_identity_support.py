@@ -96,6 +96,16 @@ class Registry:
         assert response.status_code == 201, response.text
         return {**response.json(), "phone": phone, "password": password}
 
+    async def partner(self) -> uuid.UUID:
+        """A registered (active) partner platform: only those may hold OAuth clients."""
+        from tests.registry.test_parties_support import partner_body
+
+        response = await self.client.post(
+            "/api/v1/partners", json=partner_body(), headers=self.admin
+        )
+        assert response.status_code == 201, response.text
+        return uuid.UUID(response.json()["id"])
+
     async def login(self, phone: str, password: str = PASSWORD) -> httpx.Response:
         return await self.client.post(
             "/api/v1/auth/login", json={"phone": phone, "password": password}

@@ -38,8 +38,9 @@ async def registry(
 
 
 async def _client(
-    registry: Registry, partner_id: uuid.UUID, scopes: list[str] | None = None
+    registry: Registry, partner_id: uuid.UUID | None = None, scopes: list[str] | None = None
 ) -> dict[str, Any]:
+    partner_id = partner_id or await registry.partner()
     response = await registry.client.post(
         f"/api/v1/partners/{partner_id}/clients",
         json={"name": "广州家政招聘平台", "scopes": scopes or ["jobs:read", "jobs:write"]},
@@ -61,7 +62,7 @@ async def _token(
 
 
 async def test_admin_creates_a_client_and_its_secret_is_shown_once(registry: Registry) -> None:
-    partner_id = uuid.uuid4()
+    partner_id = await registry.partner()
     created = await _client(registry, partner_id, ["candidates:read", "jobs:write", "jobs:read"])
     assert created["client_id"].startswith("jzp_")
     assert len(created["client_secret"]) >= 43
@@ -83,7 +84,7 @@ async def test_admin_creates_a_client_and_its_secret_is_shown_once(registry: Reg
 async def test_client_credentials_with_basic_auth_grant_every_allowed_scope(
     registry: Registry,
 ) -> None:
-    partner_id = uuid.uuid4()
+    partner_id = await registry.partner()
     created = await _client(registry, partner_id)
     response = await _token(
         registry,
@@ -93,7 +94,8 @@ async def test_client_credentials_with_basic_auth_grant_every_allowed_scope(
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+    # Partner tokens are short-lived (5 minutes): a suspension cannot recall them.
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
     assert body["scope"] == "jobs:read jobs:write"
     claims = claims_of(body["access_token"])
     assert claims["role"] == "partner"
@@ -110,7 +112,7 @@ async def test_client_credentials_with_basic_auth_grant_every_allowed_scope(
 
 
 async def test_form_credentials_and_a_scope_subset(registry: Registry) -> None:
-    created = await _client(registry, uuid.uuid4(), ["jobs:read", "jobs:write", "workers:read"])
+    created = await _client(registry, None, ["jobs:read", "jobs:write", "workers:read"])
     response = await _token(
         registry,
         {
@@ -129,7 +131,7 @@ async def test_form_credentials_and_a_scope_subset(registry: Registry) -> None:
 async def test_a_scope_outside_the_client_grant_is_invalid_scope(
     registry: Registry, scope: str
 ) -> None:
-    created = await _client(registry, uuid.uuid4())
+    created = await _client(registry)
     response = await _token(
         registry,
         {"grant_type": "client_credentials", "scope": scope},
@@ -141,7 +143,7 @@ async def test_a_scope_outside_the_client_grant_is_invalid_scope(
 
 
 async def test_a_wrong_secret_or_unknown_client_is_invalid_client(registry: Registry) -> None:
-    created = await _client(registry, uuid.uuid4())
+    created = await _client(registry)
     wrong = await _token(
         registry,
         {"grant_type": "client_credentials"},
@@ -163,7 +165,7 @@ async def test_a_wrong_secret_or_unknown_client_is_invalid_client(registry: Regi
 
 
 async def test_a_revoked_client_gets_no_more_tokens(registry: Registry) -> None:
-    partner_id = uuid.uuid4()
+    partner_id = await registry.partner()
     created = await _client(registry, partner_id)
     credentials = _basic(created["client_id"], created["client_secret"])
     assert (await _token(registry, {"grant_type": "client_credentials"}, credentials)).is_success
@@ -281,7 +283,7 @@ async def test_client_input_is_validated(
 
 
 async def test_partner_token_is_usable_as_a_bearer(registry: Registry) -> None:
-    created = await _client(registry, uuid.uuid4(), ["workers:read"])
+    created = await _client(registry, None, ["workers:read"])
     token = (
         await _token(
             registry,

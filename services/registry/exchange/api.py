@@ -29,7 +29,8 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import InvalidField, NotFound, Problem
 from services.kit.ids import new_id
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from services.kit.principal import Principal, current_principal, forbidden
+from services.kit.policy import STAFF, allow
+from services.kit.principal import Principal, forbidden
 from services.registry.exchange.export import ExportFilters, export_stream
 from services.registry.exchange.formats import (
     KINDS,
@@ -160,7 +161,7 @@ async def submit_import(
     request: Request,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(allow(*STAFF)),
 ) -> ImportJobOut:
     """Import workers, companies or institutions from CSV or JSON Lines (officers, admins).
 
@@ -200,7 +201,7 @@ async def submit_import(
 @router.get("/imports", response_model=Page[ImportJobOut])
 async def list_imports(
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(allow(*STAFF)),
     status: JobStatus | None = Query(None),
     kind: Literal["workers", "companies", "institutions"] | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
@@ -237,7 +238,7 @@ async def _job(ctx: ServiceContext, principal: Principal, job_id: uuid.UUID) -> 
 async def read_import(
     job_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(allow(*STAFF)),
 ) -> ImportJobOut:
     """An import job: status and counts (officers, admins)."""
     return job_out(await _job(ctx, principal, job_id))
@@ -251,7 +252,7 @@ async def read_import(
 async def import_report(
     job_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(allow(*STAFF)),
     format: Format = Query("csv"),
 ) -> StreamingResponse:
     """The rows of an import that were not created: line, masked key, outcome (invalid,
@@ -316,7 +317,7 @@ def _media(fmt: Format) -> str:
 async def export_records(
     kind: str,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(allow(*STAFF, scopes=[WORKERS_READ_SCOPE])),
     format: Format = Query("csv"),
     unmasked: bool = Query(False, description="Officers and admins: full ID and phone numbers"),
     bom: bool = Query(False, description="Start a CSV with a BOM (for Excel)"),

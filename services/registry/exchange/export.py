@@ -91,6 +91,7 @@ def _worker_record(cipher: PiiCipher, full: bool, row: Any) -> dict[str, Any]:
         "employment_kind": out.employment_kind,
         "id": str(out.id),
         "status": out.status,
+        "birth_year": out.birth_year,
     }
 
 

@@ -135,7 +135,11 @@ def _organisation_columns() -> tuple[Column, ...]:
 
 SPECS: dict[Kind, KindSpec] = {
     "workers": KindSpec(
-        "workers", _worker_columns(), read_only=("id", "status"), key="id_card_number"
+        "workers",
+        _worker_columns(),
+        # birth_year: what a masked export shows instead of birth_date
+        read_only=("id", "status", "birth_year"),
+        key="id_card_number",
     ),
     "companies": KindSpec(
         "companies",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,13 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import Conflict, NotFound
-from services.kit.principal import (
-    Principal,
-    current_principal,
-    forbidden,
-    require_roles,
-    unauthorized,
-)
+from services.kit.policy import STAFF, allow, authenticated, public
+from services.kit.principal import Principal, forbidden, unauthorized
+from services.registry.identity.clients import PartnerClients
 from services.registry.identity.models import Account, OAuthClient
 from services.registry.identity.schemas import (
     AccountCreate,
@@ -53,6 +51,10 @@ def get_identity(ctx: ServiceContext = Depends(get_ctx)) -> IdentityService:
     return ctx.extras["identity"]  # type: ignore[no-any-return]
 
 
+def get_clients(ctx: ServiceContext = Depends(get_ctx)) -> PartnerClients:
+    return ctx.extras["partner_clients"]  # type: ignore[no-any-return]
+
+
 def _no_store(response: Response) -> None:
     response.headers.update(NO_STORE)
 
@@ -60,7 +62,9 @@ def _no_store(response: Response) -> None:
 # --- Login and tokens ------------------------------------------------------------------------
 
 
-@router.post("/auth/login", response_model=TokenPair, tags=["auth"])
+@router.post(
+    "/auth/login", response_model=TokenPair, tags=["auth"], dependencies=[Depends(public())]
+)
 async def login(
     body: LoginRequest, response: Response, identity: IdentityService = Depends(get_identity)
 ) -> TokenPair:
@@ -70,7 +74,9 @@ async def login(
     return await identity.login(body.phone, body.password)
 
 
-@router.post("/auth/refresh", response_model=TokenPair, tags=["auth"])
+@router.post(
+    "/auth/refresh", response_model=TokenPair, tags=["auth"], dependencies=[Depends(public())]
+)
 async def refresh(
     body: RefreshRequest, response: Response, identity: IdentityService = Depends(get_identity)
 ) -> TokenPair:
@@ -80,7 +86,7 @@ async def refresh(
     return await identity.refresh(body.refresh_token)
 
 
-@router.post("/auth/logout", status_code=204, tags=["auth"])
+@router.post("/auth/logout", status_code=204, tags=["auth"], dependencies=[Depends(public())])
 async def logout(body: RefreshRequest, identity: IdentityService = Depends(get_identity)) -> None:
     """End the session the refresh token belongs to. Access tokens already issued stay valid
     until they expire (at most the access-token lifetime, 15 minutes by default)."""
@@ -90,7 +96,7 @@ async def logout(body: RefreshRequest, identity: IdentityService = Depends(get_i
 @router.post("/auth/password", status_code=204, tags=["auth"])
 async def change_password(
     body: PasswordChange,
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(authenticated()),
     identity: IdentityService = Depends(get_identity),
 ) -> None:
     """Change your password; every refresh token of the account is revoked. Access tokens
@@ -124,11 +130,33 @@ _TOKEN_FORM_DOC = {
 }
 
 
+def _client_authentication_policy() -> Callable[..., Any]:
+    """The kit's public policy for the token endpoint, which must not read ``Authorization``.
+
+    RFC 6749 §2.3.1 puts the client's credentials in ``Authorization: Basic``; the kit's
+    :func:`public` would refuse that header as a malformed bearer token. This dependency carries
+    the same declaration (so routes_without_policy and the OpenAPI security see a public route)
+    and leaves the header to :func:`_client_credentials`, which refuses any scheme but Basic.
+    """
+    declared = public()
+
+    async def client_authentication() -> None:
+        return None
+
+    client_authentication.__dict__.update(declared.__dict__)  # the policy tag, nothing else
+    client_authentication.__doc__ = declared.__doc__
+    return client_authentication
+
+
 @router.post(
-    "/auth/token", response_model=ClientToken, tags=["auth"], openapi_extra=_TOKEN_FORM_DOC
+    "/auth/token",
+    response_model=ClientToken,
+    tags=["auth"],
+    openapi_extra=_TOKEN_FORM_DOC,
+    dependencies=[Depends(_client_authentication_policy())],
 )
 async def client_credentials_token(
-    request: Request, response: Response, identity: IdentityService = Depends(get_identity)
+    request: Request, response: Response, clients: PartnerClients = Depends(get_clients)
 ) -> ClientToken:
     """OAuth2 client-credentials grant for partner platforms (RFC 6749 §4.4). Authenticate
     with HTTP Basic or ``client_id``/``client_secret`` form fields. Errors are problem+json
@@ -146,7 +174,7 @@ async def client_credentials_token(
             "grant_type",
         )
     client_id, client_secret = _client_credentials(request, params)
-    return await identity.client_token(client_id, client_secret, params.get("scope"))
+    return await clients.client_token(client_id, client_secret, params.get("scope"))
 
 
 async def _token_form(request: Request) -> dict[str, str]:
@@ -211,7 +239,7 @@ def _client_credentials(request: Request, params: dict[str, str]) -> tuple[str, 
     return client_id, client_secret
 
 
-@wellknown_router.get("/.well-known/jwks.json")
+@wellknown_router.get("/.well-known/jwks.json", dependencies=[Depends(public())])
 async def jwks(ctx: ServiceContext = Depends(get_ctx)) -> JSONResponse:
     """The public keys access tokens are verified with, the active key first."""
     ring: SigningKeyRing = ctx.extras["signing_keys"]
@@ -251,7 +279,7 @@ def account_out(account: Account, phone: str | None) -> AccountOut:
 async def create_account(
     body: AccountCreate,
     response: Response,
-    principal: Principal = Depends(require_roles("admin", "officer")),
+    principal: Principal = Depends(allow(*STAFF)),
     identity: IdentityService = Depends(get_identity),
 ) -> AccountOut:
     """Create a login. Admins may create any role; officers only worker, employer, company
@@ -278,7 +306,7 @@ async def create_account(
 @router.get("/accounts/{account_id}", response_model=AccountOut, tags=["accounts"])
 async def get_account(
     account_id: uuid.UUID,
-    principal: Principal = Depends(require_roles("admin", "officer")),
+    principal: Principal = Depends(allow(*STAFF)),
     identity: IdentityService = Depends(get_identity),
 ) -> AccountOut:
     account = await identity.get_account(account_id)
@@ -288,7 +316,7 @@ async def get_account(
 @router.post("/accounts/{account_id}/disable", response_model=AccountOut, tags=["accounts"])
 async def disable_account(
     account_id: uuid.UUID,
-    principal: Principal = Depends(require_roles("admin")),
+    principal: Principal = Depends(allow("admin")),
     identity: IdentityService = Depends(get_identity),
 ) -> AccountOut:
     """Disable an account: it can no longer log in and its refresh tokens are revoked."""
@@ -301,7 +329,7 @@ async def disable_account(
 @router.post("/accounts/{account_id}/enable", response_model=AccountOut, tags=["accounts"])
 async def enable_account(
     account_id: uuid.UUID,
-    principal: Principal = Depends(require_roles("admin")),
+    principal: Principal = Depends(allow("admin")),
     identity: IdentityService = Depends(get_identity),
 ) -> AccountOut:
     """Re-enable an account; also lifts a login lockout."""
@@ -311,7 +339,7 @@ async def enable_account(
 
 @router.get("/me", response_model=AccountOut, tags=["accounts"])
 async def me(
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(authenticated()),
     identity: IdentityService = Depends(get_identity),
 ) -> AccountOut:
     """Your own account, with your full mobile number."""
@@ -348,11 +376,12 @@ async def create_client(
     partner_id: uuid.UUID,
     body: ClientCreate,
     response: Response,
-    principal: Principal = Depends(require_roles("admin")),
-    identity: IdentityService = Depends(get_identity),
+    principal: Principal = Depends(allow("admin")),
+    clients: PartnerClients = Depends(get_clients),
 ) -> ClientCreated:
-    """Create an OAuth client for a partner platform. The secret is in this response only."""
-    client, secret = await identity.create_client(
+    """Create an OAuth client for a registered, active partner platform (404 unknown, 409
+    suspended). The secret is in this response only."""
+    client, secret = await clients.create_client(
         partner_id, body.name, list(body.scopes), principal.subject
     )
     _no_store(response)
@@ -363,21 +392,21 @@ async def create_client(
 @router.get("/partners/{partner_id}/clients", response_model=list[ClientOut], tags=["partners"])
 async def list_clients(
     partner_id: uuid.UUID,
-    principal: Principal = Depends(require_roles("admin")),
-    identity: IdentityService = Depends(get_identity),
+    principal: Principal = Depends(allow("admin")),
+    clients: PartnerClients = Depends(get_clients),
 ) -> list[ClientOut]:
-    return [client_out(c) for c in await identity.list_clients(partner_id)]
+    return [client_out(c) for c in await clients.list_clients(partner_id)]
 
 
 @router.delete("/partners/{partner_id}/clients/{client_id}", status_code=204, tags=["partners"])
 async def revoke_client(
     partner_id: uuid.UUID,
     client_id: str,
-    principal: Principal = Depends(require_roles("admin")),
-    identity: IdentityService = Depends(get_identity),
+    principal: Principal = Depends(allow("admin")),
+    clients: PartnerClients = Depends(get_clients),
 ) -> None:
     """Revoke a client: it gets no new tokens (tokens it holds expire within minutes)."""
-    await identity.revoke_client(partner_id, client_id)
+    await clients.revoke_client(partner_id, client_id)
 
 
 routers = (router, wellknown_router)

@@ -10,6 +10,7 @@ from services.kit.app import ServiceContext
 from services.kit.auth import TokenVerifier, ensure_dev_jwt_keys, jwt_key_file
 from services.kit.pii import load_pii_cipher
 from services.kit.settings import PlatformSettings
+from services.registry.identity.clients import PartnerClients
 from services.registry.identity.config import IdentitySettings
 from services.registry.identity.passwords import Passwords
 from services.registry.identity.service import IdentityService
@@ -60,4 +61,5 @@ class IdentityRuntime:
         ctx.extras["identity"] = IdentityService(
             ctx.db, ctx.extras["pii"], passwords, issuer, self.settings
         )
+        ctx.extras["partner_clients"] = PartnerClients(ctx.db, passwords, issuer, self.settings)
         log.info("identity ready", extra={"active_kid": keys.active_kid})

@@ -1,5 +1,5 @@
-"""Identity operations: login with lockout, refresh-token families, password changes,
-accounts and partner OAuth clients.
+"""Identity operations: login with lockout, refresh-token families, password changes and
+accounts (partner OAuth clients: :mod:`.clients`).
 
 Slow work (argon2) happens outside database transactions, so a burst of logins never holds
 SQLite's write lock while hashing. Failures that must be remembered (a failed login, a reused
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -30,10 +29,9 @@ from services.kit.pii import PiiCipher
 from services.kit.principal import unauthorized
 from services.kit.types import utcnow
 from services.registry.identity.config import IdentitySettings
-from services.registry.identity.models import Account, LoginThrottle, OAuthClient, RefreshToken
+from services.registry.identity.models import Account, LoginThrottle, RefreshToken
 from services.registry.identity.passwords import Passwords, needs_rehash, policy_violation
-from services.registry.identity.schemas import ClientToken, TokenPair
-from services.registry.identity.scopes import PARTNER_SCOPES
+from services.registry.identity.schemas import TokenPair
 from services.registry.identity.tokens import (
     RotatingTokenIssuer,
     new_refresh_token,
@@ -515,83 +513,3 @@ class IdentityService:
 
     def phone_of(self, account: Account) -> str:
         return self.cipher.decrypt(account.phone_encrypted, context=PHONE_CONTEXT)
-
-    # --- Partner OAuth clients ---------------------------------------------------------------
-
-    async def create_client(
-        self, partner_id: uuid.UUID, name: str, scopes: list[str], created_by: str
-    ) -> tuple[OAuthClient, str]:
-        secret = secrets.token_urlsafe(32)
-        secret_hash = await self.passwords.hash(secret)
-        client = OAuthClient(
-            client_id=CLIENT_ID_PREFIX + secrets.token_hex(12),
-            secret_hash=secret_hash,
-            partner_id=partner_id,
-            name=name,
-            scopes=sorted(set(scopes), key=PARTNER_SCOPES.index),
-            active=True,
-            created_by=created_by,
-            created_at=utcnow(),
-            last_used_at=None,
-            revoked_at=None,
-        )
-        async with self.db.write() as session:
-            session.add(client)
-        log.info("oauth client created", extra={"client_id": client.client_id})
-        return client, secret
-
-    async def list_clients(self, partner_id: uuid.UUID) -> list[OAuthClient]:
-        async with self.db.read() as session:
-            result = await session.scalars(
-                select(OAuthClient)
-                .where(OAuthClient.partner_id == partner_id)
-                .order_by(OAuthClient.created_at, OAuthClient.client_id)
-            )
-            return list(result.all())
-
-    async def revoke_client(self, partner_id: uuid.UUID, client_id: str) -> None:
-        async with self.db.write() as session:
-            client = await session.get(OAuthClient, client_id, with_for_update=True)
-            if client is None or client.partner_id != partner_id:
-                raise NotFound("OAuth client", client_id)
-            if client.active:
-                client.active = False
-                client.revoked_at = utcnow()
-        log.info("oauth client revoked", extra={"client_id": client_id})
-
-    async def client_token(
-        self, client_id: str, client_secret: str, scope: str | None
-    ) -> ClientToken:
-        """The client-credentials grant (RFC 6749 §4.4)."""
-        client: OAuthClient | None = None
-        if len(client_id) <= 40:
-            async with self.db.read() as session:
-                client = await session.get(OAuthClient, client_id)
-        usable = client is not None and client.active
-        secret_hash = client.secret_hash if client is not None and usable else None
-        if not await self.passwords.verify(secret_hash, client_secret):
-            raise oauth_error(401, "invalid_client", "Unknown client or wrong client secret")
-        assert client is not None
-        requested = scope.split() if scope and scope.strip() else list(client.scopes)
-        unknown = sorted(s for s in set(requested) if s not in PARTNER_SCOPES)
-        if unknown:
-            raise oauth_error(400, "invalid_scope", f"Unknown scope: {' '.join(unknown)}", "scope")
-        not_allowed = sorted(set(requested) - set(client.scopes))
-        if not_allowed:
-            raise oauth_error(
-                400,
-                "invalid_scope",
-                f"Scope not granted to this client: {' '.join(not_allowed)}",
-                "scope",
-            )
-        async with self.db.write() as session:
-            await session.execute(
-                update(OAuthClient)
-                .where(OAuthClient.client_id == client.client_id)
-                .values(last_used_at=utcnow())
-            )
-        granted = sorted(set(requested))
-        access, lifetime = self.issuer.issue(
-            subject=client.client_id, role="partner", party_id=client.partner_id, scopes=granted
-        )
-        return ClientToken(access_token=access, expires_in=lifetime, scope=" ".join(granted))

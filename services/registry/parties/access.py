@@ -9,8 +9,10 @@ Two layers, both pure functions of the caller (a :class:`Principal`) and the rec
    for records the caller's role can see some of (a worker asking for another worker, a company
    for another company's worker), so nobody learns which ids exist.
 
-Unauthenticated callers never reach these functions: routes depend on
-:func:`services.kit.principal.current_principal`, which answers 401.
+Each route declares its kit policy with :func:`policy` (derived from :data:`CAPABILITIES` and
+:data:`PARTNER_SCOPES`, so the route's declaration and this table cannot disagree); the kit
+answers 401 without a valid token and 403 for other roles before the route runs.
+:func:`require` stays as the second layer inside the route.
 
 Plaintext personal numbers (:func:`sees_worker_numbers` and friends) go only to the person
 themself, to an organisation's own staff for the organisation's contact, and to officers and
@@ -23,11 +25,12 @@ partner list and read workers (always masked), and nothing else.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.kit.errors import NotFound
+from services.kit.policy import allow
 from services.kit.principal import ROLES, Principal, Role, forbidden
 
 #: Partner scope that lets a partner list and read (masked) worker records.
@@ -155,6 +158,14 @@ def require(principal: Principal, action: Action) -> Principal:
             raise forbidden(f"This partner's scopes do not allow {action}")
         raise forbidden(f"Role {principal.role} may not do {action}")
     return principal
+
+
+def policy(action: Action) -> Callable[..., Any]:
+    """The kit route policy for ``action``: the roles of :data:`CAPABILITIES` that may attempt
+    it, and the partner scope that grants it (if any)."""
+    roles = [r for r in ROLES if r != "partner" and action in CAPABILITIES.get(r, frozenset())]
+    scopes = [s for s, actions in PARTNER_SCOPES.items() if action in actions]
+    return allow(*roles, scopes=scopes)
 
 
 def roles_allowed(action: Action) -> list[str]:

@@ -19,7 +19,7 @@ from services.kit.errors import Problem
 from services.kit.http import conditional_json
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from services.kit.pii import PiiCipher
-from services.kit.principal import Principal, current_principal, forbidden
+from services.kit.principal import Principal, forbidden
 from services.registry.parties import access, service, views
 from services.registry.parties.access import Action
 from services.registry.parties.models import Worker, WorkerTargetGroup, WorkerTrack
@@ -55,7 +55,7 @@ async def register_worker(
     body: WorkerCreate,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_REGISTER)),
 ) -> WorkerOut:
     """Register a worker. Officers and admins; company staff, who employ the worker at once
     (into their own company only; kind defaults to the company's)."""
@@ -81,7 +81,7 @@ async def register_worker(
 @router.get("/workers", response_model=Page[WorkerOut])
 async def list_workers(
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_LIST)),
     county: County | None = Query(None),
     status: WorkerStatus | None = Query(None),
     track: Track | None = Query(None),
@@ -129,7 +129,7 @@ async def lookup_worker(
     body: WorkerLookup,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_LOOKUP)),
 ) -> WorkerOut:
     """Find the worker with an ID-card number. Officers and admins. POST, so the number stays
     out of URLs and access logs."""
@@ -148,7 +148,7 @@ async def get_worker(
     worker_id: uuid.UUID,
     request: Request,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_READ)),
 ) -> Response:
     """One worker: themself, their current company, officers, admins, partners with
     ``workers:read``. Anyone else whose role may read some workers gets 404."""
@@ -166,7 +166,7 @@ async def update_worker(
     request: Request,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_UPDATE)),
 ) -> WorkerOut:
     """Change a worker's profile (merge patch). ``If-Match`` is required: 428 without it, 412
     when stale. Workers may change only phone, county, languages, education and tracks."""
@@ -189,7 +189,7 @@ async def verify_worker(
     response: Response,
     body: VerifyRequest | None = Body(None),
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_VERIFY)),
 ) -> WorkerOut:
     """registered → verified. Officers, admins and the worker's current company."""
     access.require(principal, Action.WORKER_VERIFY)
@@ -208,7 +208,7 @@ async def change_status(
     body: StatusChangeRequest,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_STATUS)),
 ) -> WorkerOut:
     """Move a worker along the life cycle (409 for a move the table forbids). Officers and
     admins: any move; the current company: verified→active, active⇄suspended; the worker:
@@ -232,7 +232,7 @@ async def change_status(
 async def get_status_history(
     worker_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_HISTORY)),
 ) -> list[StatusChangeOut]:
     """Who changed the worker's status, when and why. Self, current company, officers."""
     access.require(principal, Action.WORKER_HISTORY)
@@ -248,7 +248,7 @@ async def join_company(
     worker_id: uuid.UUID,
     body: EmploymentJoin,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.EMPLOYMENT_JOIN)),
 ) -> EmploymentOut:
     """Employ a worker (409 if employed anywhere: they must leave first). Officers and admins
     into any company; company staff into their own."""
@@ -268,7 +268,7 @@ async def leave_company(
     worker_id: uuid.UUID,
     reason: str | None = Query(None, min_length=1, max_length=500),
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.EMPLOYMENT_LEAVE)),
 ) -> EmploymentOut:
     """End the current employment (409 if none). The worker, their company, officers."""
     access.require(principal, Action.EMPLOYMENT_LEAVE)
@@ -283,7 +283,7 @@ async def leave_company(
 async def get_employment_history(
     worker_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.WORKER_HISTORY)),
 ) -> list[EmploymentOut]:
     """Employment history, newest first. Self, current company, officers."""
     access.require(principal, Action.WORKER_HISTORY)

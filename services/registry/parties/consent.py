@@ -12,7 +12,7 @@ import uuid
 from fastapi import APIRouter, Depends, Response
 
 from services.kit.app import ServiceContext, get_ctx
-from services.kit.principal import Principal, current_principal
+from services.kit.principal import Principal
 from services.registry.parties import access, service, views
 from services.registry.parties.access import Action
 from services.registry.parties.schemas import ConsentCreate, ConsentOut
@@ -26,7 +26,7 @@ async def grant_consent(
     body: ConsentCreate,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.CONSENT_GRANT)),
 ) -> ConsentOut:
     """Grant consent (scope, recipient, expiry ≤ 5 years ahead). The worker themself only."""
     access.require(principal, Action.CONSENT_GRANT)
@@ -43,7 +43,7 @@ async def withdraw_consent(
     worker_id: uuid.UUID,
     consent_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.CONSENT_WITHDRAW)),
 ) -> ConsentOut:
     """Withdraw an active consent (409 if already withdrawn or expired). The worker only."""
     access.require(principal, Action.CONSENT_WITHDRAW)
@@ -59,7 +59,7 @@ async def withdraw_consent(
 async def list_consents(
     worker_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.CONSENT_READ)),
 ) -> list[ConsentOut]:
     """Every consent the worker gave, newest first, with its status. Self, officers, admins."""
     access.require(principal, Action.CONSENT_READ)
@@ -75,7 +75,7 @@ async def get_consent(
     worker_id: uuid.UUID,
     consent_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.CONSENT_READ)),
 ) -> ConsentOut:
     access.require(principal, Action.CONSENT_READ)
     async with ctx.db.read() as session:

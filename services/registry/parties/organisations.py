@@ -19,7 +19,7 @@ from contracts.registry import InstitutionLevel, PartnerKind
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.http import conditional_json
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from services.kit.principal import Principal, current_principal
+from services.kit.principal import Principal
 from services.registry.parties import access, service, views
 from services.registry.parties.access import Action
 from services.registry.parties.api import cipher_of
@@ -74,7 +74,7 @@ async def register_company(
     body: CompanyCreate,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.COMPANY_REGISTER)),
 ) -> CompanyOut:
     """Register a household-service company (409 for a known credit code). Officers, admins."""
     access.require(principal, Action.COMPANY_REGISTER)
@@ -88,7 +88,7 @@ async def register_company(
 @router.get("/companies", response_model=Page[CompanyOut])
 async def list_companies(
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.COMPANY_LIST)),
     county: County | None = Query(None),
     kind: EmploymentKind | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
@@ -116,7 +116,7 @@ async def get_company(
     company_id: uuid.UUID,
     request: Request,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.COMPANY_READ)),
 ) -> Response:
     access.require(principal, Action.COMPANY_READ)
     async with ctx.db.read() as session:
@@ -134,7 +134,7 @@ async def update_company(
     request: Request,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.COMPANY_UPDATE)),
 ) -> CompanyOut:
     """Representative, address, contact. The company's own staff, officers, admins; If-Match."""
     access.require(principal, Action.COMPANY_UPDATE)
@@ -159,7 +159,7 @@ async def register_institution(
     body: InstitutionCreate,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.INSTITUTION_REGISTER)),
 ) -> InstitutionOut:
     """Register a training institution (409 for a known credit code). Officers, admins."""
     access.require(principal, Action.INSTITUTION_REGISTER)
@@ -173,7 +173,7 @@ async def register_institution(
 @router.get("/institutions", response_model=Page[InstitutionOut])
 async def list_institutions(
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.INSTITUTION_LIST)),
     county: County | None = Query(None),
     level: InstitutionLevel | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
@@ -203,7 +203,7 @@ async def get_institution(
     institution_id: uuid.UUID,
     request: Request,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.INSTITUTION_READ)),
 ) -> Response:
     access.require(principal, Action.INSTITUTION_READ)
     async with ctx.db.read() as session:
@@ -221,7 +221,7 @@ async def update_institution(
     request: Request,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.INSTITUTION_UPDATE)),
 ) -> InstitutionOut:
     access.require(principal, Action.INSTITUTION_UPDATE)
     if_match = views.require_if_match(request)
@@ -245,7 +245,7 @@ async def register_employer(
     body: EmployerCreate,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.EMPLOYER_REGISTER)),
 ) -> EmployerOut:
     """Register an employer household (409 for a known mobile number). Officers, admins."""
     access.require(principal, Action.EMPLOYER_REGISTER)
@@ -259,7 +259,7 @@ async def register_employer(
 @router.get("/employers", response_model=Page[EmployerOut])
 async def list_employers(
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.EMPLOYER_LIST)),
     city: City | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
@@ -284,7 +284,7 @@ async def get_employer(
     employer_id: uuid.UUID,
     request: Request,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.EMPLOYER_READ)),
 ) -> Response:
     access.require(principal, Action.EMPLOYER_READ)
     async with ctx.db.read() as session:
@@ -303,7 +303,7 @@ async def register_partner(
     body: PartnerCreate,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.PARTNER_REGISTER)),
 ) -> PartnerOut:
     """Register a partner platform (its OAuth clients are made by identity). Officers, admins."""
     access.require(principal, Action.PARTNER_REGISTER)
@@ -317,7 +317,7 @@ async def register_partner(
 @router.get("/partners", response_model=Page[PartnerOut])
 async def list_partners(
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.PARTNER_LIST)),
     city: City | None = Query(None),
     kind: PartnerKind | None = Query(None),
     status: PartnerStatus | None = Query(None),
@@ -348,7 +348,7 @@ async def get_partner(
     partner_id: uuid.UUID,
     request: Request,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.PARTNER_READ)),
 ) -> Response:
     access.require(principal, Action.PARTNER_READ)
     async with ctx.db.read() as session:
@@ -363,7 +363,7 @@ async def set_partner_status(
     body: PartnerStatusRequest,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(current_principal),
+    principal: Principal = Depends(access.policy(Action.PARTNER_STATUS)),
 ) -> PartnerOut:
     """Suspend or reactivate a partner. Officers, admins."""
     access.require(principal, Action.PARTNER_STATUS)

@@ -330,8 +330,13 @@ class WorkerOut(BaseModel):
     id: uuid.UUID
     name: str
     gender: Gender
-    birth_date: dt.date
-    id_card_number: str = Field(description="Masked unless the caller may see it in full")
+    birth_date: dt.date | None = Field(
+        description="Null in masked views: with the region it would rebuild the ID-card number"
+    )
+    birth_year: int = Field(description="Year of birth (masked views show only this)")
+    id_card_number: str = Field(
+        description="In full, or masked to the last four characters (**************123X)"
+    )
     phone: str = Field(description="Masked unless the caller may see it in full")
     masked: bool = Field(description="True when the personal numbers above are masked")
     county: County

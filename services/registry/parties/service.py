@@ -43,6 +43,7 @@ from services.kit.outbox import publish, publish_many
 from services.kit.pii import PiiCipher
 from services.kit.principal import Principal
 from services.kit.types import utcnow
+from services.registry.identity.clients import revoke_partner_clients
 from services.registry.parties.access import TRANSITIONS
 from services.registry.parties.models import (
     COMPANY_CONTACT_PHONE_CONTEXT,
@@ -994,11 +995,16 @@ async def register_partner(
 
 
 async def set_partner_status(session: AsyncSession, partner: Partner, status: str) -> Partner:
+    """Suspending revokes every OAuth client of the partner in this same transaction, so no
+    token is issued once the suspension commits; reactivating does not bring them back (an
+    admin makes new clients)."""
     if partner.status == status:
         raise Conflict(f"The partner is already {status}", slug="invalid-transition")
     partner.status = status
     partner.version += 1
     partner.updated_at = utcnow()
+    if status != "active":
+        await revoke_partner_clients(session, partner.id)
     await session.flush()
     return partner
 

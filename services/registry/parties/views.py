@@ -43,8 +43,24 @@ def etag(record: Worker | Company | Institution | Employer | Partner) -> str:
     return etag_for(record.id, record.version)
 
 
+#: Characters of the ID-card number a masked view shows: the last four, as people are used to
+#: ("尾号123X"). Never the region (6) or birth date (8): the masked view already shows the birth
+#: year, gender and county, and region + birth date + last four is the whole number.
+MASKED_ID_TAIL = 4
+
+
+def masked_id_card(stored_mask: str) -> str:
+    """``**************123X`` from the stored mask (``441202********123X``, the form events
+    carry): a masked view shows the birth year beside it, so the region must go too."""
+    return "*" * (len(stored_mask) - MASKED_ID_TAIL) + stored_mask[-MASKED_ID_TAIL:]
+
+
 def worker_out(worker: Worker, cipher: PiiCipher, *, full: bool) -> WorkerOut:
-    """``full``: decrypt the ID-card and phone numbers (self, officers); else masked forms."""
+    """``full``: decrypt the ID-card and phone numbers (self, officers); else masked forms.
+
+    A masked view must not carry what rebuilds the masked number (GB 11643 embeds region and
+    birth date): it shows the birth year instead of the date and only the last four characters.
+    """
     health = None
     if worker.health_check_date is not None:
         health = HealthCheck.model_construct(
@@ -63,11 +79,12 @@ def worker_out(worker: Worker, cipher: PiiCipher, *, full: bool) -> WorkerOut:
         id=worker.id,
         name=worker.name,
         gender=worker.gender,  # type: ignore[arg-type]
-        birth_date=worker.birth_date,
+        birth_date=worker.birth_date if full else None,
+        birth_year=worker.birth_date.year,
         id_card_number=(
             cipher.decrypt(worker.id_card_encrypted, context=WORKER_ID_CARD_CONTEXT)
             if full
-            else worker.id_card_masked
+            else masked_id_card(worker.id_card_masked)
         ),
         phone=(
             cipher.decrypt(worker.phone_encrypted, context=WORKER_PHONE_CONTEXT)
