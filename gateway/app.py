@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
-from gateway.auth import EdgeTokenCheck
+from gateway.auth import EdgeGuard
 from gateway.openapi import TITLE, VERSION, OpenAPIAggregator
 from gateway.proxy import Proxy, ProxyMiddleware
+from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from services.kit.auth import build_verifier
 from services.kit.errors import install_error_handlers, problem_response
@@ -96,15 +97,29 @@ def create_app(
     install_error_handlers(app)
 
     # Last added runs first: CORS must see preflights and decorate proxied answers too.
-    tokens = EdgeTokenCheck(build_verifier(PlatformSettings()))
-    app.add_middleware(ProxyMiddleware, proxy=proxy, tokens=tokens)
+    guard = EdgeGuard(
+        build_verifier(platform),
+        authenticated=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        anonymous=RateLimiter(
+            settings.anonymous_rate_limit_per_minute, settings.anonymous_rate_limit_burst
+        ),
+        trust_forwarded=settings.trust_forwarded_headers,
+    )
+    app.add_middleware(ProxyMiddleware, proxy=proxy, guard=guard)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "ETag", "Location", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "ETag",
+                "Location",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
 
     @app.get("/", include_in_schema=False)

@@ -1,10 +1,12 @@
-"""Token check at the edge: a request carrying a bearer token must carry a valid one.
+"""The edge: who is calling, whether the route needs a token, and whether they are over limit.
 
-The gateway refuses forged, expired or foreign tokens before they reach a service (each
-service still verifies and authorises for itself — DESIGN.md §4). Requests without a token
-pass through: some resources are public (certificate verification, JWKS, login). Verified
-tokens are remembered until they expire, so a mobile client's repeated calls cost one
-signature check, not one per request.
+A request to a non-public route without a valid bearer token is refused here (401 with
+``WWW-Authenticate``) and never reaches a service; a forged, expired or foreign token is
+refused on every route. Each service still verifies and authorises for itself (DESIGN.md §4):
+the gateway is a first wall, not the only one. Which routes are public is the gateway's table
+(:data:`gateway.routes.PUBLIC`), checked by a suite test against every service's declared
+policies. Verified tokens are remembered until they expire (at most a minute), so a mobile
+client's repeated calls cost one signature check, not one per request.
 """
 
 from __future__ import annotations
@@ -15,42 +17,88 @@ from collections import OrderedDict
 import jwt
 from starlette.types import Scope
 
+from gateway.ratelimit import RateLimiter
+from gateway.routes import is_public
 from services.kit.auth import TokenVerifier
 from services.kit.errors import Problem
+from services.kit.principal import unauthorized
+
+_RATE_POLICY = "per-client"
 
 
-class EdgeTokenCheck:
-    def __init__(self, verifier: TokenVerifier, cache_size: int = 10_000) -> None:
+class EdgeGuard:
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        *,
+        authenticated: RateLimiter,
+        anonymous: RateLimiter,
+        trust_forwarded: bool = False,
+        cache_size: int = 10_000,
+    ) -> None:
         self.verifier = verifier
+        self.authenticated = authenticated
+        self.anonymous = anonymous
+        self.trust_forwarded = trust_forwarded
         self.cache_size = cache_size
-        self._valid_until: OrderedDict[str, float] = OrderedDict()
+        # token → (valid until, rate-limit key)
+        self._verified: OrderedDict[str, tuple[float, str]] = OrderedDict()
 
     async def problem_for(self, scope: Scope) -> Problem | None:
-        """None when the request may pass; the 401 problem otherwise."""
+        """None when the request may pass; the 401 or 429 problem otherwise."""
         authorization: bytes | None = None
+        forwarded_for: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
-                break
-        if authorization is None:
+            elif name == b"x-forwarded-for":
+                forwarded_for = value
+        caller: str | None = None
+        if authorization is not None:
+            scheme, _, token = authorization.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer":
+                result = await self._caller(token.strip())
+                if isinstance(result, Problem):
+                    return result
+                caller = result
+        if caller is None and not is_public(scope["method"], scope["path"]):
+            return unauthorized("This resource needs 'Authorization: Bearer <token>'")
+        if caller is not None:
+            decision = self.authenticated.check(caller)
+        else:
+            decision = self.anonymous.check(f"ip:{self._address(scope, forwarded_for)}")
+        if decision.allowed:
             return None
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer":
-            return None  # not ours to judge (e.g. HTTP Basic for the OAuth token endpoint)
-        token = token.strip()
+        return Problem(
+            429,
+            "too-many-requests",
+            "Too many requests",
+            f"Slow down: at most {decision.limit} requests a minute; retry in "
+            f"{decision.retry_after} s",
+            headers=decision.headers(_RATE_POLICY),
+        )
+
+    async def _caller(self, token: str) -> str | Problem:
         now = time.time()
-        expires = self._valid_until.get(token)
-        if expires is not None and expires > now:
-            self._valid_until.move_to_end(token)
-            return None
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > now:
+            self._verified.move_to_end(token)
+            return cached[1]
         try:
-            await self.verifier.verify(token)
+            principal = await self.verifier.verify(token)
         except Problem as problem:
-            self._valid_until.pop(token, None)
+            self._verified.pop(token, None)
             return problem
         # Verified above, so its exp is trustworthy; remember a minute at most.
         exp = float(jwt.decode(token, options={"verify_signature": False}).get("exp", now))
-        self._valid_until[token] = min(exp, now + 60.0)
-        if len(self._valid_until) > self.cache_size:
-            self._valid_until.popitem(last=False)
-        return None
+        key = f"sub:{principal.role}:{principal.subject}"
+        self._verified[token] = (min(exp, now + 60.0), key)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return key
+
+    def _address(self, scope: Scope, forwarded_for: bytes | None) -> str:
+        if self.trust_forwarded and forwarded_for:
+            return forwarded_for.decode("latin-1").split(",")[0].strip()
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"

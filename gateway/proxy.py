@@ -8,6 +8,7 @@ Upstream failures never surface as 500: a refused or unreachable service is 503,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,9 +16,10 @@ import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
-from gateway.auth import EdgeTokenCheck
+from gateway.auth import EdgeGuard
 from gateway.routes import ROUTES, Route, resolve
 from gateway.settings import GatewaySettings
+from services.kit.body_limits import drain
 from services.kit.errors import problem_response
 from services.kit.logging import request_id_var
 from services.kit.middleware import new_request_id, new_traceparent
@@ -61,15 +63,26 @@ class _ClientGone(Exception):
     pass
 
 
+class _ClientTooSlow(Exception):
+    pass
+
+
+async def _next_message(receive: Receive, timeout: float) -> Message:
+    try:
+        return await asyncio.wait_for(receive(), timeout)
+    except TimeoutError as exc:
+        raise _ClientTooSlow from exc
+
+
 class UpstreamAborted(Exception):
     """The service failed mid-body after the status was sent; the connection must be cut."""
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, timeout: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message = await _next_message(receive, timeout)
         if message["type"] == "http.disconnect":
             raise _ClientGone
         chunk: bytes = message.get("body", b"")
@@ -82,15 +95,28 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _stream_body(receive: Receive) -> AsyncIterator[bytes]:
-    # Only used with a declared Content-Length (already checked against the limit); the ASGI
-    # server stops the client from sending more than it declared.
+async def _stream_body(
+    receive: Receive, limit: int, timeout: float, broken: list[Exception]
+) -> AsyncIterator[bytes]:
+    # Counted even with a declared Content-Length (already checked against the limit): a
+    # chunked upload declares nothing, and the limit must hold for it too. aiohttp reports a
+    # failing body as its own ClientError, so the real cause is noted in ``broken``.
+    size = 0
     while True:
-        message = await receive()
+        try:
+            message = await _next_message(receive, timeout)
+        except _ClientTooSlow as exc:
+            broken.append(exc)
+            raise
         if message["type"] == "http.disconnect":
+            broken.append(_ClientGone())
             raise _ClientGone
         chunk: bytes = message.get("body", b"")
         if chunk:
+            size += len(chunk)
+            if size > limit:
+                broken.append(_BodyTooLarge())
+                raise _BodyTooLarge
             yield chunk
         if not message.get("more_body", False):
             return
@@ -113,6 +139,7 @@ class Proxy:
         self._base_bytes: dict[str, bytes] = {name: url.encode() for name, url in urls.items()}
         self._max_body = settings.max_body_bytes
         self._max_upload = settings.max_upload_bytes
+        self._body_timeout = settings.body_chunk_timeout
         self._trust_forwarded = settings.trust_forwarded_headers
         self._retry_after = {"Retry-After": str(settings.retry_after)}
         self._timeout = aiohttp.ClientTimeout(
@@ -174,6 +201,20 @@ class Proxy:
         )
         await response(scope, receive, send)
 
+    async def _body_problem(
+        self, scope: Scope, receive: Receive, send: Send, status: int, limit: int
+    ) -> None:
+        if status == 413:
+            detail = f"The request body is larger than {limit} bytes"
+        else:
+            detail = f"The request body did not arrive in time ({self._body_timeout:g} s a chunk)"
+        if status == 413:
+            # Without "Connection: close", which would close before the drain reads the rest.
+            await self._problem(scope, receive, send, status, detail)
+            await drain(receive)
+        else:
+            await self._problem(scope, receive, send, status, detail, {"Connection": "close"})
+
     async def forward(self, scope: Scope, receive: Receive, send: Send, service: str) -> None:
         session = self.session
         if session is None:
@@ -220,6 +261,7 @@ class Proxy:
         # The body: refused before reading when the declared size is too big; read whole when
         # small or of unknown size (chunked, bounded by the limit); streamed when large.
         data: bytes | AsyncIterator[bytes] | None = None
+        broken: list[Exception] = []  # why a streamed body stopped, if it did
         # Bulk uploads (registry imports) may be far larger than an API call; they stream
         # through and the owning service enforces its own limit while spooling.
         upload = scope["path"].startswith(_UPLOAD_PREFIXES)
@@ -233,19 +275,20 @@ class Proxy:
                 if length > limit:
                     raise _BodyTooLarge
                 if length > _BUFFER_LIMIT:
-                    data = _stream_body(receive)
+                    data = _stream_body(receive, limit, self._body_timeout, broken)
                 elif length:
-                    data = await _read_body(receive, limit)
+                    data = await _read_body(receive, limit, self._body_timeout)
             elif chunked:
-                data = _stream_body(receive) if upload else await _read_body(receive, limit)
+                data = (
+                    _stream_body(receive, limit, self._body_timeout, broken)
+                    if upload
+                    else await _read_body(receive, limit, self._body_timeout)
+                )
         except _BodyTooLarge:
-            await self._problem(
-                scope,
-                receive,
-                send,
-                413,
-                f"The request body is larger than {limit} bytes",
-            )
+            await self._body_problem(scope, receive, send, 413, limit)
+            return
+        except _ClientTooSlow:
+            await self._body_problem(scope, receive, send, 408, limit)
             return
         except _ClientGone:
             return
@@ -263,15 +306,25 @@ class Proxy:
         try:
             # aiohttp itself retries an idempotent request once when a pooled keep-alive
             # connection turns out to have been closed by the service meanwhile.
-            resp = await session.request(
-                method, url, headers=headers, data=data, allow_redirects=False
-            )
+            try:
+                resp = await session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False
+                )
+            except Exception:
+                if broken:
+                    raise broken[0] from None
+                raise
             try:
                 start, body = await self._response_start(resp, service)
             except BaseException:
                 resp.release()
                 raise
         except _ClientGone:
+            return
+        except (_BodyTooLarge, _ClientTooSlow) as exc:
+            # A streamed body broke its limit on the way: the service saw a cut-off request.
+            status = 413 if isinstance(exc, _BodyTooLarge) else 408
+            await self._body_problem(scope, receive, send, status, limit)
             return
         except aiohttp.ConnectionTimeoutError:
             # No connection within the timeout: the service is unreachable (or the pool is
@@ -381,19 +434,20 @@ class Proxy:
 
 
 class ProxyMiddleware:
-    """Sends routed paths to :class:`Proxy`, everything else to the gateway's own app."""
+    """Sends routed paths to :class:`Proxy` (after the edge guard), everything else to the
+    gateway's own app."""
 
-    def __init__(self, app: ASGIApp, proxy: Proxy, tokens: EdgeTokenCheck | None = None) -> None:
+    def __init__(self, app: ASGIApp, proxy: Proxy, guard: EdgeGuard | None = None) -> None:
         self.app = app
         self.proxy = proxy
         self.routes = proxy.routes
-        self.tokens = tokens
+        self.guard = guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             service = resolve(scope["path"], self.routes)
             if service is not None:
-                if self.tokens is not None and (problem := await self.tokens.problem_for(scope)):
+                if self.guard is not None and (problem := await self.guard.problem_for(scope)):
                     response = problem_response(
                         problem.status,
                         problem.slug,

@@ -37,6 +37,27 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
 )
 
+#: (method, path pattern) of the routes that need no token. Everything else is refused at the
+#: edge without a valid bearer token. A suite test (tests/test_route_policies.py) checks this
+#: table against the public policies the services declare, both ways.
+PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (method, re.compile(pattern))
+    for method, pattern in (
+        ("POST", r"^/api/v1/auth/(login|refresh|logout|token)$"),
+        ("GET", r"^/\.well-known/jwks\.json$"),
+        ("GET", r"^/api/v1/courses$"),
+        ("GET", r"^/api/v1/courses/[^/]+$"),
+        ("GET", r"^/api/v1/certificates/verify/[^/]+$"),
+    )
+)
+
+
+def is_public(method: str, path: str) -> bool:
+    """Whether ``method path`` may be called without a token (HEAD as GET)."""
+    method = "GET" if method == "HEAD" else method
+    return any(m == method and pattern.match(path) for m, pattern in PUBLIC)
+
+
 # Every pattern starts with one of these; checking them first keeps non-API paths cheap.
 _PREFIXES = ("/api/v1/", "/.well-known/")
 # "." or ".." as a whole segment: never forwarded, so nobody can walk out of a routed prefix.

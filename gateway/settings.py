@@ -33,9 +33,18 @@ class GatewaySettings(BaseSettings):
     #: Seconds a service may stay silent while answering; a slower one → 504.
     read_timeout: float = Field(default=10.0, gt=0)
     #: Largest request body forwarded; a larger one → 413 without contacting the service.
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    #: The same default as each service's own limit (SERVICE_MAX_BODY_BYTES).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=0)
     #: Bulk import uploads (CSV / JSON Lines from agencies), streamed to the registry.
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=0)
+    #: Seconds to wait for each next chunk of a request body; a slower sender → 408.
+    body_chunk_timeout: float = Field(default=15.0, gt=0)
+    #: Requests a minute per signed-in caller (token subject), and the burst allowed at once.
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_burst: int = Field(default=120, ge=1)
+    #: The same for callers without a token, per client address.
+    anonymous_rate_limit_per_minute: int = Field(default=120, ge=1)
+    anonymous_rate_limit_burst: int = Field(default=30, ge=1)
     #: Pooled keep-alive connections per service (aiohttp ``limit_per_host``).
     pool_limit_per_host: int = Field(default=100, ge=1)
     #: Seconds an idle pooled connection is kept. Shorter than uvicorn's 5 s keep-alive, so the

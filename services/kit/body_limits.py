@@ -16,6 +16,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.kit.errors import problem_response
 from services.kit.middleware import header
 
+#: After refusing a body, read and drop up to this much more of it (and for at most
+#: ``_DRAIN_SECONDS``): a server that closes with unread data makes the kernel send a reset,
+#: which can destroy its own 413 before the client reads it ("lingering close").
+_DRAIN_BYTES = 1024 * 1024
+_DRAIN_SECONDS = 1.0
+
+
+async def drain(receive: Receive) -> None:
+    """Discard what is left of a refused request body, within bounds."""
+    left = _DRAIN_BYTES
+
+    async def consume() -> None:
+        nonlocal left
+        while left > 0:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            left -= len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    try:
+        await asyncio.wait_for(consume(), _DRAIN_SECONDS)
+    except (TimeoutError, OSError):
+        pass
+
 
 class _TooLarge(Exception):
     pass
@@ -102,10 +128,12 @@ class BodyLimitMiddleware:
                 headers={"Connection": "close"},
             )
         else:
+            # No "Connection: close": the server would close before the drain below.
             response = problem_response(
                 413,
                 detail=f"Request bodies here are limited to {limit} bytes",
                 instance=scope["path"],
-                headers={"Connection": "close"},
             )
         await response(scope, receive, send)
+        if isinstance(exc, _TooLarge):
+            await drain(receive)

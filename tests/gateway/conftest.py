@@ -22,6 +22,7 @@ from tests.gateway.harness import (
     gateway_settings,
     make_upstream,
 )
+from tests.support.tokens import bearer
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +47,9 @@ def make_gateway(upstream: Upstream) -> GatewayFactory:
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=manager.app),
                 base_url="http://gateway.test",
+                # Non-public routes are refused at the edge without a token; tests of
+                # forwarding act as a signed-in caller unless they say otherwise.
+                headers=bearer("officer"),
             ) as client,
         ):
             yield client

@@ -18,6 +18,7 @@ from tests.gateway.harness import (
     closed_port_url,
     gateway_settings,
 )
+from tests.support.tokens import bearer
 
 
 async def test_healthz_and_landing(gw: httpx.AsyncClient) -> None:
@@ -135,7 +136,7 @@ def real_gateway(upstream: Upstream) -> Iterator[str]:
 
 
 async def test_under_real_uvicorn(real_gateway: str) -> None:
-    async with httpx.AsyncClient(base_url=real_gateway) as client:
+    async with httpx.AsyncClient(base_url=real_gateway, headers=bearer("officer")) as client:
         resp = await client.post(
             "/api/v1/enrollments?x=1", json={"a": 1}, headers={"X-Request-ID": "r-1"}
         )

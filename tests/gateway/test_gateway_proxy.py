@@ -44,8 +44,28 @@ async def test_invalid_bearer_token_is_refused_at_the_edge(gw: httpx.AsyncClient
         resp = await gw.get("/api/v1/workers/1", headers={"Authorization": authorization})
         assert_problem(resp, 401, "unauthorized")
         assert resp.headers["www-authenticate"].startswith("Bearer")
-    # No token at all passes through: the service decides whether the resource is public.
-    assert (await gw.get("/api/v1/workers/1")).status_code == 200
+    assert (await gw.get("/api/v1/workers/1")).status_code == 200  # the client's own token
+
+
+async def test_no_token_only_for_public_routes(gw: httpx.AsyncClient) -> None:
+    gw.headers.pop("Authorization")
+    for method, path in (
+        ("GET", "/api/v1/workers/1"),
+        ("POST", "/api/v1/courses"),
+        ("POST", "/api/v1/enrollments/e1/complete"),
+        ("GET", "/api/v1/candidates"),
+        ("POST", "/api/v1/ratings"),
+        ("GET", "/api/v1/certificates"),
+    ):
+        resp = await gw.request(method, path, json={})
+        assert_problem(resp, 401, "unauthorized")
+        assert resp.headers["www-authenticate"].startswith("Bearer")
+        basic = await gw.request(method, path, headers={"Authorization": "Basic dTpw"})
+        assert_problem(basic, 401, "unauthorized")
+    # Public routes pass without a token; the service still decides.
+    assert (await gw.get("/api/v1/courses/c1")).status_code == 200
+    assert (await gw.head("/api/v1/courses/c1")).status_code != 401
+    assert (await gw.post("/api/v1/auth/login", json={})).status_code != 401
 
 
 async def test_method_path_query_body_and_headers_forwarded(gw: httpx.AsyncClient) -> None:
@@ -209,9 +229,10 @@ async def test_no_accept_encoding_invented(gw: httpx.AsyncClient) -> None:
     assert "user-agent" in seen_headers(resp.json())  # the client's own, passed on
 
 
-async def test_large_request_body_streamed(gw: httpx.AsyncClient) -> None:
+async def test_large_request_body_streamed(make_gateway: GatewayFactory) -> None:
     body = large_body()
-    resp = await gw.put("/api/v1/insurance/i1", content=body)
+    async with make_gateway(max_body_bytes=2 * len(body)) as gw:
+        resp = await gw.put("/api/v1/insurance/i1", content=body)
     echo = resp.json()
     assert echo["body_len"] == len(body)
     assert echo["body_sha256"] == hashlib.sha256(body).hexdigest()

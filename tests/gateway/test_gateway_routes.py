@@ -103,7 +103,9 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     assert settings.connect_timeout == 1.0
     assert settings.read_timeout == 10.0
-    assert settings.max_body_bytes == 10 * 1024 * 1024
+    assert settings.max_body_bytes == 1024 * 1024  # the same as each service's own limit
+    assert settings.body_chunk_timeout == 15.0
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (600, 120)
     assert settings.pool_limit_per_host == 100
     assert settings.cors_origins == []
 

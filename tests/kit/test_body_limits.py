@@ -18,6 +18,7 @@ from services.kit.app import create_service_app
 from services.kit.policy import public
 from tests.kit.kit_harness import create_schema
 from tests.support.apps import context, settings_for
+from tests.support.rawhttp import json_body, raw_post
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(public())])
 
@@ -66,35 +67,6 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
-
-
-async def raw_post(base: str, path: str, chunks: list[bytes], pause: float = 0.0) -> bytes:
-    """POST a chunked body over a raw socket (a client that sends no Content-Length), then
-    read the whole answer; ``pause`` waits before the last chunk, like a slow sender."""
-    host, port = base.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-    )
-    writer.write(head.encode())
-    framed = [b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks]
-    writer.writelines(framed[:-1])
-    if pause:
-        await writer.drain()
-        await asyncio.sleep(pause)
-    writer.write(framed[-1] + b"0\r\n\r\n")
-    try:
-        await writer.drain()
-    except ConnectionError:
-        pass  # the server may have answered and closed already
-    answer = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    return answer
-
-
-def json_body(size: int) -> list[bytes]:
-    return [b'{"a": "', *([b"x" * 1024] * (size // 1024)), b'"}']
 
 
 async def test_size_and_time_limits(tmp_path: Path, nats_server: NatsServer) -> None:
