@@ -1,0 +1,271 @@
+"""Who may do what in training, beyond the matrix: what each caller's lists contain, that a
+worker cannot mint a certificate, that one institution cannot touch another's records, tokens
+on public routes, and strict numbers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.kit.policy import routes_without_policy
+from services.kit.tables import outbox
+from services.training.app import create_app
+from tests.support.apps import context, eventually
+from tests.support.tokens import bearer
+from tests.training.training_support import COURSE, Training, employment_changed
+
+PROBLEM = "application/problem+json"
+
+
+async def outbox_rows(training: Training) -> int:
+    async with context(training.app).db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(outbox)) or 0)
+
+
+async def listed(training: Training, as_: dict[str, str], **params: str) -> list[str]:
+    response = await training.get("/api/v1/enrollments", params=params, as_=as_)
+    assert response.status_code == 200, response.text
+    return [e["id"] for e in response.json()["items"]]
+
+
+def test_every_training_route_declares_a_policy() -> None:
+    assert routes_without_policy(create_app()) == []
+
+
+async def test_a_worker_can_neither_record_a_result_nor_complete(training: Training) -> None:
+    worker_id = await training.known_worker()
+    me = bearer("worker", worker_id)
+    course = await training.own_course()
+    enrolled = await training.post("/api/v1/enrollments", {"course_id": course["id"]}, as_=me)
+    assert enrolled.status_code == 201, enrolled.text
+    enrollment = enrolled.json()
+    assert enrollment["worker_id"] == str(worker_id)  # defaulted to the caller
+    path = f"/api/v1/enrollments/{enrollment['id']}"
+
+    result = await training.post(f"{path}/result", {"score": 100, "hours_attended": 40}, as_=me)
+    assert result.status_code == 403
+    assert result.headers["content-type"] == PROBLEM
+    assert result.json()["type"].endswith("/forbidden")
+    # Even with a result an officer recorded, the worker cannot complete it themself.
+    recorded = await training.post(f"{path}/result", {"score": 100, "hours_attended": 40})
+    assert recorded.status_code == 200
+    done = await training.post(f"{path}/complete", as_=me)
+    assert done.status_code == 403
+
+    mine = await training.get(path, as_=me)
+    assert mine.status_code == 200
+    assert (mine.json()["status"], mine.json()["passed"]) == ("enrolled", None)
+    assert await outbox_rows(training) == 0  # no completion announced, so no certificate
+
+
+async def test_an_institution_cannot_touch_another_institutions_records(
+    training: Training,
+) -> None:
+    mine, theirs = training.institution(), training.institution(uuid.uuid4())
+    worker_id = await training.known_worker()
+    course = await training.own_course()
+    enrollment = await training.enroll(course["id"], worker_id, as_=mine)
+    path = f"/api/v1/enrollments/{enrollment['id']}"
+
+    naming_mine = {**COURSE, "institution_id": str(training.institution_id)}
+    assert (await training.post("/api/v1/courses", naming_mine, as_=theirs)).status_code == 403
+    body = {"course_id": course["id"], "worker_id": str(worker_id)}
+    other = await training.post("/api/v1/enrollments", body, as_=theirs)
+    assert other.status_code == 403
+    result = {"score": 100, "hours_attended": 40}
+    assert (await training.post(f"{path}/result", result, as_=theirs)).status_code == 404
+    assert (await training.post(f"{path}/complete", as_=theirs)).status_code == 404
+    assert (await training.get(path, as_=theirs)).status_code == 404
+    assert await listed(training, theirs) == []
+    assert await listed(training, theirs, course_id=course["id"]) == []
+
+    # Untouched: still open, no result, and its own institution still runs it.
+    assert (await training.get(path, as_=mine)).json()["score"] is None
+    assert (await training.post(f"{path}/result", result, as_=mine)).status_code == 200
+    done = await training.post(f"{path}/complete", as_=mine)
+    assert done.status_code == 200
+    assert done.json()["passed"] is True
+
+
+async def test_an_institutions_course_is_its_own(training: Training) -> None:
+    course = await training.own_course()
+    assert course["institution_id"] == str(training.institution_id)
+    named = await training.create_course(
+        as_=training.institution(), institution_id=str(training.institution_id)
+    )
+    assert named["institution_id"] == str(training.institution_id)
+    # Officers may name any institution, or none.
+    elsewhere = uuid.uuid4()
+    assert (await training.create_course(institution_id=str(elsewhere)))["institution_id"] == str(
+        elsewhere
+    )
+    assert (await training.create_course())["institution_id"] is None
+
+
+async def test_institution_staff_cannot_run_programme_courses(training: Training) -> None:
+    staff = training.institution()
+    course = await training.create_course()  # an officer's course of no institution
+    worker_id = await training.known_worker()
+    body = {"course_id": course["id"], "worker_id": str(worker_id)}
+    assert (await training.post("/api/v1/enrollments", body, as_=staff)).status_code == 403
+    enrollment = await training.enroll(course["id"], worker_id)
+    path = f"/api/v1/enrollments/{enrollment['id']}"
+    result = {"score": 100, "hours_attended": 40}
+    assert (await training.post(f"{path}/result", result, as_=staff)).status_code == 404
+    assert (await training.get(path, as_=staff)).status_code == 404
+
+
+async def test_a_worker_enrols_and_lists_only_themself(training: Training) -> None:
+    alice, bob = await training.known_worker("李丽"), await training.known_worker("黄芳")
+    as_alice = bearer("worker", alice)
+    course = await training.own_course()
+    other = await training.own_course(title="养老护理")
+    for_bob = {"course_id": course["id"], "worker_id": str(bob)}
+    refused = await training.post("/api/v1/enrollments", for_bob, as_=as_alice)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == PROBLEM
+    a1 = await training.enroll(course["id"], alice, as_=as_alice)
+    a2 = await training.enroll(other["id"], alice, as_=as_alice)
+    b1 = await training.enroll(course["id"], bob)
+
+    assert await listed(training, as_alice) == [a1["id"], a2["id"]]
+    assert await listed(training, as_alice, course_id=course["id"]) == [a1["id"]]
+    # Asking for another worker's enrolments shows none of them.
+    assert await listed(training, as_alice, worker_id=str(bob)) == []
+    assert (await training.get(f"/api/v1/enrollments/{b1['id']}", as_=as_alice)).status_code == 404
+
+
+async def test_officers_must_name_the_worker(training: Training) -> None:
+    course = await training.create_course()
+    response = await training.post("/api/v1/enrollments", {"course_id": course["id"]})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == ["worker_id"]
+
+
+async def test_institution_lists_the_enrolments_of_its_courses(training: Training) -> None:
+    staff = training.institution()
+    mine, programme = await training.own_course(), await training.create_course(title="B")
+    alice, bob = await training.known_worker("李丽"), await training.known_worker("黄芳")
+    a1 = await training.enroll(mine["id"], alice)
+    await training.enroll(programme["id"], alice)
+    b1 = await training.enroll(mine["id"], bob)
+    assert await listed(training, staff) == [a1["id"], b1["id"]]
+    assert await listed(training, staff, worker_id=str(bob)) == [b1["id"]]
+    assert len(await listed(training, bearer("officer"))) == 3
+
+
+async def test_a_company_reads_its_current_employees_enrolments(training: Training) -> None:
+    company = uuid.uuid4()
+    staff = bearer("company", company)
+    course = await training.own_course()
+    employee, outsider = await training.known_worker("李丽"), await training.known_worker("黄芳")
+    await training.employ(employee, company)
+    mine = await training.enroll(course["id"], employee)
+    theirs = await training.enroll(course["id"], outsider)
+    assert await listed(training, staff) == [mine["id"]]
+    assert (await training.get(f"/api/v1/enrollments/{mine['id']}", as_=staff)).status_code == 200
+    outsider_path = f"/api/v1/enrollments/{theirs['id']}"
+    assert (await training.get(outsider_path, as_=staff)).status_code == 404
+    # Company staff may read, never enrol or record.
+    body = {"course_id": course["id"], "worker_id": str(employee)}
+    assert (await training.post("/api/v1/enrollments", body, as_=staff)).status_code == 403
+
+    # Once the worker leaves, the company no longer sees their training.
+    await training.employ(employee, None)
+    assert await listed(training, staff) == []
+    assert (await training.get(f"/api/v1/enrollments/{mine['id']}", as_=staff)).status_code == 404
+
+
+async def test_an_older_employment_change_arriving_late_is_ignored(training: Training) -> None:
+    worker_id, now = uuid.uuid4(), datetime.now(UTC)
+    old, new = uuid.uuid4(), uuid.uuid4()
+    # Before the worker's registration, too: no placeholder worker is needed.
+    await training.peer.publish(employment_changed(worker_id, new, at=now))
+    await training.peer.publish(employment_changed(worker_id, old, at=now - timedelta(days=1)))
+    runner = context(training.app).runners["training-employments"]
+
+    async def both_handled() -> bool:
+        return runner.processed >= 2
+
+    await eventually(both_handled)
+    employment = await training.employment(worker_id)
+    assert employment is not None and employment.company_id == new
+    assert await training.worker(worker_id) is None
+
+
+async def test_public_catalogue_still_verifies_a_sent_token(training: Training) -> None:
+    course = await training.create_course()
+    path = f"/api/v1/courses/{course['id']}"
+    assert (await training.client.get(path)).status_code == 200
+    for authorization in ("Bearer not-a-token", "Basic b2ZmaWNlcjpwdw=="):
+        response = await training.client.get(path, headers={"Authorization": authorization})
+        assert response.status_code == 401, authorization
+        assert response.headers["content-type"] == PROBLEM
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_every_other_route_refuses_anonymous_callers(training: Training) -> None:
+    sample = str(uuid.uuid4())
+    checked = 0
+    for path, operations in training.app.openapi()["paths"].items():
+        if not path.startswith("/api/v1/") or path.startswith("/api/v1/courses/{"):
+            continue
+        concrete = path.replace("{enrollment_id}", sample)
+        for method in operations:
+            if (method, path) == ("get", "/api/v1/courses"):
+                continue
+            response = await training.client.request(method.upper(), concrete, json={})
+            assert response.status_code == 401, (method, path, response.status_code)
+            checked += 1
+    assert checked == 6
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"pass_score": False}, "pass_score"),
+        ({"pass_score": True}, "pass_score"),
+        ({"pass_score": "60"}, "pass_score"),
+        ({"hours": True}, "hours"),
+        ({"hours": "40"}, "hours"),
+        ({"title": 123}, "title"),
+        ({"track": 1}, "track"),
+    ],
+)
+async def test_course_numbers_are_strict(
+    training: Training, overrides: dict[str, Any], field: str
+) -> None:
+    response = await training.post("/api/v1/courses", {**COURSE, **overrides})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"score": True, "hours_attended": 40}, "score"),
+        ({"score": False, "hours_attended": 40}, "score"),
+        ({"score": "100", "hours_attended": 40}, "score"),
+        ({"score": 80, "hours_attended": True}, "hours_attended"),
+        ({"score": 80, "hours_attended": "40"}, "hours_attended"),
+    ],
+)
+async def test_result_numbers_are_strict(
+    training: Training, body: dict[str, Any], field: str
+) -> None:
+    course = await training.own_course()
+    enrollment = await training.enroll(course["id"], await training.known_worker())
+    path = f"/api/v1/enrollments/{enrollment['id']}/result"
+    response = await training.post(path, body, as_=training.institution())
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    # Whole numbers are still numbers.
+    ok = await training.post(path, {"score": 80, "hours_attended": 40}, as_=training.institution())
+    assert ok.status_code == 200
+    assert ok.json()["score"] == 80
