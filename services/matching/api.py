@@ -1,4 +1,9 @@
-"""Matching HTTP routes under /api/v1."""
+"""Matching HTTP routes under /api/v1: candidate workers, for those who hire.
+
+Officers and admins, employers, company staff and partner platforms with ``candidates:read``
+see candidates; a worker may see only their own entry (how employers see them), and gets 404
+for anyone else's. Institutions and other partners get 403.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,24 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import NotFound
 from services.kit.http import conditional_json, etag_for
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from services.kit.policy import STAFF, allow
+from services.kit.principal import Principal, Role
 from services.matching import queries
 from services.matching.cursor import CandidateCursor, decode_cursor, encode_cursor
 from services.matching.queries import CandidateView
 from services.matching.schemas import (
     TRACK_ORDER,
+    CandidateCertificate,
     CandidateListItem,
     CandidateOut,
-    CertificateOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
+
+#: Partner platforms need this scope to see candidates.
+CANDIDATES_READ_SCOPE = "candidates:read"
+#: Those who hire: the programme's staff, employers, companies, scoped partner platforms.
+HIRERS: tuple[Role, ...] = (*STAFF, "employer", "company")
 
 
 def candidate_out(view: CandidateView, as_of: date) -> CandidateOut:
@@ -36,7 +48,7 @@ def candidate_out(view: CandidateView, as_of: date) -> CandidateOut:
         rating_year=candidate.rating_year,
         tracks=[t for t in TRACK_ORDER if t in tracks],  # type: ignore[misc]
         certificates=[
-            CertificateOut(
+            CandidateCertificate(
                 number=c.number,
                 track=c.track,  # type: ignore[arg-type]
                 kind=c.kind,  # type: ignore[arg-type]
@@ -48,7 +60,11 @@ def candidate_out(view: CandidateView, as_of: date) -> CandidateOut:
     )
 
 
-@router.get("/candidates", response_model=Page[CandidateListItem])
+@router.get(
+    "/candidates",
+    response_model=Page[CandidateListItem],
+    dependencies=[Depends(allow(*HIRERS, scopes=[CANDIDATES_READ_SCOPE]))],
+)
 async def list_candidates(
     ctx: ServiceContext = Depends(get_ctx),
     track: Track = Query(description="Service track the candidates should work in"),
@@ -88,8 +104,14 @@ async def list_candidates(
 
 @router.get("/candidates/{worker_id}", response_model=CandidateOut)
 async def get_candidate(
-    worker_id: uuid.UUID, request: Request, ctx: ServiceContext = Depends(get_ctx)
+    worker_id: uuid.UUID,
+    request: Request,
+    principal: Principal = Depends(allow(*HIRERS, "worker", scopes=[CANDIDATES_READ_SCOPE])),
+    ctx: ServiceContext = Depends(get_ctx),
 ) -> Response:
+    """One candidate with their tracks, stars and certificates; a worker sees only their own."""
+    if principal.role == "worker" and not principal.acts_for(worker_id):
+        raise NotFound("candidate", worker_id)
     as_of = queries.today_in_china()
     async with ctx.db.read() as session:
         view = await queries.get_view(session, worker_id)

@@ -15,7 +15,9 @@ from contracts.credit import CertificateKind
 TRACK_ORDER: tuple[str, ...] = get_args(Track)
 
 
-class CertificateOut(BaseModel):
+class CandidateCertificate(BaseModel):
+    """A certificate as a candidate listing shows it (credit's CertificateOut is the full one)."""
+
     number: str = Field(examples=["ZQJS-2026-000123"])
     track: Track | None
     kind: CertificateKind
@@ -30,7 +32,7 @@ class CandidateOut(BaseModel):
     stars: int | None = Field(ge=1, le=5, description="Latest star level; null if unrated")
     rating_year: int | None = Field(description="Year the stars are for")
     tracks: list[Track] = Field(description="Declared tracks and tracks of valid certificates")
-    certificates: list[CertificateOut] = Field(description="All certificates, oldest first")
+    certificates: list[CandidateCertificate] = Field(description="All certificates, oldest first")
 
 
 class CandidateListItem(CandidateOut):

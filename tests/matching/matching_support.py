@@ -22,6 +22,7 @@ from contracts.rating import WorkerRatingChanged
 from contracts.registry import WorkerRegistered, WorkerUpdated
 from services.kit.tables import inbox
 from tests.support.apps import context, eventually
+from tests.support.tokens import bearer
 
 #: Which durable consumer of matching applies each subject.
 CONSUMERS: dict[str, str] = {
@@ -174,15 +175,23 @@ class MatchingHarness:
 
         await eventually(enough)
 
+    async def get(
+        self, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """GET as an officer (any caller who may see every candidate) unless told otherwise."""
+        return await self.client.get(
+            path, headers={**bearer("officer"), **(headers or {})}, **kwargs
+        )
+
     async def candidate(self, worker_id: uuid.UUID) -> dict[str, Any] | None:
-        response = await self.client.get(f"/api/v1/candidates/{worker_id}")
+        response = await self.get(f"/api/v1/candidates/{worker_id}")
         if response.status_code == 404:
             return None
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
     async def page(self, track: str, **params: Any) -> dict[str, Any]:
-        response = await self.client.get("/api/v1/candidates", params={"track": track, **params})
+        response = await self.get("/api/v1/candidates", params={"track": track, **params})
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 

@@ -144,7 +144,7 @@ async def test_an_event_delivered_twice_changes_nothing(matching: MatchingHarnes
     registered, issued, rated = await matching.send(
         worker_registered(worker), certificate_issued(worker), rating_changed(worker, 5)
     )
-    first = await matching.client.get(f"/api/v1/candidates/{worker}")
+    first = await matching.get(f"/api/v1/candidates/{worker}")
     assert first.status_code == 200
 
     await matching.republish(registered, "registry.worker.registered")
@@ -153,10 +153,10 @@ async def test_an_event_delivered_twice_changes_nothing(matching: MatchingHarnes
     for consumer in ("matching-workers", "matching-certificates", "matching-ratings"):
         await matching.handled(consumer, 2)  # both deliveries acked
 
-    again = await matching.client.get(f"/api/v1/candidates/{worker}")
+    again = await matching.get(f"/api/v1/candidates/{worker}")
     assert again.json() == first.json()
     assert again.headers["etag"] == first.headers["etag"]  # not even the version moved
-    unchanged = await matching.client.get(
+    unchanged = await matching.get(
         f"/api/v1/candidates/{worker}", headers={"If-None-Match": first.headers["etag"]}
     )
     assert unchanged.status_code == 304
@@ -164,12 +164,12 @@ async def test_an_event_delivered_twice_changes_nothing(matching: MatchingHarnes
 
 async def test_the_track_is_required_and_checked(matching: MatchingHarness) -> None:
     for params in ({}, {"track": "gardening"}, {"track": "housekeeping", "county": "paris"}):
-        response = await matching.client.get("/api/v1/candidates", params=params)
+        response = await matching.get("/api/v1/candidates", params=params)
         assert response.status_code == 422, params
         assert response.headers["content-type"].startswith("application/problem+json")
-    bad = await matching.client.get("/api/v1/candidates", params={"track": "gardening"})
+    bad = await matching.get("/api/v1/candidates", params={"track": "gardening"})
     assert any(error["field"].endswith("track") for error in bad.json()["errors"])
-    stars = await matching.client.get(
+    stars = await matching.get(
         "/api/v1/candidates", params={"track": "housekeeping", "min_stars": 6}
     )
     assert stars.status_code == 422
@@ -219,19 +219,19 @@ async def test_a_malformed_cursor_is_400(matching: MatchingHarness) -> None:
         b64({"t": "housekeeping", "d": "2026-01-01", "k": [1, 0, 0, "nope"]}),
         b64([1, 2, 3]),
     ):
-        response = await matching.client.get(
+        response = await matching.get(
             "/api/v1/candidates", params={"track": "housekeeping", "cursor": token}
         )
         assert response.status_code == 400, token
         assert response.json()["type"] == "https://jiasao.gov.cn/problems/invalid-cursor"
 
-    other_track = await matching.client.get(
+    other_track = await matching.get(
         "/api/v1/candidates", params={"track": "elderly_care", "cursor": cursor}
     )
     assert other_track.status_code == 400
 
 
 async def test_an_unknown_candidate_is_404(matching: MatchingHarness) -> None:
-    response = await matching.client.get(f"/api/v1/candidates/{uuid.uuid4()}")
+    response = await matching.get(f"/api/v1/candidates/{uuid.uuid4()}")
     assert response.status_code == 404
     assert response.json()["type"].endswith("/not-found")
