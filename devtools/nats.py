@@ -85,6 +85,7 @@ class NatsServer:
         binary: str | None = None,
         extra_args: tuple[str, ...] = (),
         die_with_parent: bool = True,
+        config_file: Path | str | None = None,
     ) -> None:
         self.host = host
         self.port = port if port is not None else free_port(connect_host(host))
@@ -96,6 +97,8 @@ class NatsServer:
         self.name = name
         self.binary = binary
         self.extra_args = extra_args
+        #: A config file (users, permissions); the flags below override its listen settings.
+        self.config_file = Path(config_file) if config_file is not None else None
         self.die_with_parent = die_with_parent
         self._process: ManagedProcess | None = None
 
@@ -119,8 +122,10 @@ class NatsServer:
         return self._process
 
     def argv(self) -> list[str]:
+        config = ["-c", str(self.config_file)] if self.config_file is not None else []
         return [
             self.binary or find_nats_server(),
+            *config,
             "-a",
             self.host,
             "-p",

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from devtools.logs import LogFollower
 from devtools.nats import NatsServer, NatsServerError, server_info
+from devtools.nats_auth import NatsCredentials, ensure_dev_credentials, write_dev_config
 from devtools.ports import LOCALHOST, connect_host, free_ports, port_is_free
 from devtools.proc import ManagedProcess, log_tail, stop_all
 from services.kit.auth import ensure_dev_jwt_keys
@@ -34,6 +35,7 @@ from services.kit.settings import SERVICE_PORTS, SERVICES
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GATEWAY = "gateway"
 NAMES: tuple[str, ...] = (*SERVICES, GATEWAY)
+NATS = "nats"
 _ENV_PREFIXES = ("JIASAO_", *(f"{name.upper()}_" for name in NAMES))
 
 
@@ -64,11 +66,16 @@ class PlatformConfig:
 
     var_dir: Path = Path("var")
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    #: Names ("nats" too) whose port the user chose: taken is an error. Any other port that
+    #: is taken is replaced by a free one (DESIGN.md §5).
+    explicit: set[str] = field(default_factory=set)
     #: Bind address per name; 127.0.0.1 when absent.
     hosts: dict[str, str] = field(default_factory=dict)
     nats_port: int = 4222
     #: A running NATS server (with JetStream) to use instead of starting one.
     nats_url: str | None = None
+    #: The started nats-server refuses anonymous clients; each service gets its own user.
+    nats_auth: bool = True
     #: Extra environment for every child, applied last (so it may override anything).
     env: dict[str, str] = field(default_factory=dict)
     #: Drop inherited JIASAO_*, GATEWAY_* and <SERVICE>_* variables (tests want isolation).
@@ -98,9 +105,12 @@ class PlatformConfig:
             nats_port=int(environ.get("JIASAO_NATS_PORT") or 4222),
             nats_url=environ.get("JIASAO_NATS_URL") or None,
         )
+        if environ.get("JIASAO_NATS_PORT"):
+            config.explicit.add(NATS)
         for name in NAMES:
             if environ.get(_port_env(name)):
                 config.ports[name] = int(environ[_port_env(name)])
+                config.explicit.add(name)
             if environ.get(f"{name.upper()}_HOST"):
                 config.hosts[name] = environ[f"{name.upper()}_HOST"]
         return config
@@ -113,6 +123,7 @@ class PlatformConfig:
             var_dir=var_dir,
             ports=dict(zip(NAMES, ports, strict=False)),
             nats_port=ports[-1],
+            explicit={NATS, *NAMES},
             clean_env=True,
         )
         return replace(config, **overrides)
@@ -130,6 +141,8 @@ class Platform:
         self._stop_event = threading.Event()
         self._stopped = False
         self._follower = LogFollower() if echo_logs else None
+        self._ports_chosen = False
+        self.nats_credentials: dict[str, NatsCredentials] = {}
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -191,8 +204,35 @@ class Platform:
             self.stop()
             raise
 
+    def choose_ports(self) -> list[str]:
+        """Replace each taken default port (nats, services, gateway) by a free one; returns one
+        line per change. The chosen ports reach the children through :meth:`child_env`."""
+        if self._ports_chosen:
+            return []
+        self._ports_chosen = True
+        taken: list[tuple[str, str, int]] = []
+        if not self.config.nats_url and NATS not in self.config.explicit:
+            if not port_is_free(LOCALHOST, self.config.nats_port):
+                taken.append((NATS, LOCALHOST, self.config.nats_port))
+        for name in self.names:
+            host, port = self.config.host(name), self.config.port(name)
+            if name not in self.config.explicit and not port_is_free(host, port):
+                taken.append((name, host, port))
+        notes = []
+        for (name, host, port), new in zip(taken, free_ports(len(taken)), strict=True):
+            # free_ports binds 127.0.0.1; a port free there is free on a wildcard bind too
+            # unless something holds it on another address, which the start would report.
+            if name == NATS:
+                self.config.nats_port = new
+            else:
+                self.config.ports[name] = new
+            what = "nats-server" if name == NATS else name
+            notes.append(f"port {port} is taken ({host}); {what} uses port {new} instead")
+        return notes
+
     def _start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.choose_ports()
         self._check_ports()
         for name in ("nats", *self.names):
             self.log_path(name).write_bytes(b"")
@@ -200,14 +240,14 @@ class Platform:
             for name in ("nats", *self.names):
                 self._follower.follow(name, self.log_path(name))
             self._follower.start()
-        self._start_nats()
         ensure_dev_secrets(self.var_dir)
-        env = self.child_env()
+        self._start_nats()
         if self.config.migrate:
             for name in self.config.services:
-                self._migrate(name, env)
+                self._migrate(name, self.child_env())
         for name in self.names:
             argv = [self.config.python, "-m", self._module(name), "serve"]
+            env = self.child_env(name)
             proc = ManagedProcess(name, argv, self.log_path(name), env=env, cwd=self.config.cwd)
             self.processes[name] = proc
             proc.start()
@@ -221,24 +261,30 @@ class Platform:
                 f"port {self.config.nats_port} for nats-server on {LOCALHOST} is already in use "
                 "(another nats-server?). Set JIASAO_NATS_PORT to a free port, or "
                 f"JIASAO_NATS_URL=nats://{LOCALHOST}:{self.config.nats_port} to use the server "
-                "that runs there (it needs JetStream)."
+                "that runs there (it needs JetStream), or unset JIASAO_NATS_PORT to let "
+                "make run pick a free port."
             )
         for name in self.names:
             host, port = self.config.host(name), self.config.port(name)
             if not port_is_free(host, port):
                 raise PlatformError(
                     f"port {port} for {name} on {host} is already in use; "
-                    f"set {_port_env(name)} to a free port"
+                    f"set {_port_env(name)} to a free port, or unset it to let make run pick one"
                 )
 
     def _start_nats(self) -> None:
         if self.config.nats_url:
             self._check_external_nats(self.config.nats_url)
             return
+        config_file = None
+        if self.config.nats_auth:
+            self.nats_credentials = ensure_dev_credentials(self.var_dir)
+            config_file = write_dev_config(self.var_dir, self.nats_credentials)
         self.nats = NatsServer(
             self.config.nats_port,
             self.var_dir / "nats",
             log_file=self.log_path("nats"),
+            config_file=config_file,
         )
         try:
             self.nats.start()
@@ -257,19 +303,27 @@ class Platform:
                 raise PlatformError(f"JIASAO_NATS_URL: no NATS server answers at {address}")
             time.sleep(0.2)
 
-    def child_env(self) -> dict[str, str]:
-        """The environment every child gets: addresses of everything, then config.env."""
+    def child_env(self, name: str | None = None) -> dict[str, str]:
+        """The environment of child ``name``: addresses of everything, the service's own NATS
+        user when this platform started nats-server with users, then config.env."""
         env = dict(os.environ)
         if self.config.clean_env:
             env = {k: v for k, v in env.items() if not k.startswith(_ENV_PREFIXES)}
         env["PYTHONUNBUFFERED"] = "1"
         env["JIASAO_VAR_DIR"] = str(self.var_dir)
         env["JIASAO_NATS_URL"] = self.nats_url
-        for name in NAMES:
-            env[f"{name.upper()}_HOST"] = self.config.host(name)
-            env[_port_env(name)] = str(self.config.port(name))
-        for name in SERVICES:
-            env[f"GATEWAY_{name.upper()}_URL"] = self.url(name)
+        for other in NAMES:
+            env[f"{other.upper()}_HOST"] = self.config.host(other)
+            env[_port_env(other)] = str(self.config.port(other))
+        for service in SERVICES:
+            env[f"GATEWAY_{service.upper()}_URL"] = self.url(service)
+        if self.nats is not None:  # our server: only the users it knows, never an inherited one
+            env.pop("JIASAO_NATS_USER", None)
+            env.pop("JIASAO_NATS_PASSWORD", None)
+        credentials = self.nats_credentials.get(name or "")
+        if credentials is not None:
+            env["JIASAO_NATS_USER"] = credentials.user
+            env["JIASAO_NATS_PASSWORD"] = credentials.password
         env.update(self.config.env)
         return env
 

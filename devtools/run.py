@@ -3,7 +3,10 @@
     python -m devtools.run [--var-dir var] [--gateway-port 8000] [--nats-port 4222] ...
 
 Every option has an environment variable (see ``--help``); service ports come from
-``<SERVICE>_PORT``. With ``JIASAO_NATS_URL`` set, that server is used and none is started.
+``<SERVICE>_PORT``. A default port that is taken is replaced by a free one (printed); a port
+set explicitly that is taken is an error. With ``JIASAO_NATS_URL`` set, that server is used and
+none is started; otherwise nats-server refuses anonymous clients and each service connects as
+its own user (passwords under ``<var>/secrets/nats/``).
 Logs go to ``<var>/logs/<name>.log`` and are echoed to the console unless ``--quiet``.
 Exit status: 0 after Ctrl-C/SIGTERM, 1 if something failed to start or died.
 """
@@ -19,6 +22,7 @@ from types import FrameType
 
 from devtools.platform import (
     GATEWAY,
+    NATS,
     Platform,
     PlatformConfig,
     PlatformError,
@@ -56,8 +60,10 @@ def config_from_args(args: argparse.Namespace) -> PlatformConfig:
         config.hosts[GATEWAY] = args.gateway_host
     if args.gateway_port is not None:
         config.ports[GATEWAY] = args.gateway_port
+        config.explicit.add(GATEWAY)
     if args.nats_port is not None:
         config.nats_port = args.nats_port
+        config.explicit.add(NATS)
     if args.nats_url:
         config.nats_url = args.nats_url
     config.ready_timeout = args.ready_timeout
@@ -84,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
+    for note in platform.choose_ports():
+        _say(note)
     if config.nats_url:
         nats = "external NATS" if "@" in config.nats_url else config.nats_url  # no credentials
     else:
