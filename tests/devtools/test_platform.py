@@ -4,13 +4,14 @@ throwaway project directory, so the supervisor is tested apart from the real ser
 from __future__ import annotations
 
 import os
+import socket
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from devtools.platform import NAMES, Platform, PlatformConfig, PlatformError
+from devtools.platform import GATEWAY, NAMES, Platform, PlatformConfig, PlatformError
 from devtools.ports import port_accepts
 from services.kit.settings import SERVICES
 
@@ -207,3 +208,71 @@ def test_restart_one_child_after_a_crash(project: Path, tmp_path: Path) -> None:
         assert after["registry"] == before["registry"]
         assert platform.dead() == []
     assert platform.pids() == {}
+
+
+def _occupy(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    return sock
+
+
+def test_taken_default_ports_are_replaced_and_passed_on(project: Path, tmp_path: Path) -> None:
+    """As on a machine where another NATS holds 4222: defaults give way, explicit ports not."""
+    config = _config(project, tmp_path)
+    config.explicit = {"training", "credit", "rating", "matching"}  # the rest are "defaults"
+    busy = {name: config.port(name) for name in ("registry", GATEWAY)}
+    busy["nats"] = config.nats_port
+    holders = [_occupy(port) for port in busy.values()]
+    try:
+        platform = Platform(config)
+        notes = platform.choose_ports()
+        assert len(notes) == 3
+        assert any(f"port {busy['nats']} is taken" in n and "nats-server" in n for n in notes)
+        with platform:
+            moved = {"registry": config.port("registry"), GATEWAY: config.port(GATEWAY)}
+            moved["nats"] = config.nats_port
+            assert all(moved[name] != busy[name] for name in busy)
+            assert platform.gateway_url == f"http://127.0.0.1:{moved[GATEWAY]}"
+            assert platform.nats_url == f"nats://127.0.0.1:{moved['nats']}"
+            # The gateway was told where the moved registry and nats-server are.
+            env_line = platform.log_path(GATEWAY).read_text().splitlines()[-1]
+            assert f"nats://127.0.0.1:{moved['nats']} http://127.0.0.1:{moved['registry']}" in (
+                env_line
+            )
+            assert port_accepts("127.0.0.1", moved["registry"])
+            assert platform.choose_ports() == []  # chosen once
+    finally:
+        for sock in holders:
+            sock.close()
+    assert platform.pids() == {}
+
+
+def test_taken_explicit_service_port_is_an_error(project: Path, tmp_path: Path) -> None:
+    config = _config(project, tmp_path)
+    with _occupy(config.port("credit")):
+        platform = Platform(config)
+        assert platform.choose_ports() == []
+        with pytest.raises(PlatformError, match=r"for credit on 127.0.0.1 .*set CREDIT_PORT"):
+            platform.start()
+    assert platform.processes == {}
+
+
+def test_from_env_marks_explicit_ports() -> None:
+    config = PlatformConfig.from_env({"JIASAO_NATS_PORT": "4333", "CREDIT_PORT": "9003"})
+    assert config.explicit == {"nats", "credit"}
+    assert PlatformConfig.from_env({}).explicit == set()
+
+
+def test_services_get_their_own_nats_user_and_the_gateway_none(
+    project: Path, tmp_path: Path
+) -> None:
+    config = _config(project, tmp_path)
+    with Platform(config) as platform:
+        users = {name: platform.child_env(name).get("JIASAO_NATS_USER") for name in NAMES}
+        assert users == {**{s: s for s in SERVICES}, GATEWAY: None}
+        passwords = {platform.child_env(s)["JIASAO_NATS_PASSWORD"] for s in SERVICES}
+        assert len(passwords) == len(SERVICES)
+        assert "JIASAO_NATS_PASSWORD" not in platform.child_env(GATEWAY)
+        conf = platform.var_dir / "secrets" / "nats-server.conf"
+        assert "registry.>" in conf.read_text()
