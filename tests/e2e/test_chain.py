@@ -8,6 +8,7 @@ process with its own SQLite database, events over the platform's own nats-server
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -26,12 +27,10 @@ pytestmark = pytest.mark.e2e
 def token_headers(platform: Platform, role: str, party_id: str | None = None) -> dict[str, str]:
     settings = PlatformSettings()
     keys = SigningKeys.load(platform.config.var_dir / "secrets" / "jwt_keys.json")
-    import uuid
-
     token, _ = TokenIssuer(
         keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=600
     ).issue(
-        subject=f"e2e-{role}",
+        subject=str(uuid.uuid4()),  # an account id
         role=role,
         party_id=uuid.UUID(party_id) if party_id else None,
     )
@@ -107,18 +106,23 @@ def test_completion_reaches_the_candidate_through_every_service(platform: Platfo
         assert certificate["track"] == "maternal_infant"
         number = certificate["number"]
         assert number.startswith("ZQJS-")
-        verified = api.get(f"/api/v1/certificates/verify/{number}")
-        assert verified.status_code == 200 and verified.json()["valid"] is True
+        # Anyone may verify, but only with the check code printed on the certificate.
+        public = httpx.Client(base_url=platform.gateway_url, timeout=10)
+        with public:
+            verify = f"/api/v1/certificates/verify/{number}"
+            verified = public.get(verify, params={"code": certificate["check_code"]})
+            assert verified.status_code == 200 and verified.json()["valid"] is True
+            assert public.get(verify).status_code == 404
+            assert public.get(f"/api/v1/workers/{worker_id}/certificates").status_code == 401
 
-        def rate(source: str, score: float) -> None:
+        # The rater and the source come from the token: an employer account rates.
+        employer = token_headers(platform, "employer", str(uuid.uuid4()))
+
+        def rate(score: float) -> None:
             response = api.post(
                 "/api/v1/ratings",
-                json={
-                    "worker_id": worker_id,
-                    "source": source,
-                    "rater_id": "0190a4d2-0000-7000-8000-000000000001",
-                    "score": score,
-                },
+                json={"worker_id": worker_id, "score": score},
+                headers=employer,
             )
             if response.status_code == 422 and "unknown-worker" in response.json()["type"]:
                 raise LookupError
@@ -126,13 +130,12 @@ def test_completion_reaches_the_candidate_through_every_service(platform: Platfo
 
         def rated() -> bool:
             try:
-                rate("employer", 95)
+                rate(95)
             except LookupError:
                 return False
             return True
 
         poll(rated)
-        rate("company", 90)
 
         def candidate() -> Any:
             response = api.get("/api/v1/candidates", params={"track": "maternal_infant"})
