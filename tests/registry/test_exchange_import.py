@@ -19,7 +19,7 @@ from services.kit.idnumbers import mask_id_card
 from services.kit.pii import PiiCipher
 from services.kit.tables import outbox
 from services.registry.exchange.importer import WorkerHandler
-from services.registry.parties import service
+from services.registry.parties import registration
 from services.registry.parties.models import (
     WORKER_ID_CARD_CONTEXT,
     WORKER_PHONE_CONTEXT,
@@ -574,13 +574,13 @@ async def test_a_batch_that_fails_in_the_database_is_done_again_row_by_row(
     monkeypatch.setattr(WorkerHandler, "existing", blind_to_the_race)
     before = await outbox_rows(registry)
     calls: list[int] = []
-    bulk = service.register_workers
+    bulk = registration.register_workers
 
     async def counted(*args: Any, **kwargs: Any) -> list[uuid.UUID]:
         calls.append(len(args[2]))
         return await bulk(*args, **kwargs)
 
-    monkeypatch.setattr(service, "register_workers", counted)
+    monkeypatch.setattr(registration, "register_workers", counted)
 
     job = await imported(
         registry, "workers", csv_bytes(WORKER_COLUMNS, [*rows[:2], racer, rows[2]])

@@ -6,8 +6,9 @@ would answer with in a 422. Valid rows are gathered into batches; a batch is loo
 database in one query (blind index of the ID-card number, or the credit code) and then, in one
 write transaction:
 
-- rows whose key is not registered are created through the parties service: workers all at
-  once (:func:`register_workers`, one multi-row INSERT per table), companies and institutions
+- rows whose key is not registered are created through the parties operations
+  (``parties.registration``, ``parties.companies``): workers all at once
+  (:func:`register_workers`, one multi-row INSERT per table), companies and institutions
   one by one (:func:`register_company`, :func:`register_institution`). If that fails in the
   database (for instance a registration racing with the API), the batch is rolled back and done
   again row by row (:func:`register_worker` and friends), each row inside its own SAVEPOINT, so
@@ -59,7 +60,7 @@ from services.registry.exchange.formats import (
     read_rows,
 )
 from services.registry.exchange.models import ImportIssue, ImportJob
-from services.registry.parties import service
+from services.registry.parties import companies, registration
 from services.registry.parties.models import (
     COMPANY_CONTACT_PHONE_CONTEXT,
     INSTITUTION_CONTACT_PHONE_CONTEXT,
@@ -408,13 +409,15 @@ class WorkerHandler(KindHandler):
     async def register(
         self, session: AsyncSession, candidate: Candidate, actor: Principal | None
     ) -> None:
-        await service.register_worker(session, self.cipher, self._create_data(candidate), actor)
+        await registration.register_worker(
+            session, self.cipher, self._create_data(candidate), actor
+        )
 
     async def register_many(
         self, session: AsyncSession, candidates: list[Candidate], actor: Principal | None
     ) -> None:
         rows = [self._create_data(c) for c in candidates]
-        await service.register_workers(session, self.cipher, rows, actor)
+        await registration.register_workers(session, self.cipher, rows, actor)
 
 
 class _OrganisationHandler(KindHandler):
@@ -458,7 +461,7 @@ class CompanyHandler(_OrganisationHandler):
     async def register(
         self, session: AsyncSession, candidate: Candidate, actor: Principal | None
     ) -> None:
-        await service.register_company(session, self.cipher, candidate.data, actor)
+        await companies.register_company(session, self.cipher, candidate.data, actor)
 
 
 class InstitutionHandler(_OrganisationHandler):
@@ -472,7 +475,7 @@ class InstitutionHandler(_OrganisationHandler):
     async def register(
         self, session: AsyncSession, candidate: Candidate, actor: Principal | None
     ) -> None:
-        await service.register_institution(session, self.cipher, candidate.data, actor)
+        await companies.register_institution(session, self.cipher, candidate.data, actor)
 
 
 HANDLERS: dict[Kind, type[KindHandler]] = {

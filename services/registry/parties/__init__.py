@@ -1,8 +1,12 @@
 """Parties: workers, employment, companies, institutions, employers, partners and consent.
 
-``service`` holds the reusable domain operations (also used by the bulk importer), ``access``
-every authorisation rule, ``schemas`` the validated input and output shapes, ``api``,
-``consent`` and ``organisations`` the HTTP routes.
+Domain operations, one job per module (each runs in the caller's transaction, publishes its
+events there and does not authorise; the bulk importer uses them too): ``records`` (lookups,
+who acted), ``worker_fields``, ``registration``, ``profile``, ``lifecycle``, ``employment``,
+``companies`` (and institutions), ``employers``, ``partners``, ``consents``. ``access`` holds
+every authorisation rule, ``schemas`` the validated shapes, ``views`` the (masked) responses;
+``api``, ``consent`` and ``organisations`` are the HTTP routes. Imports run one way: routes →
+operations → records/worker_fields → models.
 """
 
 from __future__ import annotations

@@ -20,7 +20,15 @@ from services.kit.http import conditional_json
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from services.kit.pii import PiiCipher
 from services.kit.principal import Principal, forbidden
-from services.registry.parties import access, service, views
+from services.registry.parties import (
+    access,
+    employment,
+    lifecycle,
+    profile,
+    records,
+    registration,
+    views,
+)
 from services.registry.parties.access import Action
 from services.registry.parties.models import Worker, WorkerTargetGroup, WorkerTrack
 from services.registry.parties.schemas import (
@@ -72,7 +80,7 @@ async def register_worker(
         access.ensure_employ_into(principal, body.employment.company_id)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        worker = await service.register_worker(session, cipher, body, principal)
+        worker = await registration.register_worker(session, cipher, body, principal)
     response.headers["Location"] = f"/api/v1/workers/{worker.id}"
     _with_etag(response, worker)
     return _out(principal, worker, cipher)
@@ -136,7 +144,7 @@ async def lookup_worker(
     access.require(principal, Action.WORKER_LOOKUP)
     cipher = cipher_of(ctx)
     async with ctx.db.read() as session:
-        worker = await service.find_worker_by_id_card(session, cipher, body.id_card_number)
+        worker = await records.find_worker_by_id_card(session, cipher, body.id_card_number)
     if worker is None:
         raise Problem(404, "not-found", "worker not found", "No worker has this ID-card number")
     _with_etag(response, worker)
@@ -154,7 +162,7 @@ async def get_worker(
     ``workers:read``. Anyone else whose role may read some workers gets 404."""
     access.require(principal, Action.WORKER_READ)
     async with ctx.db.read() as session:
-        worker = await service.get_worker(session, worker_id)
+        worker = await records.get_worker(session, worker_id)
     access.ensure_worker(principal, Action.WORKER_READ, worker)
     return conditional_json(request, _out(principal, worker, cipher_of(ctx)), views.etag(worker))
 
@@ -174,11 +182,11 @@ async def update_worker(
     if_match = views.require_if_match(request)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        worker = await service.get_worker(session, worker_id, for_update=True)
+        worker = await records.get_worker(session, worker_id, for_update=True)
         access.ensure_worker(principal, Action.WORKER_UPDATE, worker)
         views.check_if_match(if_match, views.etag(worker))
         access.ensure_fields(principal, worker, body.model_fields_set)
-        await service.update_worker(session, cipher, worker, body, principal)
+        await profile.update_worker(session, cipher, worker, body, principal)
     _with_etag(response, worker)
     return _out(principal, worker, cipher)
 
@@ -195,9 +203,9 @@ async def verify_worker(
     access.require(principal, Action.WORKER_VERIFY)
     reason = (body or VerifyRequest()).reason
     async with ctx.db.write() as session:
-        worker = await service.get_worker(session, worker_id, for_update=True)
+        worker = await records.get_worker(session, worker_id, for_update=True)
         access.ensure_worker(principal, Action.WORKER_VERIFY, worker)
-        await service.verify_worker(session, worker, principal, reason)
+        await lifecycle.verify_worker(session, worker, principal, reason)
     _with_etag(response, worker)
     return _out(principal, worker, cipher_of(ctx))
 
@@ -215,15 +223,15 @@ async def change_status(
     →left."""
     access.require(principal, Action.WORKER_STATUS)
     async with ctx.db.write() as session:
-        worker = await service.get_worker(session, worker_id, for_update=True)
+        worker = await records.get_worker(session, worker_id, for_update=True)
         access.ensure_worker(principal, Action.WORKER_STATUS, worker)
         if body.to != "verified" and body.to != worker.status:
-            service.check_transition(worker.status, body.to)
+            lifecycle.check_transition(worker.status, body.to)
             if not access.may_transition(principal, worker, worker.status, body.to):
                 raise forbidden(
                     f"Role {principal.role} may not move a worker from {worker.status} to {body.to}"
                 )
-        await service.change_worker_status(session, worker, body.to, body.reason, principal)
+        await lifecycle.change_worker_status(session, worker, body.to, body.reason, principal)
     _with_etag(response, worker)
     return _out(principal, worker, cipher_of(ctx))
 
@@ -237,9 +245,9 @@ async def get_status_history(
     """Who changed the worker's status, when and why. Self, current company, officers."""
     access.require(principal, Action.WORKER_HISTORY)
     async with ctx.db.read() as session:
-        worker = await service.get_worker(session, worker_id)
+        worker = await records.get_worker(session, worker_id)
         access.ensure_worker(principal, Action.WORKER_HISTORY, worker)
-        changes = await service.status_history(session, worker_id)
+        changes = await lifecycle.status_history(session, worker_id)
     return [views.status_change_out(c) for c in changes]
 
 
@@ -255,12 +263,12 @@ async def join_company(
     access.require(principal, Action.EMPLOYMENT_JOIN)
     access.ensure_employ_into(principal, body.company_id)
     async with ctx.db.write() as session:
-        worker = await service.get_worker(session, worker_id, for_update=True)
+        worker = await records.get_worker(session, worker_id, for_update=True)
         access.ensure_worker(principal, Action.EMPLOYMENT_JOIN, worker)
-        employment = await service.join_company(
+        joined = await employment.join_company(
             session, worker, body.company_id, body.kind, principal
         )
-    return views.employment_out(employment)
+    return views.employment_out(joined)
 
 
 @router.delete("/workers/{worker_id}/employment", response_model=EmploymentOut)
@@ -273,10 +281,10 @@ async def leave_company(
     """End the current employment (409 if none). The worker, their company, officers."""
     access.require(principal, Action.EMPLOYMENT_LEAVE)
     async with ctx.db.write() as session:
-        worker = await service.get_worker(session, worker_id, for_update=True)
+        worker = await records.get_worker(session, worker_id, for_update=True)
         access.ensure_worker(principal, Action.EMPLOYMENT_LEAVE, worker)
-        employment = await service.leave_company(session, worker, principal, reason)
-    return views.employment_out(employment)
+        ended = await employment.leave_company(session, worker, principal, reason)
+    return views.employment_out(ended)
 
 
 @router.get("/workers/{worker_id}/employments", response_model=list[EmploymentOut])
@@ -288,7 +296,7 @@ async def get_employment_history(
     """Employment history, newest first. Self, current company, officers."""
     access.require(principal, Action.WORKER_HISTORY)
     async with ctx.db.read() as session:
-        worker = await service.get_worker(session, worker_id)
+        worker = await records.get_worker(session, worker_id)
         access.ensure_worker(principal, Action.WORKER_HISTORY, worker)
-        employments = await service.employment_history(session, worker_id)
+        employments = await employment.employment_history(session, worker_id)
     return [views.employment_out(e) for e in employments]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Response
 
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.principal import Principal
-from services.registry.parties import access, service, views
+from services.registry.parties import access, consents, records, views
 from services.registry.parties.access import Action
 from services.registry.parties.schemas import ConsentCreate, ConsentOut
 
@@ -31,9 +31,9 @@ async def grant_consent(
     """Grant consent (scope, recipient, expiry ≤ 5 years ahead). The worker themself only."""
     access.require(principal, Action.CONSENT_GRANT)
     async with ctx.db.write() as session:
-        worker = await service.get_worker(session, worker_id, for_update=True)
+        worker = await records.get_worker(session, worker_id, for_update=True)
         access.ensure_worker(principal, Action.CONSENT_GRANT, worker)
-        consent = await service.grant_consent(session, worker, body, principal)
+        consent = await consents.grant_consent(session, worker, body, principal)
     response.headers["Location"] = f"/api/v1/workers/{worker_id}/consents/{consent.id}"
     return views.consent_out(consent)
 
@@ -48,10 +48,10 @@ async def withdraw_consent(
     """Withdraw an active consent (409 if already withdrawn or expired). The worker only."""
     access.require(principal, Action.CONSENT_WITHDRAW)
     async with ctx.db.write() as session:
-        worker = await service.get_worker(session, worker_id)
+        worker = await records.get_worker(session, worker_id)
         access.ensure_worker(principal, Action.CONSENT_WITHDRAW, worker)
-        consent = await service.get_consent(session, worker_id, consent_id, for_update=True)
-        await service.withdraw_consent(session, consent, principal)
+        consent = await consents.get_consent(session, worker_id, consent_id, for_update=True)
+        await consents.withdraw_consent(session, consent, principal)
     return views.consent_out(consent)
 
 
@@ -64,10 +64,10 @@ async def list_consents(
     """Every consent the worker gave, newest first, with its status. Self, officers, admins."""
     access.require(principal, Action.CONSENT_READ)
     async with ctx.db.read() as session:
-        worker = await service.get_worker(session, worker_id)
+        worker = await records.get_worker(session, worker_id)
         access.ensure_worker(principal, Action.CONSENT_READ, worker)
-        consents = await service.list_consents(session, worker_id)
-    return [views.consent_out(c) for c in consents]
+        given = await consents.list_consents(session, worker_id)
+    return [views.consent_out(c) for c in given]
 
 
 @router.get("/workers/{worker_id}/consents/{consent_id}", response_model=ConsentOut)
@@ -79,7 +79,7 @@ async def get_consent(
 ) -> ConsentOut:
     access.require(principal, Action.CONSENT_READ)
     async with ctx.db.read() as session:
-        worker = await service.get_worker(session, worker_id)
+        worker = await records.get_worker(session, worker_id)
         access.ensure_worker(principal, Action.CONSENT_READ, worker)
-        consent = await service.get_consent(session, worker_id, consent_id)
+        consent = await consents.get_consent(session, worker_id, consent_id)
     return views.consent_out(consent)

@@ -20,7 +20,7 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.http import conditional_json
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from services.kit.principal import Principal
-from services.registry.parties import access, service, views
+from services.registry.parties import access, companies, employers, partners, records, views
 from services.registry.parties.access import Action
 from services.registry.parties.api import cipher_of
 from services.registry.parties.models import (
@@ -80,7 +80,7 @@ async def register_company(
     access.require(principal, Action.COMPANY_REGISTER)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        company = await service.register_company(session, cipher, body, principal)
+        company = await companies.register_company(session, cipher, body, principal)
     _created(response, "companies", company)
     return views.company_out(company, cipher, full=True)
 
@@ -120,7 +120,7 @@ async def get_company(
 ) -> Response:
     access.require(principal, Action.COMPANY_READ)
     async with ctx.db.read() as session:
-        company = await service.get_party(session, Company, company_id, "company")
+        company = await records.get_party(session, Company, company_id, "company")
     access.ensure_party(principal, "company", company)
     full = access.sees_party_numbers(principal, "company", company)
     out = views.company_out(company, cipher_of(ctx), full=full)
@@ -141,10 +141,10 @@ async def update_company(
     if_match = views.require_if_match(request)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        company = await service.get_party(session, Company, company_id, "company")
+        company = await records.get_party(session, Company, company_id, "company")
         access.ensure_party(principal, "company", company)
         views.check_if_match(if_match, views.etag(company))
-        await service.update_organisation(
+        await companies.update_organisation(
             session, cipher, company, body, COMPANY_CONTACT_PHONE_CONTEXT
         )
     response.headers["ETag"] = views.etag(company)
@@ -165,7 +165,7 @@ async def register_institution(
     access.require(principal, Action.INSTITUTION_REGISTER)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        institution = await service.register_institution(session, cipher, body, principal)
+        institution = await companies.register_institution(session, cipher, body, principal)
     _created(response, "institutions", institution)
     return views.institution_out(institution, cipher, full=True)
 
@@ -207,7 +207,7 @@ async def get_institution(
 ) -> Response:
     access.require(principal, Action.INSTITUTION_READ)
     async with ctx.db.read() as session:
-        institution = await service.get_party(session, Institution, institution_id, "institution")
+        institution = await records.get_party(session, Institution, institution_id, "institution")
     access.ensure_party(principal, "institution", institution)
     full = access.sees_party_numbers(principal, "institution", institution)
     out = views.institution_out(institution, cipher_of(ctx), full=full)
@@ -227,10 +227,10 @@ async def update_institution(
     if_match = views.require_if_match(request)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        institution = await service.get_party(session, Institution, institution_id, "institution")
+        institution = await records.get_party(session, Institution, institution_id, "institution")
         access.ensure_party(principal, "institution", institution)
         views.check_if_match(if_match, views.etag(institution))
-        await service.update_organisation(
+        await companies.update_organisation(
             session, cipher, institution, body, INSTITUTION_CONTACT_PHONE_CONTEXT
         )
     response.headers["ETag"] = views.etag(institution)
@@ -251,7 +251,7 @@ async def register_employer(
     access.require(principal, Action.EMPLOYER_REGISTER)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        employer = await service.register_employer(session, cipher, body, principal)
+        employer = await employers.register_employer(session, cipher, body, principal)
     _created(response, "employers", employer)
     return views.employer_out(employer, cipher, full=True)
 
@@ -288,7 +288,7 @@ async def get_employer(
 ) -> Response:
     access.require(principal, Action.EMPLOYER_READ)
     async with ctx.db.read() as session:
-        employer = await service.get_party(session, Employer, employer_id, "employer")
+        employer = await records.get_party(session, Employer, employer_id, "employer")
     access.ensure_party(principal, "employer", employer)
     full = access.sees_party_numbers(principal, "employer", employer)
     out = views.employer_out(employer, cipher_of(ctx), full=full)
@@ -309,7 +309,7 @@ async def register_partner(
     access.require(principal, Action.PARTNER_REGISTER)
     cipher = cipher_of(ctx)
     async with ctx.db.write() as session:
-        partner = await service.register_partner(session, cipher, body, principal)
+        partner = await partners.register_partner(session, cipher, body, principal)
     _created(response, "partners", partner)
     return views.partner_out(partner, cipher, full=True)
 
@@ -352,7 +352,7 @@ async def get_partner(
 ) -> Response:
     access.require(principal, Action.PARTNER_READ)
     async with ctx.db.read() as session:
-        partner = await service.get_party(session, Partner, partner_id, "partner")
+        partner = await records.get_party(session, Partner, partner_id, "partner")
     out = views.partner_out(partner, cipher_of(ctx), full=True)
     return conditional_json(request, out, views.etag(partner))
 
@@ -368,7 +368,7 @@ async def set_partner_status(
     """Suspend or reactivate a partner. Officers, admins."""
     access.require(principal, Action.PARTNER_STATUS)
     async with ctx.db.write() as session:
-        partner = await service.get_party(session, Partner, partner_id, "partner")
-        await service.set_partner_status(session, partner, body.to)
+        partner = await records.get_party(session, Partner, partner_id, "partner")
+        await partners.set_partner_status(session, partner, body.to)
     response.headers["ETag"] = views.etag(partner)
     return views.partner_out(partner, cipher_of(ctx), full=True)

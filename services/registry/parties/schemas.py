@@ -1,7 +1,7 @@
 """Party API shapes. Personal numbers are validated on input and masked on output.
 
 Input models double as the bulk importer's row models: build a ``WorkerCreate`` from a CSV row
-and pass it to :func:`services.registry.parties.service.register_worker`. Every check that can
+and pass it to :func:`services.registry.parties.registration.register_worker`. Every check that can
 be done without the database is done here, so a row's errors come back with the field named.
 """
 

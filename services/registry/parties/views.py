@@ -7,6 +7,7 @@ from fastapi import Request
 from services.kit.errors import Problem
 from services.kit.http import etag_for
 from services.kit.pii import PiiCipher
+from services.registry.parties.consents import consent_status
 from services.registry.parties.models import (
     COMPANY_CONTACT_PHONE_CONTEXT,
     EMPLOYER_PHONE_CONTEXT,
@@ -36,7 +37,6 @@ from services.registry.parties.schemas import (
     StatusChangeOut,
     WorkerOut,
 )
-from services.registry.parties.service import consent_status
 
 
 def etag(record: Worker | Company | Institution | Employer | Partner) -> str:
