@@ -38,7 +38,11 @@ SPAWN_PATH = "/api/v1/jobs/ping"
 
 
 async def _load(
-    url: str, seconds: float, concurrency: int, max_requests: int | None
+    url: str,
+    seconds: float,
+    concurrency: int,
+    max_requests: int | None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, float | int]:
     """``concurrency`` keep-alive clients hitting ``url`` until the time or count runs out."""
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
@@ -53,7 +57,7 @@ async def _load(
             nonlocal ok, errors
             while loop.time() < deadline and (max_requests is None or ok + errors < max_requests):
                 try:
-                    async with session.get(url) as resp:
+                    async with session.get(url, headers=headers) as resp:
                         await resp.read()
                         if resp.status < 400:
                             ok += 1
@@ -84,6 +88,7 @@ async def run_gateway_bench(
     warmup: float = 1.0,
     rounds: int = 3,
     pids: Mapping[str, int] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Requests/s for ``path`` straight to the service and through the gateway, and the ratio.
 
@@ -102,14 +107,14 @@ async def run_gateway_bench(
     per_round_max = None if max_requests is None else max(1, max_requests // rounds)
     if warmup > 0:
         for url in urls.values():
-            await _load(url, warmup, concurrency, None)
+            await _load(url, warmup, concurrency, None, headers)
     totals = {name: {"requests": 0, "errors": 0, "seconds": 0.0} for name in urls}
     per_round_rps: dict[str, list[float]] = {name: [] for name in urls}
     cpu = {name: dict.fromkeys(pids or {}, 0.0) for name in urls}
     for _ in range(rounds):
         for name, url in urls.items():
             before = {proc: _cpu_seconds(pid) for proc, pid in (pids or {}).items()}
-            stats = await _load(url, per_round, concurrency, per_round_max)
+            stats = await _load(url, per_round, concurrency, per_round_max, headers)
             for proc, pid in (pids or {}).items():
                 cpu[name][proc] += _cpu_seconds(pid) - before[proc]
             per_round_rps[name].append(stats["rps"])
