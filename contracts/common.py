@@ -52,7 +52,10 @@ Actor = Annotated[str, Field(min_length=1, max_length=64)]
 
 # Only masked forms ever travel on the bus (DESIGN.md §2); the patterns reject plaintext numbers.
 # ``[0-9]`` rather than ``\d``: the regex engine treats ``\d`` as any Unicode digit.
-IdCardMasked = Annotated[str, Field(pattern=r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$")]
+#: A masked resident ID number: the last four characters (``**************123X``). Events
+#: written before 2026-12 carry the region too (``441202********123X``); both validate so a
+#: replay of the streams still reads them.
+IdCardMasked = Annotated[str, Field(pattern=r"^(?:[0-9]{6}\*{8}|\*{14})[0-9]{3}[0-9X]$")]
 PhoneMasked = Annotated[str, Field(pattern=r"^[0-9]{3}\*{4}[0-9]{4}$")]
 
 #: GB 32100 unified social credit code; public information, so it travels in the clear.

@@ -54,10 +54,18 @@ class WorkerRegistered(AggregateEvent):
     worker_id: Id = Field(description="Id of the worker")
     name: Name = Field(description="Worker's full name")
     gender: Literal["male", "female"] = Field(description="Gender as on the ID card")
-    birth_date: date = Field(description="Date of birth")
+    birth_date: date | None = Field(
+        default=None,
+        description="Deprecated, no longer sent: beside the masked number it rebuilt the ID "
+        "number; see birth_year",
+    )
+    birth_year: int | None = Field(
+        default=None, ge=1900, le=2100, description="Year of birth (added, optional)"
+    )
     county: County = Field(description="County of residence")
     id_card_masked: IdCardMasked = Field(
-        description="Masked resident ID number, e.g. 441202********123X; never the plaintext"
+        description="Masked resident ID number, last four only, e.g. **************123X; "
+        "never the plaintext"
     )
     phone_masked: PhoneMasked = Field(
         description="Masked mobile number, e.g. 138****5678; never the plaintext"

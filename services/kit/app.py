@@ -67,6 +67,10 @@ def create_service_app(
             streams={own_stream: STREAMS[own_stream]} if own_stream in STREAMS else {},
             replicas=platform.stream_replicas,
             timeout=platform.nats_timeout,
+            user=platform.nats_user,
+            password=(
+                platform.nats_password.get_secret_value() if platform.nats_password else None
+            ),
         )
         relay = Relay(db, bus)
         db.on_commit(relay.wake)

@@ -34,8 +34,10 @@ def _tune_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         # Let SQLAlchemy (not the driver) emit BEGIN, so we choose its kind.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # busy_timeout first: switching to WAL needs a lock, and without the timeout a second
+        # connection opening at the same moment fails at once with "database is locked".
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -250,6 +250,13 @@ def parse_mobile(value: str) -> str:
 # --- Masking -------------------------------------------------------------------------------
 
 
+def mask_id_card_tail(number: str) -> str:
+    """``**************123X``: the last four only, for anything that travels or is shown beside
+    a birth date or year (GB 11643 embeds region and birth date, so those must both go)."""
+    norm = _normalise(number)
+    return "*" * 14 + norm[-4:] if len(norm) == 18 else "*" * 18
+
+
 def mask_id_card(number: str) -> str:
     """``441202********123X``: keep region and last 4, hide the birth date.
 

@@ -88,10 +88,17 @@ def _tagged(policy: Policy, dependency: Callable[..., Any]) -> Callable[..., Any
     return dependency
 
 
-def public() -> Callable[..., Any]:
-    """Anyone may call; a token that is sent must be valid (401 otherwise)."""
+def public(*, endpoint_reads_authorization: bool = False) -> Callable[..., Any]:
+    """Anyone may call; a token that is sent must be a valid bearer token (401 otherwise).
+
+    ``endpoint_reads_authorization``: the header is the endpoint's own business and is not
+    looked at here — the OAuth token endpoint receives client credentials as ``Basic``
+    (RFC 6749 §2.3.1) and answers a wrong scheme in RFC 6749's error format itself.
+    """
 
     async def public_caller(request: Request) -> Principal | None:
+        if endpoint_reads_authorization:
+            return None
         return await optional_principal(request)
 
     return _tagged(Policy("public"), public_caller)

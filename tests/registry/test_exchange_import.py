@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.catalog import parse_data
 from contracts.registry import WorkerRegistered
 from devtools.nats import NatsServer
-from services.kit.idnumbers import mask_id_card
+from services.kit.idnumbers import mask_id_card, mask_id_card_tail
 from services.kit.pii import PiiCipher
 from services.kit.tables import outbox
 from services.registry.exchange.importer import WorkerHandler
@@ -134,9 +134,10 @@ async def test_valid_rows_are_stored_and_invalid_ones_reported_with_the_api_reas
     events = [parse_data(e) for e in await registry.events("registry.worker.registered")]
     assert all(isinstance(e, WorkerRegistered) for e in events)
     assert {e.id_card_masked for e in events} == {
-        mask_id_card(full["id_card_number"]),
-        mask_id_card(plain["id_card_number"]),
+        mask_id_card_tail(full["id_card_number"]),
+        mask_id_card_tail(plain["id_card_number"]),
     }
+    assert all(e.birth_date is None and e.birth_year for e in events)
 
 
 async def test_importing_the_same_file_again_changes_nothing(registry: Registry) -> None:

@@ -20,11 +20,11 @@ from contracts.registry import (
     WorkerVerified,
 )
 from devtools.nats import NatsServer
+from services.kit.idnumbers import mask_id_card_tail
 from tests.registry.test_parties_support import (
     OFFICER,
     Registry,
     bearer,
-    mask_id_card,
     mask_mobile,
     new_id_card,
     new_phone,
@@ -68,12 +68,16 @@ async def test_worker_events_carry_state_and_only_masked_numbers(registry: Regis
         assert envelope.source.endswith("registry")
         # Never a plaintext number anywhere in the envelope.
         raw = envelope.model_dump_json()
-        for secret in (number, phone, new_number):
-            assert secret not in raw
+        for secret in (number, phone, new_number, number[6:14], new_number[6:14]):
+            assert secret not in raw  # the plaintext, nor the birth date digits
 
     (registered,) = by_type[WorkerRegistered]
     assert registered.worker_id == wid
-    assert registered.id_card_masked == mask_id_card(number)
+    # Events never carry what rebuilds the number: the tail only, and the birth year only.
+    assert registered.id_card_masked == mask_id_card_tail(number)
+    assert registered.birth_date is None
+    assert registered.birth_year == int(number[6:10])
+
     assert registered.phone_masked == mask_mobile(phone)
     assert registered.target_groups == ["4050"]
     assert registered.status == "registered"

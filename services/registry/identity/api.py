@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -130,30 +128,12 @@ _TOKEN_FORM_DOC = {
 }
 
 
-def _client_authentication_policy() -> Callable[..., Any]:
-    """The kit's public policy for the token endpoint, which must not read ``Authorization``.
-
-    RFC 6749 §2.3.1 puts the client's credentials in ``Authorization: Basic``; the kit's
-    :func:`public` would refuse that header as a malformed bearer token. This dependency carries
-    the same declaration (so routes_without_policy and the OpenAPI security see a public route)
-    and leaves the header to :func:`_client_credentials`, which refuses any scheme but Basic.
-    """
-    declared = public()
-
-    async def client_authentication() -> None:
-        return None
-
-    client_authentication.__dict__.update(declared.__dict__)  # the policy tag, nothing else
-    client_authentication.__doc__ = declared.__doc__
-    return client_authentication
-
-
 @router.post(
     "/auth/token",
     response_model=ClientToken,
     tags=["auth"],
     openapi_extra=_TOKEN_FORM_DOC,
-    dependencies=[Depends(_client_authentication_policy())],
+    dependencies=[Depends(public(endpoint_reads_authorization=True))],
 )
 async def client_credentials_token(
     request: Request, response: Response, clients: PartnerClients = Depends(get_clients)

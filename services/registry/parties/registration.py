@@ -19,7 +19,7 @@ from contracts.registry import (
     WorkerRegistered,
 )
 from services.kit.errors import Conflict, InvalidField
-from services.kit.idnumbers import mask_id_card, parse_id_card
+from services.kit.idnumbers import mask_id_card, mask_id_card_tail, parse_id_card
 from services.kit.ids import new_id
 from services.kit.outbox import publish_many
 from services.kit.pii import PiiCipher
@@ -120,9 +120,10 @@ def _new_worker(
             worker_id=str(worker_id),
             name=worker["name"],
             gender=worker["gender"],
-            birth_date=worker["birth_date"],
+            birth_year=worker["birth_date"].year,
             county=worker["county"],
-            id_card_masked=worker["id_card_masked"],
+            # Never the stored region+tail mask beside a birth date: that rebuilds the number.
+            id_card_masked=mask_id_card_tail(card.number),
             phone_masked=worker["phone_masked"],
             tracks=worker["tracks"],
             languages=worker["languages"],
