@@ -12,12 +12,19 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
+import fastapi_offline
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from gateway.auth import EdgeGuard
@@ -32,6 +39,9 @@ from services.kit.middleware import RequestContextMiddleware
 from services.kit.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
+
+#: The docs pages' scripts and styles, shipped in the fastapi-offline wheel.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
 _LANDING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Jiasao API</title>
@@ -161,12 +171,33 @@ def create_app(
     async def openapi() -> Response:
         return Response(await aggregator.document(), media_type="application/json")
 
+    # Swagger UI and ReDoc from the fastapi-offline wheel, served by the gateway itself: the
+    # pages work on an agency's closed network and on a machine without internet.
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{TITLE} — docs")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{TITLE} — docs",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def docs_oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title=f"{TITLE} — reference")
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{TITLE} — reference",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png",
+            with_google_fonts=False,
+        )
 
     return app

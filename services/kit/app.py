@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from contracts.catalog import STREAMS
@@ -27,6 +28,7 @@ from services.kit.liveness import Liveness
 from services.kit.logging import configure_logging
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrate import upgrade
+from services.kit.openapi_doc import document_errors_and_headers
 from services.kit.outbox import Relay
 from services.kit.pii import PiiCipher, PiiKeyError, load_pii_cipher
 from services.kit.policy import document_security, public
@@ -119,6 +121,9 @@ def create_service_app(
         # FastAPI's built-in OpenTelemetry probes global providers on every request; we trace
         # with our own traceparent, so skip that cost.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Operation ids are the route functions' names (list_workers, get_course …): good
+        # method names for generated clients; the gateway keeps them unique across services.
+        generate_unique_id_function=_operation_id,
     )
     # Every service verifies tokens itself (DESIGN.md §4); routes opt in via kit.principal.
     app.state.token_verifier = build_verifier(platform)
@@ -142,15 +147,20 @@ def create_service_app(
 
 
 def _document_policies(app: FastAPI) -> None:
-    """Each operation's OpenAPI ``security`` comes from the policy the route enforces."""
+    """Each operation's OpenAPI ``security`` comes from the policy the route enforces; its
+    errors and headers are those the platform really answers (kit.openapi_doc)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_security(app, build())
+            app.openapi_schema = document_errors_and_headers(document_security(app, build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
 
 
 def _body_cipher(platform: PlatformSettings) -> PiiCipher | None:

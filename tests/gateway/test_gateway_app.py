@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,6 +39,20 @@ async def test_docs_pages(gw: httpx.AsyncClient) -> None:
     assert "swagger-ui" in docs.text and "/openapi.json" in docs.text
     redoc = await gw.get("/redoc")
     assert redoc.status_code == 200 and "/openapi.json" in redoc.text
+    # Every script, style and icon the pages load comes from the platform itself (no CDN):
+    # they must work on a closed network.
+    for page in (docs, redoc):
+        urls = re.findall(r'(?:src|href)="([^"]+)"|url: \'([^\']+)\'', page.text)
+        links = [a or b for a, b in urls]
+        assert links, page.text[:300]
+        for link in links:
+            assert link.startswith("/"), f"external asset: {link}"
+            asset = await gw.get(link)
+            assert asset.status_code == 200, link
+    assert "fonts.googleapis" not in redoc.text
+    bundle = await gw.get("/docs-assets/swagger-ui-bundle.js")
+    assert len(bundle.content) > 100_000
+    assert (await gw.get("/docs/oauth2-redirect")).status_code == 200
 
 
 async def test_readyz_all_ready(gw: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from tests.registry.test_exchange_support import (
     WORKER_COLUMNS,
     csv_bytes,
     finished,
+    jsonl_bytes,
     runtime,
     submit,
     worker_count,
@@ -27,6 +28,7 @@ from tests.registry.test_parties_support import (
     bearer,
     problem,
     running_registry,
+    worker_body,
 )
 
 
@@ -120,3 +122,18 @@ async def test_the_spool_is_private_and_emptied_after_the_import(registry: Regis
     assert job["status"] == "done"
     assert job["size_bytes"] == len(body)
     assert list(spool.iterdir()) == []
+
+
+async def test_octet_stream_uploads_are_told_apart_by_their_first_character(
+    registry: Registry,
+) -> None:
+    """What a generated API client sends: bytes, no text/csv. CSV (with or without a BOM)
+    and JSON Lines both import."""
+    csv_file = csv_bytes(WORKER_COLUMNS, [worker_row()], bom=True)
+    jsonl_file = b"\n" + jsonl_bytes([worker_body()])
+    for body in (csv_file, jsonl_file):
+        response = await submit(registry, "workers", body, "application/octet-stream")
+        assert response.status_code == 202, response.text
+        job = await finished(registry, response.json()["id"])
+        assert job["counts"]["created"] == 1, job
+    assert await worker_count(registry) == 2
