@@ -73,7 +73,10 @@ async def list_candidates(
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[CandidateListItem]:
-    """Candidates for a track, best first (see services/matching/queries.py for the order)."""
+    """Candidates for a track, best first: more stars first (unrated last), then holders of a
+    valid certificate in the track, then more valid certificates, then by worker id. A worker
+    is a candidate when they declared the track or hold a valid certificate in it. Officers,
+    admins, employers, companies and partners with ``candidates:read``."""
     position = decode_cursor(cursor, track)
     as_of = position.as_of if position is not None else queries.today_in_china()
     async with ctx.db.read() as session:

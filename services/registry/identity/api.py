@@ -289,6 +289,7 @@ async def get_account(
     principal: Principal = Depends(allow(*STAFF)),
     identity: IdentityService = Depends(get_identity),
 ) -> AccountOut:
+    """An account: role, the party it acts for, whether it is disabled. Officers and admins."""
     account = await identity.get_account(account_id)
     return account_out(account, identity.phone_of(account))
 
@@ -375,6 +376,7 @@ async def list_clients(
     principal: Principal = Depends(allow("admin")),
     clients: PartnerClients = Depends(get_clients),
 ) -> list[ClientOut]:
+    """A partner's OAuth clients with their scopes and status (never the secrets). Admins."""
     return [client_out(c) for c in await clients.list_clients(partner_id)]
 
 

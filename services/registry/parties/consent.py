@@ -77,6 +77,7 @@ async def get_consent(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(access.policy(Action.CONSENT_READ)),
 ) -> ConsentOut:
+    """One consent of the worker: to whom, for what, until when, and whether it was withdrawn."""
     access.require(principal, Action.CONSENT_READ)
     async with ctx.db.read() as session:
         worker = await records.get_worker(session, worker_id)

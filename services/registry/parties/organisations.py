@@ -94,6 +94,7 @@ async def list_companies(
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[CompanyOut]:
+    """Household-service companies, oldest first, filtered by county and kind. Officers, admins."""
     access.require(principal, Action.COMPANY_LIST)
     query = select(Company)
     if county is not None:
@@ -118,6 +119,7 @@ async def get_company(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(access.policy(Action.COMPANY_READ)),
 ) -> Response:
+    """A company's record; contact numbers in full only for its own staff, officers and admins."""
     access.require(principal, Action.COMPANY_READ)
     async with ctx.db.read() as session:
         company = await records.get_party(session, Company, company_id, "company")
@@ -179,6 +181,7 @@ async def list_institutions(
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[InstitutionOut]:
+    """Training institutions, oldest first, by county and demonstration level. Officers, admins."""
     access.require(principal, Action.INSTITUTION_LIST)
     query = select(Institution)
     if county is not None:
@@ -205,6 +208,8 @@ async def get_institution(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(access.policy(Action.INSTITUTION_READ)),
 ) -> Response:
+    """A training institution's record; contact numbers in full only for its own staff and
+    officers."""
     access.require(principal, Action.INSTITUTION_READ)
     async with ctx.db.read() as session:
         institution = await records.get_party(session, Institution, institution_id, "institution")
@@ -223,6 +228,8 @@ async def update_institution(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(access.policy(Action.INSTITUTION_UPDATE)),
 ) -> InstitutionOut:
+    """Change an institution's contact and address (merge patch); its own staff, officers,
+    admins; If-Match."""
     access.require(principal, Action.INSTITUTION_UPDATE)
     if_match = views.require_if_match(request)
     cipher = cipher_of(ctx)
@@ -264,6 +271,7 @@ async def list_employers(
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[EmployerOut]:
+    """Registered employers (households), oldest first, filtered by city. Officers and admins."""
     access.require(principal, Action.EMPLOYER_LIST)
     query = select(Employer)
     if city is not None:
@@ -286,6 +294,7 @@ async def get_employer(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(access.policy(Action.EMPLOYER_READ)),
 ) -> Response:
+    """An employer's record: the employer themself, officers and admins."""
     access.require(principal, Action.EMPLOYER_READ)
     async with ctx.db.read() as session:
         employer = await records.get_party(session, Employer, employer_id, "employer")
@@ -324,6 +333,7 @@ async def list_partners(
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[PartnerOut]:
+    """Partner recruitment platforms, oldest first, by city, kind and status. Officers, admins."""
     access.require(principal, Action.PARTNER_LIST)
     query = select(Partner)
     if city is not None:
@@ -350,6 +360,7 @@ async def get_partner(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(access.policy(Action.PARTNER_READ)),
 ) -> Response:
+    """A partner platform's record and status. Officers and admins."""
     access.require(principal, Action.PARTNER_READ)
     async with ctx.db.read() as session:
         partner = await records.get_party(session, Partner, partner_id, "partner")
