@@ -7,23 +7,35 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from services.kit.strict import NOT_BOOL_OR_STR
 from services.rating.scoring import Source
 
 #: Zhaoqing time (China has no daylight saving); the rating year is the local calendar year.
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
-Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR, examples=[2026])]
+Year = Annotated[int, Field(strict=True, ge=MIN_YEAR, le=MAX_YEAR, examples=[2026])]
 ScoreValue = Annotated[
     Decimal,
+    NOT_BOOL_OR_STR,
     Field(
         ge=0,
         le=100,
         decimal_places=2,
         description="Score from 0 to 100, at most two decimals",
         examples=[87.5],
+    ),
+    # A JSON number only (pydantic would document Decimal as "number or string").
+    WithJsonSchema(
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 100,
+            "description": "Score from 0 to 100, at most two decimals",
+            "examples": [87.5],
+        }
     ),
 ]
 

@@ -136,6 +136,11 @@ async def test_invalid_scores_are_422_naming_the_field(rating: RatingHarness) ->
         ({"score": -1}, "score"),
         ({"score": 80.125}, "score"),
         ({"year": 1999}, "year"),
+        # No silent coercion: a boolean or a string is not a number.
+        ({"score": True}, "score"),
+        ({"score": "87.5"}, "score"),
+        ({"year": True}, "year"),
+        ({"year": "2026"}, "year"),
         ({"worker_id": "not-a-uuid"}, "worker_id"),
         ({"comment": "好" * 501}, "comment"),
         # Who rates, and as what, is the token's to say.

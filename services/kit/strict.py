@@ -1,0 +1,24 @@
+"""Numbers that are numbers: no ``true`` for 1, no ``"87.5"`` for 87.5.
+
+pydantic's lax mode turns a JSON ``true`` into 1 and a numeric string into a number. Where a
+person's data or a programme rule is set, that silently changes meaning (``"pass_score":
+false`` once stored 0 and passed everyone), so those fields refuse both with a 422.
+``Field(strict=True)`` does this for ``int`` and ``float``; a ``Decimal`` field in strict mode
+would refuse JSON numbers too (they arrive as floats), so it takes :data:`NOT_BOOL_OR_STR`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BeforeValidator
+
+
+def _number_only(value: Any) -> Any:
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+#: Put before a Decimal (or other number) type: booleans and strings are refused.
+NOT_BOOL_OR_STR = BeforeValidator(_number_only)
