@@ -151,7 +151,9 @@ async def lookup_worker(
     return _out(principal, worker, cipher)
 
 
-@router.get("/workers/{worker_id}", response_model=WorkerOut)
+# ":uuid" so that /workers/lookup (POST only) is never taken for a worker id: GET or PATCH
+# there is a 405 naming POST, not a 422 about a malformed id.
+@router.get("/workers/{worker_id:uuid}", response_model=WorkerOut)
 async def get_worker(
     worker_id: uuid.UUID,
     request: Request,
@@ -167,7 +169,7 @@ async def get_worker(
     return conditional_json(request, _out(principal, worker, cipher_of(ctx)), views.etag(worker))
 
 
-@router.patch("/workers/{worker_id}", response_model=WorkerOut)
+@router.patch("/workers/{worker_id:uuid}", response_model=WorkerOut)
 async def update_worker(
     worker_id: uuid.UUID,
     body: WorkerPatch,
