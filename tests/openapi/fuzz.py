@@ -1,0 +1,158 @@
+"""schemathesis (``--checks all``, seeded) against a running platform through the gateway, with
+an admin bearer token, and the figures of its run: requests sent (from its HAR record), 5xx
+answers, failed checks by kind and operation.
+
+The CI run is tests/openapi/test_schemathesis.py. A long local run starts its own platform:
+
+    .venv/bin/python -m tests.openapi.fuzz --max-examples 60 --seed 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devtools.run import Platform
+
+SEED = 6
+
+
+@dataclass
+class Figures:
+    exit_code: int
+    requests: int
+    test_cases: int
+    server_errors: list[str]
+    #: "ST103 Undocumented status code" -> operations it failed on.
+    failures: dict[str, list[str]]
+    #: Errors of the run itself (an operation it could not test), by message.
+    errors: list[str]
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"requests: {self.requests}; test cases: {self.test_cases}; "
+            f"5xx: {len(self.server_errors)}; failed checks: {len(self.failures)} kinds, "
+            f"{sum(len(ops) for ops in self.failures.values())} operation failures; "
+            f"errors: {len(self.errors)}; exit {self.exit_code}",
+            "statuses: " + ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items())),
+        ]
+        out += [f"5xx {line}" for line in self.server_errors]
+        for kind, operations in sorted(self.failures.items()):
+            out.append(f"{kind} ({len(operations)}):")
+            out += [f"    {operation}" for operation in operations]
+        out += [f"error: {error}" for error in self.errors]
+        return out
+
+
+def command(
+    platform: Platform, bearer: str, report_dir: Path, *, max_examples: int, seed: int = SEED
+) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{platform.gateway_url}/openapi.json",
+        "--checks",
+        "all",
+        "--seed",
+        str(seed),
+        "--max-examples",
+        str(max_examples),
+        # One worker: with a seed the same requests go out in the same order every run.
+        "--workers",
+        "1",
+        "--header",
+        f"Authorization: Bearer {bearer}",
+        "--request-timeout",
+        "30",
+        "--report",
+        "json,har",
+        "--report-json-path",
+        str(report_dir / "report.json"),
+        "--report-har-path",
+        str(report_dir / "requests.har"),
+        "--no-color",
+    ]
+
+
+def figures(exit_code: int, report_dir: Path) -> Figures:
+    report: dict[str, Any] = json.loads((report_dir / "report.json").read_text())
+    entries = json.loads((report_dir / "requests.har").read_text())["log"]["entries"]
+    statuses = Counter(int(entry["response"]["status"]) for entry in entries)
+    server_errors = [
+        f"{entry['response']['status']} {entry['request']['method']} {entry['request']['url']}"
+        for entry in entries
+        if int(entry["response"]["status"]) >= 500
+    ]
+    return Figures(
+        exit_code=exit_code,
+        requests=len(entries),
+        test_cases=int(report["test_cases"]["generated"]),
+        server_errors=server_errors,
+        failures={
+            f"{failure['code']} {failure['title']}": list(failure["operations"])
+            for failure in report["failures"]
+        },
+        errors=[json.dumps(error, ensure_ascii=False)[:500] for error in report["errors"]],
+        statuses=statuses,
+    )
+
+
+def run(
+    platform: Platform,
+    bearer: str,
+    work_dir: Path,
+    *,
+    max_examples: int,
+    seed: int = SEED,
+    timeout: float = 3600,
+) -> tuple[Figures, str]:
+    """Run schemathesis from ``work_dir`` (it keeps its example database in the working
+    directory); returns the figures and its console output."""
+    done = subprocess.run(
+        command(platform, bearer, work_dir, max_examples=max_examples, seed=seed),
+        cwd=work_dir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return figures(done.returncode, work_dir), done.stdout + done.stderr
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tests.openapi.platform_api import start_platform, token
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--max-examples", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--work-dir", type=Path, help="keep the reports here")
+    args = parser.parse_args(argv)
+    work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="schemathesis-"))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    platform = start_platform(work_dir / "var")
+    try:
+        result, output = run(
+            platform,
+            token(platform, "admin", ttl=4 * 3600),
+            work_dir,
+            max_examples=args.max_examples,
+            seed=args.seed,
+        )
+    finally:
+        platform.stop()
+    (work_dir / "console.txt").write_text(output)
+    print("\n".join(result.lines()))
+    print(f"reports: {work_dir}")
+    return 0 if result.exit_code == 0 and not result.server_errors else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
