@@ -11,7 +11,7 @@ from devtools.run import Platform, PlatformError
 from tests.openapi.platform_api import start_platform
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def contract_platform(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
