@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import nats
 from nats.aio.client import Client
+from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
@@ -167,6 +168,41 @@ class Bus:
             raise ConnectionError("NATS is not connected")
         headers = {**(headers or {}), "Nats-Msg-Id": msg_id}
         return await self.js.publish(subject, payload, timeout=self.timeout, headers=headers)
+
+    async def publish_batch(
+        self, messages: Sequence[tuple[str, bytes, str]]
+    ) -> list[PubAck | Exception]:
+        """Publish ``(subject, payload, msg_id)`` messages pipelined, then await their acks.
+
+        The messages leave in the order given (one connection keeps it); the result for each is
+        its ack or the exception that refused it. A message over the server's max_payload is
+        refused before sending (the client would otherwise keep its ack slot forever).
+        """
+        if not self.is_connected or self._nc is None:
+            raise ConnectionError("NATS is not connected")
+        limit = self._nc.max_payload
+        results: list[PubAck | Exception | None] = [None] * len(messages)
+        futures: dict[int, asyncio.Future[PubAck]] = {}
+        for index, (subject, payload, msg_id) in enumerate(messages):
+            # Headers count against max_payload too; 256 bytes covers Nats-Msg-Id and framing.
+            if len(payload) + len(msg_id) + 256 > limit:
+                results[index] = MaxPayloadError(f"{len(payload)} bytes > max_payload {limit}")
+                continue
+            futures[index] = await self.js.publish_async(
+                subject, payload, headers={"Nats-Msg-Id": msg_id}
+            )
+        if futures:
+            _, pending = await asyncio.wait(futures.values(), timeout=self.timeout)
+            for future in pending:
+                future.cancel()  # frees its slot in the client's pending-acks window
+        for index, future in futures.items():
+            if future.cancelled():
+                results[index] = TimeoutError("no publish ack in time")
+            elif future.exception() is not None:
+                results[index] = future.exception()  # type: ignore[assignment]
+            else:
+                results[index] = future.result()
+        return [result for result in results if result is not None]
 
     async def close(self) -> None:
         self._closing = True

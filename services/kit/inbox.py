@@ -1,9 +1,22 @@
 """Inbox consumers: apply each event exactly once, however often JetStream delivers it.
 
-For each message the handler's effects and an inbox row keyed ``(consumer, event_id)`` commit in
-one transaction, and only then is the message acked. A failure naks with a growing delay; after
-``max_deliver`` attempts the event is stored in the dead-letter table (and terminated on the
-stream) so later events keep flowing. Operators list and replay dead letters over HTTP.
+A runner pulls up to ``batch_size`` messages, runs the handler for each and writes their inbox
+rows keyed ``(consumer, event_id)`` in ONE transaction, and acks them after it commits. If a
+handler fails, the batch rolls back whole and its messages are handled one at a time, each in
+its own transaction, so only the failing event is retried (nak with a growing delay) and, after
+``max_deliver`` failures of its own, stored in the dead-letter table and terminated on the
+stream. Operators list and replay dead letters over HTTP.
+
+**Outages spend no attempts.** A failure because the database (or its connection) is
+unavailable is not the event's fault: the runner keeps its messages in progress
+(``in_progress()`` restarts ``ack_wait``) and retries with backoff until the database is back,
+so JetStream never counts a delivery for it. A failure is an outage when its type says so
+(SQLAlchemy ``OperationalError``/``InterfaceError``/disconnects, asyncpg connection errors,
+``OSError``) or when the database does not answer a ping right after it. A dead letter is
+written before the event is terminated, and the consumer lets the server redeliver without
+limit, so JetStream never drops an event on its own: if writing the dead letter fails, the
+message is still ours. A failed ``ack()`` after the commit is only logged: the inbox row makes
+the redelivery a no-op.
 """
 
 from __future__ import annotations
@@ -12,13 +25,21 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import asyncpg
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.catalog import STREAMS, parse_data
@@ -32,6 +53,8 @@ from services.kit.tables import dead_letters, inbox
 from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Handler = Callable[[AsyncSession, CloudEvent[Any], EventData], Awaitable[None]]
 
@@ -56,6 +79,33 @@ class PoisonEvent(Exception):
     """The message can never be handled as it is (not an envelope, unknown type)."""
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database or a connection is unavailable (by its type)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _OUTAGE_TYPES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+_OUTAGE_TYPES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+    OSError,  # ConnectionError, TimeoutError, socket errors
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+)
+
+
 @dataclass
 class ConsumerRunner:
     """Runs one :class:`Subscription` against the bus, writing through the inbox."""
@@ -65,11 +115,22 @@ class ConsumerRunner:
     bus: Bus
     max_deliver: int = 5
     ack_wait: float = 30.0
-    #: First nak delay; doubles each attempt, capped at ``max_nak_delay``.
-    nak_delay: float = 0.5
-    max_nak_delay: float = 30.0
+    #: First nak delay after a handler failure; times ``nak_factor`` each attempt, capped at
+    #: ``max_nak_delay``: 1, 4, 16, 64 s spread five attempts over ~1.5 minutes, long enough
+    #: for another service's event this one depends on to arrive.
+    nak_delay: float = 1.0
+    nak_factor: float = 4.0
+    max_nak_delay: float = 300.0
+    #: Retry delays while the database is unavailable (doubling up to the max).
+    outage_delay: float = 0.2
+    max_outage_delay: float = 5.0
+    batch_size: int = 100
     fetch_timeout: float = 1.0
     processed: int = 0
+    #: Times the runner waited for the database to come back (operators and tests read it).
+    outage_waits: int = 0
+    #: Transactions that applied more than one event.
+    batch_commits: int = 0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _stopping: bool = field(default=False, repr=False)
 
@@ -97,11 +158,12 @@ class ConsumerRunner:
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.ack_wait,
-            # One more than ours, so the last attempt is ours to dead-letter, not the server's.
-            max_deliver=self.max_deliver + 1,
+            # Unlimited: we count the handler's failures and terminate after the dead letter
+            # is stored; a server-side limit could drop an event we failed to record.
+            max_deliver=-1,
             filter_subject=subjects[0] if len(subjects) == 1 else None,
             filter_subjects=subjects if len(subjects) > 1 else None,
-            max_ack_pending=1000,
+            max_ack_pending=max(1000, self.batch_size * 4),
         )
 
     async def _run(self) -> None:
@@ -117,14 +179,12 @@ class ConsumerRunner:
                     # Re-bind whenever the connection was re-established.
                     while not self._stopping and self.bus.generation == generation:
                         try:
-                            # One at a time: a pull for N lingers until N arrive or the
-                            # timeout passes, which would hold a lone event back by up to
-                            # fetch_timeout. A pull for one returns the moment it arrives.
-                            messages = await sub.fetch(1, timeout=self.fetch_timeout)
+                            # A pull for N returns at once with what is there (a lone event
+                            # is not held back); it waits only while nothing is pending.
+                            messages = await sub.fetch(self.batch_size, timeout=self.fetch_timeout)
                         except TimeoutError:
                             continue
-                        for message in messages:
-                            await self.handle_message(message)
+                        await self.handle_batch(messages)
                 finally:
                     try:
                         await sub.unsubscribe()
@@ -141,38 +201,129 @@ class ConsumerRunner:
                 )
                 await asyncio.sleep(1.0)
 
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply ``messages`` in one transaction; isolate them one by one if a handler fails."""
+        if len(messages) == 1:
+            await self.handle_message(messages[0])
+            return
+        decoded: list[tuple[Msg, CloudEvent[Any], EventData]] = []
+        for message in messages:
+            try:
+                envelope, data = self._decode(message)
+            except PoisonEvent:
+                await self.handle_message(message)  # dead-letters it on its own
+                continue
+            decoded.append((message, envelope, data))
+        if not decoded:
+            return
+        try:
+            await self._through_outages(
+                lambda: self.apply_many([(e, d) for _, e, d in decoded]),
+                [m for m, _, _ in decoded],
+            )
+        except Exception as exc:
+            log.info(
+                "batch failed; handling its events one at a time",
+                extra={"consumer": self.name, "error": repr(exc)},
+            )
+            for message, _, _ in decoded:
+                await self.handle_message(message)
+            return
+        self.batch_commits += 1
+        for message, _, _ in decoded:
+            await self._ack(message)
+        self.processed += len(decoded)
+
     async def handle_message(self, message: Msg) -> None:
         attempt = message.metadata.num_delivered or 1
         try:
             envelope, data = self._decode(message)
         except PoisonEvent as exc:
-            await self._dead_letter(message, None, str(exc), attempt)
-            await message.term()
+            reason = str(exc)
+            await self._through_outages(
+                lambda: self._dead_letter(message, None, reason, attempt), [message]
+            )
+            await self._settle(message.term(), "term")
             return
         token_event = event_id_var.set(envelope.id)
         token_trace = traceparent_var.set(envelope.traceparent)
         try:
-            await self.apply(envelope, data)
-            await message.ack()
+            try:
+                await self._through_outages(lambda: self.apply(envelope, data), [message])
+            except Exception as exc:
+                await self._handler_failed(message, envelope, exc, attempt)
+                return
+            await self._ack(message)
             self.processed += 1
-        except Exception as exc:
-            if attempt >= self.max_deliver:
-                log.error(
-                    "event dead-lettered",
-                    extra={"consumer": self.name, "attempts": attempt, "error": repr(exc)},
-                )
-                await self._dead_letter(message, envelope, repr(exc), attempt)
-                await message.term()
-            else:
-                delay = min(self.nak_delay * 2 ** (attempt - 1), self.max_nak_delay)
-                log.warning(
-                    "event handling failed; will retry",
-                    extra={"consumer": self.name, "attempt": attempt, "error": repr(exc)},
-                )
-                await message.nak(delay=delay)
         finally:
             event_id_var.reset(token_event)
             traceparent_var.reset(token_trace)
+
+    async def _handler_failed(
+        self, message: Msg, envelope: CloudEvent[Any], exc: Exception, attempt: int
+    ) -> None:
+        if attempt >= self.max_deliver:
+            log.error(
+                "event dead-lettered",
+                extra={"consumer": self.name, "attempts": attempt, "error": repr(exc)},
+            )
+            # Stored first, terminated after: until then the server still redelivers it.
+            await self._through_outages(
+                lambda: self._dead_letter(message, envelope, repr(exc), attempt), [message]
+            )
+            await self._settle(message.term(), "term")
+            return
+        delay = min(self.nak_delay * self.nak_factor ** (attempt - 1), self.max_nak_delay)
+        log.warning(
+            "event handling failed; will retry",
+            extra={"consumer": self.name, "attempt": attempt, "error": repr(exc)},
+        )
+        await self._settle(message.nak(delay=delay), "nak")
+
+    async def _through_outages(
+        self, operation: Callable[[], Awaitable[T]], messages: Sequence[Msg]
+    ) -> T:
+        """Run ``operation``; while the database is unavailable, hold ``messages`` and retry.
+
+        Raises only what is not an outage: the handler's own failures.
+        """
+        delay = self.outage_delay
+        while True:
+            try:
+                return await operation()
+            except Exception as exc:
+                if not (is_outage(exc) or not await self._database_answers()):
+                    raise
+                self.outage_waits += 1
+                log.warning(
+                    "database unavailable; holding events and retrying",
+                    extra={"consumer": self.name, "error": repr(exc), "retry_s": delay},
+                )
+            # Keep them ours while we wait: no redelivery, so no delivery attempt is spent.
+            for message in messages:
+                await self._settle(message.in_progress(), "in_progress")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.max_outage_delay, self.ack_wait / 3)
+
+    async def _database_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.db.ping(), 5)
+            return True
+        except Exception:
+            return False
+
+    async def _ack(self, message: Msg) -> None:
+        # The effects are committed: a lost ack only means a redelivery the inbox ignores.
+        await self._settle(message.ack(), "ack")
+
+    async def _settle(self, call: Awaitable[None], what: str) -> None:
+        try:
+            await call
+        except Exception as exc:
+            log.warning(
+                f"could not {what} a message; the server will redeliver it",
+                extra={"consumer": self.name, "error": repr(exc)},
+            )
 
     @staticmethod
     def _decode(message: Msg) -> tuple[CloudEvent[Any], EventData]:
@@ -184,29 +335,53 @@ class ConsumerRunner:
 
     async def apply(self, envelope: CloudEvent[Any], data: EventData) -> bool:
         """Run the handler and record the inbox row in one transaction; False if seen before."""
+        return bool(await self.apply_many([(envelope, data)]))
+
+    async def apply_many(self, events: Sequence[tuple[CloudEvent[Any], EventData]]) -> int:
+        """Apply the unseen ones of ``events`` and their inbox rows in one transaction.
+
+        Returns how many were applied (a redelivered or twice-published event is skipped).
+        """
+        ids = list({envelope.id for envelope, _ in events})
         try:
             async with self.db.write() as session:
-                seen = await session.scalar(
-                    select(inbox.c.event_id).where(
-                        inbox.c.consumer == self.name, inbox.c.event_id == envelope.id
-                    )
+                seen = set(
+                    (
+                        await session.scalars(
+                            select(inbox.c.event_id).where(
+                                inbox.c.consumer == self.name, inbox.c.event_id.in_(ids)
+                            )
+                        )
+                    ).all()
                 )
-                if seen is not None:
-                    return False
-                await self.subscription.handler(session, envelope, data)
-                await session.execute(
-                    insert(inbox).values(
-                        consumer=self.name,
-                        event_id=envelope.id,
-                        event_type=envelope.type,
-                        processed_at=utcnow(),
+                rows: list[dict[str, Any]] = []
+                for envelope, data in events:
+                    if envelope.id in seen:
+                        continue
+                    seen.add(envelope.id)
+                    token_event = event_id_var.set(envelope.id)
+                    token_trace = traceparent_var.set(envelope.traceparent)
+                    try:
+                        await self.subscription.handler(session, envelope, data)
+                    finally:
+                        event_id_var.reset(token_event)
+                        traceparent_var.reset(token_trace)
+                    rows.append(
+                        {
+                            "consumer": self.name,
+                            "event_id": envelope.id,
+                            "event_type": envelope.type,
+                            "processed_at": utcnow(),
+                        }
                     )
-                )
-            return True
+                if rows:
+                    await session.execute(insert(inbox), rows)
+            return len(rows)
         except IntegrityError as exc:
-            # A concurrent delivery of the same event committed first; ours rolled back whole.
-            if await self._seen(envelope.id):
-                return False
+            # A concurrent delivery committed first; ours rolled back whole. With one event
+            # that is the whole story; a batch is retried one by one by the caller.
+            if len(ids) == 1 and await self._seen(ids[0]):
+                return 0
             raise exc
 
     async def _seen(self, event_id: str) -> bool:

@@ -26,3 +26,16 @@ def idempotency_owner_upgrade() -> None:
 def idempotency_owner_downgrade() -> None:
     with op.batch_alter_table("kit_idempotency_keys") as batch:
         batch.drop_column("owner")
+
+
+def outbox_parking_upgrade() -> None:
+    """Outbox rows that can never be published are parked; inbox rows are deleted by age."""
+    with op.batch_alter_table("kit_outbox") as batch:
+        batch.add_column(sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_kit_inbox_processed_at", "kit_inbox", ["processed_at"])
+
+
+def outbox_parking_downgrade() -> None:
+    op.drop_index("ix_kit_inbox_processed_at", table_name="kit_inbox")
+    with op.batch_alter_table("kit_outbox") as batch:
+        batch.drop_column("parked_at")

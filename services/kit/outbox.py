@@ -2,13 +2,28 @@
 
 ``publish(session, data)`` only inserts a row in the caller's transaction, so a rolled-back
 operation publishes nothing and a committed one cannot lose its event; ``publish_many`` does
-the same for many events in one multi-row INSERT. The :class:`Relay` publishes pending rows in
-commit order with ``Nats-Msg-Id`` = event id (JetStream drops a republished duplicate), marks
-them sent, and backs off while NATS is down.
+the same for many events in one multi-row INSERT. The :class:`Relay` publishes pending rows with
+``Nats-Msg-Id`` = event id (JetStream drops a republished duplicate), marks them sent, and backs
+off while NATS is down. Only commits that wrote outbox rows wake it (``session.info`` says so).
 
-Several replicas may run a relay: a lease row elects one publisher at a time, which keeps
-per-aggregate (indeed global) order; if a lease lapses mid-batch the next holder may republish a
-few rows, and the msg id makes that harmless.
+**Order.** Guaranteed: the events of one aggregate reach the stream in the order their
+transactions committed, provided those transactions are serialised on the aggregate (they
+update its row, or SQLite's single writer serialises everything), so the later one's row gets
+the higher ``seq``. *Not* guaranteed: a global order across aggregates. PostgreSQL hands out
+``seq`` at INSERT, not at COMMIT, so two unrelated transactions may become visible out of
+``seq`` order; the relay then publishes the later-committed one first and picks the other up on
+its next pass (nothing is skipped: it reads every unsent row, not "rows after the last seq").
+
+Per pass the relay reads a batch in ``seq`` order and publishes it in *waves*: the first
+pending row of every aggregate, pipelined, acks awaited together; then the second of each, and
+so on. A row that fails holds back only the later rows of its own aggregate. A row the server
+can never take (over ``max_payload``, or refused by JetStream ``park_after`` times) is *parked*:
+``parked_at`` and ``last_error`` are set, it is logged as an error, and its aggregate waits
+until an operator clears ``parked_at`` (:meth:`Relay.unpark`); every other aggregate carries on.
+
+Several replicas may run a relay: a lease (:mod:`services.kit.relay_lease`, the database's
+clock) elects one publisher at a time; if a lease lapses mid-batch the next holder may
+republish a few rows, and the msg id makes that harmless.
 """
 
 from __future__ import annotations
@@ -17,27 +32,31 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from collections.abc import Iterable
-from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
+from nats.errors import MaxPayloadError
+from nats.js.errors import APIError
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData, envelope_for
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.tables import outbox, relay_lease
+from services.kit.relay_lease import Lease
+from services.kit.retention import Retention
+from services.kit.tables import outbox
+from services.kit.tracing import traceparent_var
 from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)
 
-#: W3C trace context of the request or event being handled; new events inherit it.
-traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
-
 LEASE_NAME = "outbox"
+#: ``session.info`` key set by :func:`publish`: this transaction wrote outbox rows.
+WROTE_OUTBOX = "kit_outbox_written"
+#: JetStream's error code for a message larger than the stream or server accepts.
+_MESSAGE_TOO_LARGE = 10054
 
 
 def _outbox_row(data: EventData, traceparent: str | None) -> tuple[CloudEvent[Any], dict[str, Any]]:
@@ -59,6 +78,7 @@ async def publish(session: AsyncSession, data: EventData) -> CloudEvent[Any]:
     """Record ``data`` as an event of the current transaction; returns its envelope."""
     envelope, row = _outbox_row(data, traceparent_var.get())
     await session.execute(insert(outbox).values(**row))
+    session.info[WROTE_OUTBOX] = True
     return envelope
 
 
@@ -72,7 +92,27 @@ async def publish_many(session: AsyncSession, datas: Iterable[EventData]) -> lis
     built = [_outbox_row(data, traceparent) for data in datas]
     if built:
         await session.execute(insert(outbox), [row for _, row in built])
+        session.info[WROTE_OUTBOX] = True
     return [envelope for envelope, _ in built]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A row JetStream refused; ``park`` once it can never be published as it is."""
+
+    seq: int
+    event_id: str
+    error: str
+    park: bool
+
+
+def _row_specific(exc: BaseException) -> tuple[bool, bool]:
+    """(the row's own fault, never publishable); anything else is NATS being unavailable."""
+    if isinstance(exc, MaxPayloadError):
+        return True, True
+    if isinstance(exc, APIError) and exc.code != 503:  # 503: JetStream not ready, transient
+        return True, exc.err_code == _MESSAGE_TOO_LARGE
+    return False, False
 
 
 class Relay:
@@ -83,26 +123,41 @@ class Relay:
         db: Database,
         bus: Bus,
         *,
-        batch_size: int = 200,
+        batch_size: int = 500,
         poll_interval: float = 1.0,
         lease_seconds: float = 10.0,
         max_backoff: float = 10.0,
         holder: str | None = None,
+        park_after: int = 10,
+        retention: Retention | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self.lease_seconds = lease_seconds
         self.max_backoff = max_backoff
+        #: Refusals by JetStream after which a row is parked (a too-large one parks at once).
+        self.park_after = park_after
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.lease = Lease(db, LEASE_NAME, self.holder, lease_seconds)
+        # The lease holder also deletes old sent rows and inbox rows, so one replica does it.
+        self.retention = retention or Retention(db)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._more = False
         self.published_total = 0
-        self._lease_until = 0.0
+        self.parked_total = 0
 
-    def wake(self, *_: object) -> None:
+    def wake(self, session: object = None, *_: object) -> None:
+        """``db.on_commit`` callback: wake only for transactions that wrote outbox rows.
+
+        Waking on every commit would make a standby, whose lease attempts are commits too,
+        wake itself in a loop.
+        """
+        info = getattr(session, "info", None)
+        if isinstance(info, dict) and not info.get(WROTE_OUTBOX):
+            return
         self._wake.set()
 
     async def start(self) -> None:
@@ -121,15 +176,13 @@ class Relay:
     async def _run(self) -> None:
         backoff = 0.0
         while not self._stopping:
-            if backoff:
-                await self._sleep(backoff)
-            else:
-                await self._sleep(self.poll_interval)
+            await self._sleep(backoff or self.poll_interval)
             if self._stopping:
                 break
             try:
-                while not self._stopping and await self.publish_pending() == self.batch_size:
-                    pass  # a full batch means there may be more; keep going without sleeping
+                await self.publish_pending()
+                while not self._stopping and self._more:
+                    await self.publish_pending()  # a full batch: there may be more, no sleep
                 backoff = 0.0
             except Exception as exc:
                 backoff = min(max(backoff * 2, 0.1), self.max_backoff)
@@ -137,6 +190,7 @@ class Relay:
                     "outbox relay failed; backing off",
                     extra={"error": repr(exc), "backoff_s": backoff},
                 )
+            await self._purge_if_due()
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -145,96 +199,143 @@ class Relay:
             pass
         self._wake.clear()
 
+    async def _purge_if_due(self) -> None:
+        if not self.lease.held or not self.retention.due():
+            return
+        try:
+            await self.retention.purge()
+        except Exception as exc:
+            log.warning("event retention purge failed", extra={"error": repr(exc)})
+
     async def publish_pending(self) -> int:
-        """One pass: publish up to a batch of pending rows in order. Returns rows published."""
-        if not await self._hold_lease():
+        """One pass: publish up to a batch of pending rows. Returns rows published."""
+        self._more = False
+        if not await self.lease.hold():
             return 0
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(
-                    select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
+        rows = await self._pending()
         if not rows:
             return 0
-        sent: list[int] = []
-        failure: tuple[int, str] | None = None
-        for row in rows:
-            try:
-                await self.bus.publish(row.subject, row.payload.encode(), msg_id=row.event_id)
-            except Exception as exc:
-                # Stop at the first failure: publishing later rows would break their order.
-                failure = (row.seq, repr(exc))
-                break
-            sent.append(row.seq)
-        await self._mark(sent, failure)
+        sent, failures, unavailable = await self._publish(rows)
+        await self._mark(sent, failures)
         self.published_total += len(sent)
-        if failure is not None:
-            raise ConnectionError(f"publish failed: {failure[1]}")
+        if unavailable is not None:
+            raise ConnectionError(f"publish failed: {unavailable}")
+        self._more = len(rows) == self.batch_size and bool(sent)
         return len(sent)
 
-    async def _mark(self, sent: list[int], failure: tuple[int, str] | None) -> None:
-        if not sent and failure is None:
+    async def _pending(self) -> list[Any]:
+        held_back = select(outbox.c.aggregate_id).where(
+            outbox.c.published_at.is_(None), outbox.c.parked_at.is_not(None)
+        )
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(
+                    outbox.c.seq,
+                    outbox.c.event_id,
+                    outbox.c.subject,
+                    outbox.c.payload,
+                    outbox.c.aggregate_id,
+                    outbox.c.attempts,
+                )
+                .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+                .where(outbox.c.aggregate_id.not_in(held_back))
+                .order_by(outbox.c.seq)
+                .limit(self.batch_size)
+            )
+            return list(result.all())
+
+    async def _publish(self, rows: list[Any]) -> tuple[list[int], list[_Failure], str | None]:
+        """Publish ``rows`` in waves (n-th row of each aggregate); (sent, refused, outage)."""
+        waves: list[list[Any]] = []
+        depth: dict[str, int] = {}
+        for row in rows:
+            level = depth.get(row.aggregate_id, 0)
+            depth[row.aggregate_id] = level + 1
+            if level == len(waves):
+                waves.append([])
+            waves[level].append(row)
+        blocked: set[str] = set()
+        sent: list[int] = []
+        failures: list[_Failure] = []
+        for wave in waves:
+            wave = [row for row in wave if row.aggregate_id not in blocked]
+            if not wave:
+                continue
+            results = await self.bus.publish_batch(
+                [(row.subject, row.payload.encode(), row.event_id) for row in wave]
+            )
+            unavailable: str | None = None
+            for row, result in zip(wave, results, strict=True):
+                if not isinstance(result, Exception):
+                    sent.append(row.seq)
+                    continue
+                # Later rows of this aggregate must wait, or they would overtake this one.
+                blocked.add(row.aggregate_id)
+                own_fault, never = _row_specific(result)
+                if own_fault:
+                    park = never or row.attempts + 1 >= self.park_after
+                    failures.append(_Failure(row.seq, row.event_id, repr(result), park))
+                else:
+                    unavailable = unavailable or repr(result)
+            if unavailable is not None:
+                return sent, failures, unavailable
+        return sent, failures, None
+
+    async def _mark(self, sent: list[int], failures: list[_Failure]) -> None:
+        if not sent and not failures:
             return
+        now = utcnow()
         async with self.db.write() as session:
             if sent:
                 await session.execute(
-                    update(outbox).where(outbox.c.seq.in_(sent)).values(published_at=utcnow())
+                    update(outbox).where(outbox.c.seq.in_(sent)).values(published_at=now)
                 )
-            if failure is not None:
+            for failure in failures:
                 await session.execute(
                     update(outbox)
-                    .where(outbox.c.seq == failure[0])
-                    .values(attempts=outbox.c.attempts + 1, last_error=failure[1][:2000])
-                )
-
-    async def _hold_lease(self) -> bool:
-        """Take or renew the relay lease; False when another live relay holds it."""
-        now = time.time()
-        if self._lease_until - now > self.lease_seconds / 2:
-            return True  # still ours for a while: spare the database a write per pass
-        acquired = await self._take_lease(now)
-        self._lease_until = now + self.lease_seconds if acquired else 0.0
-        return acquired
-
-    async def _take_lease(self, now: float) -> bool:
-        async with self.db.write() as session:
-            result = await session.execute(
-                update(relay_lease)
-                .where(relay_lease.c.name == LEASE_NAME)
-                .where((relay_lease.c.holder == self.holder) | (relay_lease.c.expires_at < now))
-                .values(holder=self.holder, expires_at=now + self.lease_seconds)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                return True
-            exists = await session.scalar(
-                select(relay_lease.c.name).where(relay_lease.c.name == LEASE_NAME)
-            )
-            if exists is not None:
-                return False
-        try:
-            async with self.db.write() as session:
-                await session.execute(
-                    insert(relay_lease).values(
-                        name=LEASE_NAME, holder=self.holder, expires_at=now + self.lease_seconds
+                    .where(outbox.c.seq == failure.seq)
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        last_error=failure.error[:2000],
+                        parked_at=now if failure.park else None,
                     )
                 )
-            return True
-        except IntegrityError:
-            return False  # another relay inserted it first
+        for failure in failures:
+            if failure.park:
+                self.parked_total += 1
+                log.error(
+                    "outbox row parked: it cannot be published; later events of its aggregate "
+                    "wait until an operator unparks it",
+                    extra={
+                        "seq": failure.seq,
+                        "event_id": failure.event_id,
+                        "error": failure.error,
+                    },
+                )
+
+    async def parked(self) -> list[Any]:
+        """Rows that wait for an operator, oldest first."""
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(outbox)
+                .where(outbox.c.parked_at.is_not(None), outbox.c.published_at.is_(None))
+                .order_by(outbox.c.seq)
+            )
+            return list(result.all())
+
+    async def unpark(self, seq: int) -> bool:
+        """Let the relay try a parked row again (after its cause was fixed)."""
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(outbox)
+                .where(outbox.c.seq == seq, outbox.c.parked_at.is_not(None))
+                .values(parked_at=None, attempts=0)
+            )
+        self._wake.set()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _release_lease(self) -> None:
-        self._lease_until = 0.0
         try:
-            async with self.db.write() as session:
-                await session.execute(
-                    update(relay_lease)
-                    .where(relay_lease.c.name == LEASE_NAME)
-                    .where(relay_lease.c.holder == self.holder)
-                    .values(expires_at=0.0)
-                )
+            await self.lease.release()
         except Exception as exc:
             log.debug("could not release relay lease", extra={"error": repr(exc)})

@@ -38,6 +38,8 @@ outbox = Table(
     Column("published_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
+    #: Set when the row can never be published as it is (the relay holds back its aggregate).
+    Column("parked_at", UtcDateTime, nullable=True),
 )
 Index("ix_kit_outbox_pending", outbox.c.published_at, outbox.c.seq)
 
@@ -51,6 +53,8 @@ inbox = Table(
     Column("processed_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("consumer", "event_id", name="pk_kit_inbox"),
 )
+#: Retention deletes by age.
+Index("ix_kit_inbox_processed_at", inbox.c.processed_at)
 
 #: Events a consumer gave up on after max_deliver attempts; operators list and replay them.
 dead_letters = Table(
@@ -70,6 +74,7 @@ dead_letters = Table(
 )
 
 #: Who may run the outbox relay now; one holder at a time keeps per-aggregate order.
+#: ``expires_at`` is in the database's clock (epoch seconds), see services.kit.relay_lease.
 relay_lease = Table(
     "kit_relay_lease",
     kit_metadata,
