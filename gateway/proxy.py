@@ -23,8 +23,8 @@ from services.kit.body_limits import drain
 from services.kit.errors import problem_response
 from services.kit.logging import request_id_var
 from services.kit.middleware import new_request_id, new_traceparent
-from services.kit.outbox import traceparent_var
 from services.kit.settings import SERVICES
+from services.kit.tracing import traceparent_var
 
 log = logging.getLogger(__name__)
 

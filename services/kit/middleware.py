@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.kit.errors import problem_response
 from services.kit.i18n import language_var, negotiate
 from services.kit.logging import request_id_var
-from services.kit.outbox import traceparent_var
+from services.kit.tracing import traceparent_var
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,6 @@ import logging
 import os
 import socket
 from collections.abc import Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,12 +47,10 @@ from services.kit.db import Database
 from services.kit.relay_lease import Lease
 from services.kit.retention import Retention
 from services.kit.tables import outbox
+from services.kit.tracing import traceparent_var
 from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)
-
-#: W3C trace context of the request or event being handled; new events inherit it.
-traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
 
 LEASE_NAME = "outbox"
 #: ``session.info`` key set by :func:`publish`: this transaction wrote outbox rows.
