@@ -5,6 +5,9 @@ Schema cannot say about valid input, taught to the generator the way a real clie
   retry it. The generator draws keys from the documented pattern and reuses the same values
   across different requests, which the platform rightly refuses (key reused): every request
   here gets a fresh key.
+- ``cursor``: only a ``next_cursor`` the API issued is a valid cursor, and no schema can say
+  which strings those are, so a request meant to be valid leaves it out (requests meant to be
+  invalid still send made-up ones, whose answer must be documented).
 - String formats ``cn-resident-id`` (GB 11643, with its check character), ``cn-credit-code``
   (GB 32100, with its check character) and ``cn-mobile``: valid values for fields the document
   marks with these formats, since a pattern cannot carry a checksum.
@@ -48,6 +51,9 @@ schemathesis.openapi.format("cn-mobile", mobiles)
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
+    meta = case.meta
+    if meta is not None and meta.generation.mode.is_positive and case.query:
+        case.query.pop("cursor", None)
     headers = case.headers
     if headers:
         for name in list(headers):
