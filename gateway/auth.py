@@ -24,6 +24,7 @@ from services.kit.errors import Problem
 from services.kit.principal import unauthorized
 
 _RATE_POLICY = "per-client"
+_API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 
 
 class EdgeGuard:
@@ -61,7 +62,10 @@ class EdgeGuard:
                 if isinstance(result, Problem):
                     return result
                 caller = result
-        if caller is None and not is_public(scope["method"], scope["path"]):
+        # A method no route serves (TRACE, OPTIONS …) goes on to the service, which answers
+        # 405 with the Allow it really has; it can do nothing there, token or not.
+        served_method = scope["method"] in _API_METHODS
+        if caller is None and served_method and not is_public(scope["method"], scope["path"]):
             return unauthorized("This resource needs 'Authorization: Bearer <token>'")
         if caller is not None:
             decision = self.authenticated.check(caller)

@@ -113,7 +113,8 @@ def merge_documents(
         own_components: Mapping[str, Mapping[str, Json]] = doc.get("components") or {}
         for section in _BY_NAME_SECTIONS & own_components.keys():
             for name, content in own_components[section].items():
-                components.setdefault(section, {}).setdefault(name, copy.deepcopy(content))
+                kept = components.setdefault(section, {}).setdefault(name, copy.deepcopy(content))
+                _union_scopes(kept, content)
         # Only what the kept paths reach: schemas of internal endpoints stay private.
         local = {
             key: own_components[key[0]][key[1]]
@@ -145,7 +146,14 @@ def merge_documents(
 
     merged: dict[str, Json] = {
         "openapi": "3.1.0",
-        "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
+        "info": {
+            "title": TITLE,
+            "version": VERSION,
+            "description": DESCRIPTION,
+            "license": {"name": "Proprietary: Zhaoqing Human Resources and Social Security Bureau"},
+        },
+        # Relative: the document describes whichever gateway serves it.
+        "servers": [{"url": "/", "description": "This gateway"}],
         "paths": dict(sorted(paths.items())),
     }
     if components:
@@ -157,6 +165,15 @@ def merge_documents(
     merged["x-services"] = list(docs)
     merged["x-unavailable-services"] = list(unavailable)
     return merged
+
+
+def _union_scopes(kept: Json, other: Json) -> None:
+    """Each service declares the OAuth scopes its own routes use: the merged scheme has all."""
+    for flow_name, flow in (other.get("flows") or {}).items():
+        target = kept.setdefault("flows", {}).setdefault(flow_name, copy.deepcopy(flow))
+        scopes = target.setdefault("scopes", {})
+        scopes.update({k: v for k, v in (flow.get("scopes") or {}).items() if k not in scopes})
+        target["scopes"] = dict(sorted(scopes.items()))
 
 
 def _free_name(section: Mapping[str, Json], wanted: str) -> str:

@@ -89,7 +89,7 @@ _HEADER_DOCS: dict[str, Json] = {
 }
 
 _ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "400": ("Malformed request (e.g. an invalid Idempotency-Key)", ()),
+    "400": ("Malformed request (an invalid Idempotency-Key or cursor)", ()),
     "401": ("No valid bearer token (see WWW-Authenticate)", ()),
     "403": ("The caller's role or partner scopes do not allow this", ()),
     "404": ("No such record, or not one the caller may see", ()),
@@ -158,8 +158,10 @@ def _error_statuses(method: str, path: str, operation: Json) -> list[str]:
     statuses = ["401", "429", "503"]
     if policy.get("kind") not in (None, "public"):
         statuses.append("403")
-    if "{" in path:
-        statuses.append("404")
+    if "{" in path or method in ("post", "delete"):
+        statuses.append("404")  # the path's record, or one the body names
+    if any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
+        statuses.append("400")  # a cursor this API did not issue
     has_input = bool(operation.get("parameters")) or "requestBody" in operation
     if has_input:
         statuses.append("422")
@@ -169,6 +171,8 @@ def _error_statuses(method: str, path: str, operation: Json) -> list[str]:
         statuses += ["400", "409", "422"]
     if method == "patch":
         statuses += ["409", "412", "428"]
+    if method == "delete":
+        statuses.append("409")
     return sorted(set(statuses))
 
 

@@ -16,6 +16,7 @@ without one (:func:`routes_without_policy`), so document, enforcement and tests 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,6 +46,7 @@ PARTNER_SCHEME = "partnerOAuth"
 PARTNER_TOKEN_URL = "/api/v1/auth/token"
 
 _POLICY_ATTR = "__jiasao_policy__"
+_CONVERTOR = re.compile(r":[A-Za-z_]+\}")
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,8 @@ def document_security(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
     scopes: set[str] = set()
     paths = schema.get("paths", {})
     for (method, path), policy in route_policies(app).items():
-        operation = paths.get(path, {}).get(method.lower())
+        # The document's path drops Starlette convertors: /workers/{worker_id:uuid} → {worker_id}.
+        operation = paths.get(_CONVERTOR.sub("}", path), {}).get(method.lower())
         if operation is None:
             continue
         operation["security"] = security_requirement(policy)

@@ -28,7 +28,7 @@ from contracts.registry import InstitutionLevel, TargetGroup
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import InvalidField, NotFound, Problem
 from services.kit.ids import new_id
-from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal, forbidden
 from services.registry.exchange.export import ExportFilters, export_stream
@@ -157,34 +157,57 @@ def _not_utf8(near: int) -> Problem:
     )
 
 
-@router.post(
-    "/imports/{kind}",
-    status_code=202,
-    response_model=ImportJobOut,
+_SUBMIT_DOC = """Import {kind} from CSV or JSON Lines (officers, admins).
+
+Answers 202 with the job at once; poll ``Location`` until ``status`` is done, failed or
+interrupted, then read the report of rows that were not created. Importing the same file
+again changes nothing, which is also how to finish an interrupted job. Send the file as
+``application/octet-stream`` (CSV or JSON Lines, told apart by the first character) or
+declare it: ``text/csv``, ``application/x-ndjson`` / ``application/jsonl``. UTF-8 only.
+"""
+
+
+_UPLOAD_DOC = {
     # Documented as bytes, the one upload type client generators support; text/csv,
     # application/x-ndjson and application/jsonl are accepted too (see the description).
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-)
+    "requestBody": {
+        "required": True,
+        "content": {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _import_route(kind: Kind) -> None:
+    """``POST /imports/<kind>``: one literal path per kind, so the path never reads like
+    ``/imports/{job_id}`` (one template for two meanings confuses clients and linters)."""
+
+    async def endpoint(
+        request: Request,
+        response: Response,
+        ctx: ServiceContext = Depends(get_ctx),
+        principal: Principal = Depends(allow(*STAFF)),
+    ) -> ImportJobOut:
+        return await submit_import(kind, request, response, ctx, principal)
+
+    endpoint.__doc__ = _SUBMIT_DOC.replace("{kind}", kind)
+    router.add_api_route(
+        f"/imports/{kind}",
+        endpoint,
+        methods=["POST"],
+        status_code=202,
+        response_model=ImportJobOut,
+        name=f"import_{kind}",
+        openapi_extra=_UPLOAD_DOC,
+    )
+
+
 async def submit_import(
     kind: str,
     request: Request,
     response: Response,
-    ctx: ServiceContext = Depends(get_ctx),
-    principal: Principal = Depends(allow(*STAFF)),
+    ctx: ServiceContext,
+    principal: Principal,
 ) -> ImportJobOut:
-    """Import workers, companies or institutions from CSV or JSON Lines (officers, admins).
-
-    Answers 202 with the job at once; poll ``Location`` until ``status`` is done, failed or
-    interrupted, then read the report of rows that were not created. Importing the same file
-    again changes nothing, which is also how to finish an interrupted job. Send the file as
-    ``application/octet-stream`` (CSV or JSON Lines, told apart by the first character) or
-    declare it: ``text/csv``, ``application/x-ndjson`` / ``application/jsonl``. UTF-8 only.
-    """
     _require_officer(principal, "import records in bulk")
     kind_ = _kind(kind)
     fmt = _upload_format(request.headers.get("content-type"))
@@ -216,6 +239,10 @@ async def submit_import(
     return job_out(job)
 
 
+for _kind_name in KINDS:
+    _import_route(_kind_name)
+
+
 @router.get("/imports", response_model=Page[ImportJobOut])
 async def list_imports(
     ctx: ServiceContext = Depends(get_ctx),
@@ -227,21 +254,16 @@ async def list_imports(
 ) -> Page[ImportJobOut]:
     """Import jobs, newest first (officers, admins)."""
     _require_officer(principal, "see imports")
-    query = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit + 1)
+    query = select(ImportJob)
     if status is not None:
         query = query.where(ImportJob.status == status)
     if kind is not None:
         query = query.where(ImportJob.kind == kind)
-    if (before := decode_cursor(cursor)) is not None:
-        query = query.where(ImportJob.id < before)
     async with ctx.db.read() as session:
-        jobs = list((await session.scalars(query)).all())
-    more = len(jobs) > limit
-    jobs = jobs[:limit]
-    return Page[ImportJobOut](
-        items=[job_out(j) for j in jobs],
-        next_cursor=encode_cursor(jobs[-1].id) if more else None,
-    )
+        jobs, next_cursor = await keyset_page(
+            session, query, ImportJob.id, cursor, limit, descending=True
+        )
+    return Page[ImportJobOut](items=[job_out(j) for j in jobs], next_cursor=next_cursor)
 
 
 async def _job(ctx: ServiceContext, principal: Principal, job_id: uuid.UUID) -> ImportJob:
@@ -252,7 +274,7 @@ async def _job(ctx: ServiceContext, principal: Principal, job_id: uuid.UUID) -> 
     return job
 
 
-@router.get("/imports/{job_id}", response_model=ImportJobOut)
+@router.get("/imports/{job_id:uuid}", response_model=ImportJobOut)
 async def read_import(
     job_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
@@ -263,7 +285,7 @@ async def read_import(
 
 
 @router.get(
-    "/imports/{job_id}/report",
+    "/imports/{job_id:uuid}/report",
     response_class=StreamingResponse,
     responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}},
 )
