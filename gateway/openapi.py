@@ -150,7 +150,7 @@ def merge_documents(
             "title": TITLE,
             "version": VERSION,
             "description": DESCRIPTION,
-            "license": {"name": "Proprietary: Zhaoqing Human Resources and Social Security Bureau"},
+            "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         },
         # Relative: the document describes whichever gateway serves it.
         "servers": [{"url": "/", "description": "This gateway"}],
