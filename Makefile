@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SERVICES := registry training credit rating matching
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench lint migrate contracts lock demo clean
+.PHONY: help venv run test bench chaos lint migrate contracts lock demo clean
 
 help:
 	@echo "make run        start nats-server, migrate, start the services and the gateway"
@@ -39,6 +39,8 @@ test: venv
 
 bench: venv
 	$(PY) -m bench
+
+chaos: venv ; $(PY) -m devtools.chaos
 
 lint: venv
 	$(VENV)/bin/ruff check .
