@@ -48,8 +48,8 @@ from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
-from services.kit.outbox import traceparent_var
 from services.kit.tables import dead_letters, inbox
+from services.kit.tracing import traceparent_var
 from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)

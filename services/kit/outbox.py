@@ -52,6 +52,8 @@ from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Relay", "publish", "publish_many", "traceparent_var"]
+
 LEASE_NAME = "outbox"
 #: ``session.info`` key set by :func:`publish`: this transaction wrote outbox rows.
 WROTE_OUTBOX = "kit_outbox_written"
