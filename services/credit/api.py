@@ -21,7 +21,7 @@ from services.credit.schemas import AccessLogEntry, CertificateOut, CertificateV
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import NotFound
 from services.kit.http import conditional_json, etag_for
-from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal, forbidden
 
@@ -172,21 +172,12 @@ async def credit_access_log(
     first. For the worker themself and programme staff."""
     if not (principal.is_privileged or principal.acts_for(worker_id)):
         raise NotFound("worker", worker_id)
-    query = (
-        select(CreditAccessLog)
-        .where(CreditAccessLog.worker_id == worker_id)
-        .order_by(CreditAccessLog.id)
-        .limit(limit + 1)
-    )
-    if (after := decode_cursor(cursor)) is not None:
-        query = query.where(CreditAccessLog.id > after)
+    query = select(CreditAccessLog).where(CreditAccessLog.worker_id == worker_id)
     async with ctx.db.read() as session:
-        rows = list((await session.scalars(query)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+        rows, next_cursor = await keyset_page(session, query, CreditAccessLog.id, cursor, limit)
     return Page[AccessLogEntry](
         items=[AccessLogEntry.model_validate(row, from_attributes=True) for row in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more else None,
+        next_cursor=next_cursor,
     )
 
 
@@ -224,14 +215,16 @@ async def _page(
     limit: int,
     reader: Reader,
 ) -> Page[CertificateOut]:
-    query = query.order_by(Certificate.id).limit(limit + 1)
-    if (after := decode_cursor(cursor)) is not None:
-        query = query.where(Certificate.id > after)
     async with ctx.db.read() as session:
-        rows = list((await session.execute(query)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+        rows, next_cursor = await keyset_page(
+            session,
+            query,
+            Certificate.id,
+            cursor,
+            limit,
+            whole_rows=True,
+            key_of=lambda row: row[0].id,
+        )
     return Page[CertificateOut](
-        items=[certificate_out(c, w, reader) for c, w in rows],
-        next_cursor=encode_cursor(rows[-1][0].id) if more else None,
+        items=[certificate_out(c, w, reader) for c, w in rows], next_cursor=next_cursor
     )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import NotFound
 from services.kit.http import conditional_json, etag_for
-from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
 from services.rating import access, scoring, service
@@ -126,7 +126,7 @@ async def list_ratings(
     """Scores, oldest first (ids are time-ordered), limited to those the caller may read:
     officers and admins all; others the scores they gave, a worker also the scores of
     themself, company staff also those of their current employees. Filters narrow that."""
-    query = select(Score).order_by(Score.id).limit(limit + 1)
+    query = select(Score)
     if (visible := access.visible_scores(principal)) is not None:
         query = query.where(visible)
     if worker_id is not None:
@@ -135,15 +135,10 @@ async def list_ratings(
         query = query.where(Score.year == year)
     if source is not None:
         query = query.where(Score.source == source)
-    if (after := decode_cursor(cursor)) is not None:
-        query = query.where(Score.id > after)
     async with ctx.db.read() as session:
-        scores = list((await session.scalars(query)).all())
-    more = len(scores) > limit
-    scores = scores[:limit]
+        scores, next_cursor = await keyset_page(session, query, Score.id, cursor, limit)
     return Page[RatingOut](
-        items=[rating_out(s, principal) for s in scores],
-        next_cursor=encode_cursor(scores[-1].id) if more else None,
+        items=[rating_out(s, principal) for s in scores], next_cursor=next_cursor
     )
 
 

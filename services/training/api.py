@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from contracts.common import Track
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.http import conditional_json, etag_for
-from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal
 from services.training import access, service
@@ -109,19 +109,12 @@ async def list_courses(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[CourseOut]:
     """The public course catalogue, oldest first, optionally of one track."""
-    query = select(Course).order_by(Course.id).limit(limit + 1)
+    query = select(Course)
     if track is not None:
         query = query.where(Course.track == track)
-    if (after := decode_cursor(cursor)) is not None:
-        query = query.where(Course.id > after)
     async with ctx.db.read() as session:
-        courses = list((await session.scalars(query)).all())
-    more = len(courses) > limit
-    courses = courses[:limit]
-    return Page[CourseOut](
-        items=[course_out(c) for c in courses],
-        next_cursor=encode_cursor(courses[-1].id) if more else None,
-    )
+        courses, next_cursor = await keyset_page(session, query, Course.id, cursor, limit)
+    return Page[CourseOut](items=[course_out(c) for c in courses], next_cursor=next_cursor)
 
 
 # --- Enrollments -------------------------------------------------------------------------------
@@ -213,18 +206,13 @@ async def list_enrollments(
 ) -> Page[EnrollmentOut]:
     """Enrolments the caller may read, oldest first: all for officers, their courses' for
     institution staff, their employees' for companies, a worker's own for a worker."""
-    query = access.visible(select(Enrollment).order_by(Enrollment.id).limit(limit + 1), principal)
+    query = access.visible(select(Enrollment), principal)
     if worker_id is not None:
         query = query.where(Enrollment.worker_id == worker_id)
     if course_id is not None:
         query = query.where(Enrollment.course_id == course_id)
-    if (after := decode_cursor(cursor)) is not None:
-        query = query.where(Enrollment.id > after)
     async with ctx.db.read() as session:
-        enrollments = list((await session.scalars(query)).all())
-    more = len(enrollments) > limit
-    enrollments = enrollments[:limit]
+        enrollments, next_cursor = await keyset_page(session, query, Enrollment.id, cursor, limit)
     return Page[EnrollmentOut](
-        items=[enrollment_out(e) for e in enrollments],
-        next_cursor=encode_cursor(enrollments[-1].id) if more else None,
+        items=[enrollment_out(e) for e in enrollments], next_cursor=next_cursor
     )

@@ -17,7 +17,7 @@ from contracts.registry import TargetGroup
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import Problem
 from services.kit.http import conditional_json
-from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.pii import PiiCipher
 from services.kit.principal import Principal, forbidden
 from services.registry.parties import (
@@ -101,7 +101,7 @@ async def list_workers(
     """Workers, oldest first, filtered. Officers, admins and partners with ``workers:read`` see
     everyone (partners masked); company staff only their current employees."""
     company_id = access.worker_list_company(principal, company_id)
-    query = select(Worker).order_by(Worker.id).limit(limit + 1)
+    query = select(Worker)
     if county is not None:
         query = query.where(Worker.county == county)
     if status is not None:
@@ -119,16 +119,11 @@ async def list_workers(
                 WorkerTargetGroup.target_group == target_group,
             )
         )
-    if (after := decode_cursor(cursor)) is not None:
-        query = query.where(Worker.id > after)
     async with ctx.db.read() as session:
-        workers = list((await session.scalars(query)).all())
-    more = len(workers) > limit
-    workers = workers[:limit]
+        workers, next_cursor = await keyset_page(session, query, Worker.id, cursor, limit)
     cipher = cipher_of(ctx)
     return Page[WorkerOut](
-        items=[_out(principal, w, cipher) for w in workers],
-        next_cursor=encode_cursor(workers[-1].id) if more else None,
+        items=[_out(principal, w, cipher) for w in workers], next_cursor=next_cursor
     )
 
 
