@@ -63,7 +63,11 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: LoginPassword
-    new_password: str = Field(description="At least 10 characters, not all digits")
+    new_password: str = Field(
+        min_length=10,
+        max_length=MAX_LOGIN_LENGTH,
+        description="At least 10 characters, not all digits",
+    )
 
     @field_validator("new_password")
     @classmethod
@@ -77,7 +81,11 @@ class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: Phone
-    password: str = Field(description="At least 10 characters, not all digits, not the phone")
+    password: str = Field(
+        min_length=10,
+        max_length=MAX_LOGIN_LENGTH,
+        description="At least 10 characters, not all digits, not the phone",
+    )
     role: AccountRole
     party_id: uuid.UUID | None = Field(
         default=None,
@@ -128,7 +136,9 @@ class ClientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
-    scopes: list[PartnerScope] = Field(min_length=1, max_length=20)
+    scopes: list[PartnerScope] = Field(
+        min_length=1, max_length=20, json_schema_extra={"uniqueItems": True}
+    )
 
     @field_validator("scopes")
     @classmethod

@@ -43,6 +43,11 @@ PersonName = Annotated[
     StringConstraints(min_length=1, max_length=50, pattern=r"^\S(.*\S)?$"),
     Field(examples=["李秀英"]),
 ]
+#: OpenAPI formats naming the checks the platform applies (GB 11643, GB 32100, mainland mobile).
+RESIDENT_ID: dict[str, Any] = {"format": "cn-resident-id"}
+CREDIT_CODE: dict[str, Any] = {"format": "cn-credit-code"}
+MOBILE: dict[str, Any] = {"format": "cn-mobile"}
+
 OrgName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
 LanguageName = Annotated[
     str,
@@ -215,12 +220,22 @@ class WorkerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: PersonName
+    # The custom formats name the check the platform applies (GB 11643, GB 32100, mainland
+    # mobile), so clients and contract testers know what a valid value is.
     id_card_number: str = Field(
-        description="18-character resident ID number (GB 11643)", examples=["11010519491231002X"]
+        description="18-character resident ID number (GB 11643)",
+        examples=["11010519491231002X"],
+        json_schema_extra=RESIDENT_ID,
     )
     gender: Gender | None = Field(None, description="Optional; must match the ID card")
-    birth_date: dt.date | None = Field(None, description="Optional; must match the ID card")
-    phone: str = Field(description="Mainland mobile number (+86)", examples=["13812345678"])
+    birth_date: dt.date | None = Field(
+        None, description="Optional; must match the ID card", examples=["1949-12-31"]
+    )
+    phone: str = Field(
+        description="Mainland mobile number (+86)",
+        examples=["13812345678"],
+        json_schema_extra=MOBILE,
+    )
     county: County = Field(description="Household-registration county")
     languages: list[LanguageName] = Field(default_factory=list, max_length=10)
     education: Education | None = None
@@ -299,7 +314,9 @@ class WorkerPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: PersonName | None = None
-    phone: str | None = None
+    phone: str | None = Field(
+        None, description="Mainland mobile number (+86)", json_schema_extra=MOBILE
+    )
     county: County | None = None
     languages: list[LanguageName] | None = Field(None, max_length=10)
     education: Education | None = None
@@ -360,7 +377,10 @@ class WorkerLookup(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id_card_number: str
+    id_card_number: str = Field(
+        description="18-character resident ID number (GB 11643)",
+        json_schema_extra=RESIDENT_ID,
+    )
 
     @field_validator("id_card_number")
     @classmethod
@@ -407,7 +427,7 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: PersonName
-    phone: str = Field(description="Mainland mobile number (+86)")
+    phone: str = Field(description="Mainland mobile number (+86)", json_schema_extra=MOBILE)
 
     @field_validator("phone")
     @classmethod
@@ -424,7 +444,9 @@ class _OrganisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     credit_code: str = Field(
-        description="Unified social credit code (GB 32100)", examples=["91441200MA4UJ9KJ6E"]
+        description="Unified social credit code (GB 32100)",
+        examples=["91441200MA4UJ9KJ6L"],
+        json_schema_extra=CREDIT_CODE,
     )
     name: OrgName
     legal_representative: PersonName
@@ -506,7 +528,7 @@ class EmployerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: PersonName
-    phone: str = Field(description="Mainland mobile number (+86)")
+    phone: str = Field(description="Mainland mobile number (+86)", json_schema_extra=MOBILE)
     city: City
     district: (
         Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)] | None
@@ -536,7 +558,11 @@ class PartnerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: OrgName
-    credit_code: str | None = Field(None, description="Unified social credit code, if any")
+    credit_code: str | None = Field(
+        None,
+        description="Unified social credit code, if any",
+        json_schema_extra=CREDIT_CODE,
+    )
     city: City
     kind: PartnerKind
     contact: ContactIn
