@@ -25,14 +25,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 #: Forwarded by the gateway (matching owns /jobs) and served by the trivial upstream.
 SPAWN_PATH = "/api/v1/jobs/ping"
 
@@ -232,6 +233,13 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+def run_load(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a load-generating coroutine on uvloop when available: the load generator shares the
+    CPU with what it measures, so its overhead is kept low."""
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(coro)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__)
     parser.add_argument("--gateway", default="http://127.0.0.1:8000")
@@ -259,9 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             rounds=args.rounds,
             pids=pids,
         )
-        # The load generator shares the CPU with what it measures: keep its overhead low.
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            return runner.run(coro)
+        return run_load(coro)
 
     if args.spawn:
         with spawned_platform() as (gateway_url, upstream_url, pids):
