@@ -4,7 +4,7 @@ A request to a non-public route without a valid bearer token is refused here (40
 ``WWW-Authenticate``) and never reaches a service; a forged, expired or foreign token is
 refused on every route. Each service still verifies and authorises for itself (DESIGN.md §4):
 the gateway is a first wall, not the only one. Which routes are public is the gateway's table
-(:data:`gateway.routes.PUBLIC`), checked by a suite test against every service's declared
+(:data:`gateway.routes.PUBLIC_PATHS`), checked by a suite test against every service's declared
 policies. Verified tokens are remembered until they expire (at most a minute), so a mobile
 client's repeated calls cost one signature check, not one per request.
 """
@@ -18,7 +18,7 @@ import jwt
 from starlette.types import Scope
 
 from gateway.ratelimit import RateLimiter
-from gateway.routes import is_public
+from gateway.routes import needs_token
 from services.kit.auth import TokenVerifier
 from services.kit.errors import Problem
 from services.kit.principal import unauthorized
@@ -65,7 +65,7 @@ class EdgeGuard:
         # A method no route serves (TRACE, OPTIONS …) goes on to the service, which answers
         # 405 with the Allow it really has; it can do nothing there, token or not.
         served_method = scope["method"] in _API_METHODS
-        if caller is None and served_method and not is_public(scope["method"], scope["path"]):
+        if caller is None and served_method and needs_token(scope["method"], scope["path"]):
             return unauthorized("This resource needs 'Authorization: Bearer <token>'")
         if caller is not None:
             decision = self.authenticated.check(caller)

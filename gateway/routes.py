@@ -37,25 +37,53 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
 )
 
-#: (method, path pattern) of the routes that need no token. Everything else is refused at the
-#: edge without a valid bearer token. A suite test (tests/test_route_policies.py) checks this
-#: table against the public policies the services declare, both ways.
-PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (method, re.compile(pattern))
-    for method, pattern in (
-        ("POST", r"^/api/v1/auth/(login|refresh|logout|token)$"),
-        ("GET", r"^/\.well-known/jwks\.json$"),
-        ("GET", r"^/api/v1/courses$"),
-        ("GET", r"^/api/v1/courses/[^/]+$"),
-        ("GET", r"^/api/v1/certificates/verify/[^/]+$"),
-    )
+
+@dataclass(frozen=True, slots=True)
+class PublicPath:
+    """A path some methods of which need no token; ``token_methods`` are the other methods
+    served there. Any method served at neither is left to the service, which answers 405
+    with its real ``Allow`` (a 401 would claim the method exists)."""
+
+    pattern: re.Pattern[str]
+    public_methods: frozenset[str]
+    token_methods: frozenset[str] = frozenset()
+
+
+def _public(pattern: str, public: set[str], token: set[str] | None = None) -> PublicPath:
+    return PublicPath(re.compile(pattern), frozenset(public), frozenset(token or ()))
+
+
+#: The paths with routes that need no token. Everything else is refused at the edge without a
+#: valid bearer token. A suite test (tests/test_route_policies.py) checks this table against
+#: the policies and methods the services declare, both ways.
+PUBLIC_PATHS: tuple[PublicPath, ...] = (
+    _public(r"^/api/v1/auth/(login|refresh|logout|token)$", {"POST"}),
+    _public(r"^/\.well-known/jwks\.json$", {"GET"}),
+    _public(r"^/api/v1/courses$", {"GET"}, {"POST"}),
+    _public(r"^/api/v1/courses/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/certificates/verify/[^/]+$", {"GET"}),
 )
+
+
+def _public_path(path: str) -> PublicPath | None:
+    return next((p for p in PUBLIC_PATHS if p.pattern.match(path)), None)
 
 
 def is_public(method: str, path: str) -> bool:
     """Whether ``method path`` may be called without a token (HEAD as GET)."""
     method = "GET" if method == "HEAD" else method
-    return any(m == method and pattern.match(path) for m, pattern in PUBLIC)
+    found = _public_path(path)
+    return found is not None and method in found.public_methods
+
+
+def needs_token(method: str, path: str) -> bool:
+    """Whether the edge refuses ``method path`` without a token: every served method of every
+    path but the public ones; a method a public path does not serve goes on (405 there)."""
+    method = "GET" if method == "HEAD" else method
+    found = _public_path(path)
+    if found is None:
+        return True
+    return method in found.token_methods
 
 
 # Every pattern starts with one of these; checking them first keeps non-API paths cheap.

@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi import FastAPI
 
-from gateway.routes import PUBLIC, is_public, resolve
+from gateway.routes import PUBLIC_PATHS, is_public, needs_token, resolve
 from services.kit.policy import route_policies, routes_without_policy, security_requirement
 from services.kit.settings import SERVICES
 
@@ -62,6 +62,12 @@ def test_gateway_public_table_matches_the_services_both_ways() -> None:
             )
             if public_here:
                 declared_public.add((method, request_path))
+            if not public_here:
+                assert needs_token(method, request_path), (method, path)
     # Every row of the gateway's table is used by some public route (no stale openings).
-    for method, pattern in PUBLIC:
-        assert any(m == method and pattern.match(p) for m, p in declared_public), pattern.pattern
+    for row in PUBLIC_PATHS:
+        for method in row.public_methods:
+            assert any(m == method and row.pattern.match(p) for m, p in declared_public), row
+    # A method a public path does not serve is left to the service (405 with its Allow).
+    assert not needs_token("PUT", "/api/v1/courses")
+    assert needs_token("POST", "/api/v1/courses") and needs_token("PUT", "/api/v1/workers")

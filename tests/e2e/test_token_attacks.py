@@ -147,3 +147,17 @@ def test_public_routes_still_refuse_bad_tokens(platform: Platform) -> None:
                 continue
             response = client.get("/api/v1/courses", headers={"Authorization": authorization})
             assert response.status_code == 401, (name, response.text)
+
+
+def test_unserved_method_on_a_public_path_is_405_not_401(platform: Platform) -> None:
+    with httpx.Client(base_url=platform.gateway_url, timeout=10) as client:
+        for path, allow in (
+            ("/api/v1/courses", "GET, HEAD, POST"),
+            ("/api/v1/auth/login", "POST"),
+            ("/.well-known/jwks.json", "GET, HEAD"),
+        ):
+            response = client.put(path)
+            assert response.status_code == 405, (path, response.text)
+            assert response.headers["allow"] == allow
+        # A served method that needs a token is still refused at the edge.
+        assert client.post("/api/v1/courses", json={}).status_code == 401
