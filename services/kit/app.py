@@ -104,6 +104,7 @@ def create_service_app(
             yield
         finally:
             purge.cancel()
+            await asyncio.gather(purge, return_exceptions=True)
             for runner in ctx.runners.values():
                 await runner.stop()
             await relay.stop()
@@ -173,15 +174,20 @@ def _body_cipher(platform: PlatformSettings) -> PiiCipher | None:
 
 
 async def _purge_idempotency_keys(store: IdempotencyStore, interval: float) -> None:
-    """Expired Idempotency-Keys are deleted in the background, not on the request path."""
+    """Expired Idempotency-Keys are deleted in the background, not on the request path.
+
+    The first purge waits one interval: a write at start-up competes with the service's own
+    first writes for SQLite's lock, and a purge cancelled at shutdown while its thread waits
+    for that lock would hold the database open for the whole busy timeout.
+    """
     while True:
+        await asyncio.sleep(interval)
         try:
             removed = await store.purge()
             if removed:
                 log.info("purged idempotency keys", extra={"removed": removed})
         except Exception:
             log.exception("idempotency key purge failed; retrying later")
-        await asyncio.sleep(interval)
 
 
 def health_router() -> APIRouter:
