@@ -161,12 +161,14 @@ def _policies(dependant: Dependant) -> Iterator[Policy]:
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, frozenset[str], Dependant | None]]:
-    """(path, methods, dependant) of every API route, with its routers' dependencies."""
+    """(path, methods, dependant) of every API route, with its routers' dependencies; paths as
+    the OpenAPI document writes them (``{worker_id:uuid}`` → ``{worker_id}``)."""
     # FastAPI (0.16x) keeps included routers whole; their effective routes carry the
     # include-time prefix and dependencies.
     for context in iter_route_contexts(app.routes):
         if isinstance(context.original_route, APIRoute):
-            yield context.path, frozenset(context.methods or ()), context.dependant
+            path = _CONVERTOR.sub("}", context.path)
+            yield path, frozenset(context.methods or ()), context.dependant
 
 
 def policy_from(dependant: Dependant | None) -> Policy | None:
@@ -235,8 +237,7 @@ def document_security(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
     scopes: set[str] = set()
     paths = schema.get("paths", {})
     for (method, path), policy in route_policies(app).items():
-        # The document's path drops Starlette convertors: /workers/{worker_id:uuid} → {worker_id}.
-        operation = paths.get(_CONVERTOR.sub("}", path), {}).get(method.lower())
+        operation = paths.get(path, {}).get(method.lower())
         if operation is None:
             continue
         operation["security"] = security_requirement(policy)
