@@ -38,6 +38,7 @@ from services.kit.db import Database
 from services.kit.reads import EngineReader, PostgresReader, ReadQuery, SqliteReader
 from services.kit.types import UtcDateTime
 from tests.kit.schema_db import database_with
+from tests.support.databases import backends
 
 metadata = MetaData()
 probe = Table(
@@ -171,11 +172,11 @@ def _drop_connections_blocking(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
+# Only PostgreSQL drops connections (a SQLite file does not): run on that backend alone.
+@pytest.mark.parametrize("backend", [b for b in backends() if b == "postgresql"])
 async def test_a_read_survives_the_server_dropping_its_connections(
     db: Database, backend: str
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("a PostgreSQL server drops connections; a SQLite file does not")
     await asyncio.gather(*(db.fetch_one(BY_ID, probe_id=r["id"]) for r in ROWS))
     # Drop them with the event loop blocked, so the pool cannot notice before the next read:
     # that read meets a dead connection, as after a server restart.
@@ -226,11 +227,10 @@ CROSS = ReadQuery(
 )
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_sqlite_point_reads_stay_on_the_loop_long_ones_move_to_a_thread(
     db: Database, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("SQLite only")
     reader = db._reader
     assert isinstance(reader, SqliteReader)
     threaded = _count_threaded_reads(reader, monkeypatch)
