@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import typing
 import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,36 +86,3 @@ async def optional_principal(request: Request) -> Principal | None:
     principal: Principal = await verifier.verify(token.strip())
     request.scope[PRINCIPAL_SCOPE_KEY] = principal
     return principal
-
-
-def require_roles(*roles: Role) -> Callable[[Request], object]:
-    """Dependency: the caller must have one of ``roles``."""
-    allowed = frozenset(roles)
-
-    async def dependency(request: Request) -> Principal:
-        principal = await current_principal(request)
-        if principal.role not in allowed:
-            raise forbidden(f"Role {principal.role} may not do this")
-        return principal
-
-    return dependency
-
-
-def require_scopes(*scopes: str) -> Callable[[Request], object]:
-    """Dependency for partner endpoints: the token must carry every scope (admins pass)."""
-    needed = frozenset(scopes)
-
-    async def dependency(request: Request) -> Principal:
-        principal = await current_principal(request)
-        if principal.role == "admin":
-            return principal
-        missing = needed - principal.scopes
-        if missing:
-            raise forbidden(f"Missing scope: {' '.join(sorted(missing))}")
-        return principal
-
-    return dependency
-
-
-def any_of(principal: Principal, roles: Iterable[Role]) -> bool:
-    return principal.role in set(roles)
