@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from contracts.credit import CertificateIssued
 from contracts.envelope import CloudEvent, EventData
+from contracts.matching import EngagementFinished, EngagementStarted
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
     CompanyRegistered,
@@ -37,6 +38,8 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     EnrollmentCompleted,
     CertificateIssued,
     WorkerRatingChanged,
+    EngagementStarted,
+    EngagementFinished,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventData]] = {m.event_type: m for m in ALL_EVENTS}

@@ -151,6 +151,29 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "score": 82.5,
         "changed_at": AT,
     },
+    EVENTS_BY_SUBJECT["matching.engagement.started"]: {
+        "engagement_id": OTHER,
+        "job_id": COMPANY,
+        "worker_id": WORKER,
+        "employer_id": None,
+        "company_id": COMPANY,
+        "poster_account_id": "0190f3a4-5b6c-7d8e-9f01-23456789ab00",
+        "track": "elderly_care",
+        "start_date": "2026-03-02",
+        "started_at": AT,
+    },
+    EVENTS_BY_SUBJECT["matching.engagement.finished"]: {
+        "engagement_id": OTHER,
+        "job_id": COMPANY,
+        "worker_id": WORKER,
+        "employer_id": None,
+        "company_id": COMPANY,
+        "poster_account_id": "0190f3a4-5b6c-7d8e-9f01-23456789ab00",
+        "track": "elderly_care",
+        "start_date": "2026-03-02",
+        "end_date": "2026-06-30",
+        "finished_at": AT,
+    },
 }
 
 EVENT_IDS = [m.__name__ for m in ALL_EVENTS]
@@ -245,7 +268,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 13
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 15
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 
