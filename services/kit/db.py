@@ -47,7 +47,8 @@ def sqlite_wal(cursor: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # WAL is a property of the file: once set (by the migration, see kit.migrate), every later
     # connection only needs to see it. Asking for it again would take a write lock each time.
-    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+    cursor.execute("PRAGMA journal_mode")  # DB-API: execute's return value is unspecified
+    if cursor.fetchone()[0].lower() != "wal":
         _switch_to_wal(cursor)
 
 
