@@ -1,0 +1,300 @@
+"""Credit files: opening them, adding records, and recomputing score and level.
+
+Every operation runs inside the caller's transaction; a level change and its event commit
+together (outbox).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.credit import CreditLevelChanged
+from services.credit.files import lists
+from services.credit.files.models import CreditParty, CreditPolicy, CreditRecord
+from services.credit.files.policy import Counted, CreditRules, explain, polarity_of
+from services.credit.sql import insert_for
+from services.kit.errors import NotFound, Problem
+from services.kit.ids import new_id
+from services.kit.outbox import publish
+from services.kit.types import utcnow
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    rules: CreditRules
+
+
+async def current_policy(session: AsyncSession) -> Policy:
+    row = await session.scalar(select(CreditPolicy).order_by(CreditPolicy.version.desc()).limit(1))
+    if row is None:  # the migration stores version 1
+        raise Problem(503, "no-credit-policy", "No credit policy", "No credit policy is stored")
+    return Policy(row.version, CreditRules.model_validate(row.rules))
+
+
+async def add_policy(
+    session: AsyncSession, rules: CreditRules, *, reason: str, created_by: str
+) -> CreditPolicy:
+    latest = await session.scalar(select(func.max(CreditPolicy.version)))
+    row = CreditPolicy(
+        version=(latest or 0) + 1,
+        rules=rules.model_dump(mode="json"),
+        reason=reason,
+        created_by=created_by[:128],
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def open_file(
+    session: AsyncSession,
+    party_id: uuid.UUID,
+    party_kind: str,
+    *,
+    name: str | None = None,
+    policy: Policy | None = None,
+) -> CreditParty:
+    """The party's file, opened (at the base score) if it has none; fills in a missing name."""
+    party = await session.get(CreditParty, party_id)
+    if party is not None:
+        if name is not None and party.name != name:
+            party.name = name
+        return party
+    policy = policy or await current_policy(session)
+    now = utcnow()
+    score, level, _ = explain(policy.rules, [])
+    stmt = insert_for(session, CreditParty).values(
+        party_id=party_id,
+        party_kind=party_kind,
+        name=name,
+        opened_at=now,
+        score=score,
+        level=level,
+        policy_version=policy.version,
+        computed_at=now,
+        explanation=[],
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=[CreditParty.party_id]))
+    party = await session.get(CreditParty, party_id, populate_existing=True)
+    assert party is not None
+    if party.opened_at == now:
+        await _level_changed(session, party, None, None)
+    return party
+
+
+async def get_file(session: AsyncSession, party_kind: str, party_id: uuid.UUID) -> CreditParty:
+    party = await session.get(CreditParty, party_id)
+    if party is None or party.party_kind != party_kind:
+        raise NotFound("credit file", party_id)
+    return party
+
+
+async def add_record(
+    session: AsyncSession,
+    *,
+    party_id: uuid.UUID,
+    party_kind: str,
+    kind: str,
+    severity: int,
+    source: str,
+    source_ref: str,
+    reason: str,
+    recorded_by: str,
+    effective_from: datetime | None = None,
+    effective_until: datetime | None = None,
+    dedupe_key: str | None = None,
+    supersedes: CreditRecord | None = None,
+    policy: Policy | None = None,
+) -> CreditRecord | None:
+    """Add a record to the party's file and recompute; None if ``dedupe_key`` was seen."""
+    if dedupe_key is not None:
+        seen = await session.scalar(
+            select(CreditRecord.id).where(CreditRecord.dedupe_key == dedupe_key)
+        )
+        if seen is not None:
+            return None
+    policy = policy or await current_policy(session)
+    party = await open_file(session, party_id, party_kind, policy=policy)
+    now = utcnow()
+    start = effective_from or now
+    polarity = polarity_of(kind)
+    publish_until = None
+    if polarity == "negative":
+        days = policy.rules.negative_publication_days[severity - 1]
+        publish_until = start + timedelta(days=days)
+    record = CreditRecord(
+        id=new_id(),
+        party_id=party_id,
+        party_kind=party_kind,
+        kind=kind,
+        polarity=polarity,
+        severity=severity,
+        source=source,
+        source_ref=source_ref[:200],
+        dedupe_key=dedupe_key,
+        reason=reason,
+        effective_from=start,
+        effective_until=effective_until,
+        publish_until=publish_until,
+        supersedes_id=supersedes.id if supersedes is not None else None,
+        recorded_by=recorded_by[:128],
+        created_at=now,
+    )
+    session.add(record)
+    if supersedes is not None:
+        supersedes.superseded_by_id = record.id
+    await session.flush()
+    await recompute(session, party, policy)
+    return record
+
+
+def in_force(now: datetime) -> Sequence[object]:
+    """Conditions of a record that counts at ``now``."""
+    return (
+        CreditRecord.superseded_by_id.is_(None),
+        CreditRecord.repaired_at.is_(None),
+        CreditRecord.withdrawn_at.is_(None),
+        CreditRecord.effective_from <= now,
+        or_(CreditRecord.effective_until.is_(None), CreditRecord.effective_until > now),
+        or_(CreditRecord.publish_until.is_(None), CreditRecord.publish_until > now),
+    )
+
+
+async def records_in_force(
+    session: AsyncSession, party_id: uuid.UUID, now: datetime
+) -> list[CreditRecord]:
+    query = select(CreditRecord).where(CreditRecord.party_id == party_id, *in_force(now))
+    return list((await session.scalars(query)).all())
+
+
+async def recompute(
+    session: AsyncSession, party: CreditParty, policy: Policy, now: datetime | None = None
+) -> bool:
+    """Recompute the party's score and level; emit CreditLevelChanged if the level moved.
+
+    Returns whether the level changed.
+    """
+    now = now or utcnow()
+    records = await records_in_force(session, party.party_id, now)
+    counted = [Counted(str(r.id), r.kind, r.severity, r.effective_from) for r in records]
+    score, level, lines = explain(policy.rules, counted)
+    previous_level, previous_score = party.level, party.score
+    party.score, party.level = score, level
+    party.policy_version, party.computed_at = policy.version, now
+    party.explanation = lines
+    if level == previous_level:
+        await lists.refresh_red(session, party, policy.version, policy.rules, records, now)
+        return False
+    await _level_changed(session, party, previous_level, previous_score)
+    await lists.apply_level(session, party, previous_level, policy.version, policy.rules, now)
+    await lists.refresh_red(session, party, policy.version, policy.rules, records, now)
+    return True
+
+
+async def _level_changed(
+    session: AsyncSession,
+    party: CreditParty,
+    previous_level: str | None,
+    previous_score: int | None,
+) -> None:
+    await publish(
+        session,
+        CreditLevelChanged(
+            party_id=str(party.party_id),
+            party_kind=party.party_kind,  # type: ignore[arg-type]
+            level=party.level,  # type: ignore[arg-type]
+            previous_level=previous_level,  # type: ignore[arg-type]
+            score=party.score,
+            previous_score=previous_score,
+            policy_version=party.policy_version,
+            changed_at=party.computed_at,
+        ),
+    )
+
+
+async def recompute_all(
+    session_factory: object, policy: Policy, *, batch: int = 2000
+) -> tuple[int, int]:
+    """Recompute every file under ``policy``, ``batch`` parties per transaction.
+
+    ``session_factory`` is ``ctx.db.write``. Returns (parties recomputed, levels changed).
+    """
+    done = changed = 0
+    after: uuid.UUID | None = None
+    while True:
+        async with session_factory() as session:  # type: ignore[operator]
+            query = select(CreditParty).order_by(CreditParty.party_id).limit(batch)
+            if after is not None:
+                query = query.where(CreditParty.party_id > after)
+            parties = list((await session.scalars(query)).all())
+            if not parties:
+                return done, changed
+            changed += await recompute_many(session, parties, policy)
+            done += len(parties)
+            after = parties[-1].party_id
+
+
+async def recompute_many(session: AsyncSession, parties: list[CreditParty], policy: Policy) -> int:
+    """Recompute ``parties`` reading their records in one query; the number of level changes."""
+    now = utcnow()
+    ids = [p.party_id for p in parties]
+    query = select(CreditRecord).where(CreditRecord.party_id.in_(ids), *in_force(now))
+    by_party: dict[uuid.UUID, list[CreditRecord]] = {}
+    for record in (await session.scalars(query)).all():
+        by_party.setdefault(record.party_id, []).append(record)
+    changed = 0
+    for party in parties:
+        records = by_party.get(party.party_id, [])
+        counted = [Counted(str(r.id), r.kind, r.severity, r.effective_from) for r in records]
+        score, level, lines = explain(policy.rules, counted)
+        previous_level, previous_score = party.level, party.score
+        party.score, party.level = score, level
+        party.policy_version, party.computed_at = policy.version, now
+        party.explanation = lines
+        if level != previous_level:
+            changed += 1
+            await _level_changed(session, party, previous_level, previous_score)
+            await lists.apply_level(
+                session, party, previous_level, policy.version, policy.rules, now
+            )
+        await lists.refresh_red(session, party, policy.version, policy.rules, records, now)
+    return changed
+
+
+async def sweep(session: AsyncSession, now: datetime | None = None) -> tuple[int, int]:
+    """Time-driven changes: end list entries whose period is over, and recompute files whose
+    records started or stopped counting since they were last computed.
+
+    Returns (entries ended, files recomputed).
+    """
+    now = now or utcnow()
+    ended = await lists.expire(session, now)
+    moved = or_(
+        (CreditRecord.publish_until <= now)
+        & (CreditRecord.publish_until > CreditParty.computed_at),
+        (CreditRecord.effective_until <= now)
+        & (CreditRecord.effective_until > CreditParty.computed_at),
+        (CreditRecord.effective_from <= now)
+        & (CreditRecord.effective_from > CreditParty.computed_at),
+    )
+    query = (
+        select(CreditParty)
+        .join(CreditRecord, CreditRecord.party_id == CreditParty.party_id)
+        .where(moved)
+        .distinct()
+        .limit(500)
+    )
+    parties = list((await session.scalars(query)).all())
+    if parties:
+        policy = await current_policy(session)
+        for party in parties:
+            await recompute(session, party, policy, now)
+    return ended, len(parties)
