@@ -285,13 +285,14 @@ async def sweep(session: AsyncSession, now: datetime | None = None) -> tuple[int
         (CreditRecord.effective_from <= now)
         & (CreditRecord.effective_from > CreditParty.computed_at),
     )
-    query = (
-        select(CreditParty)
-        .join(CreditRecord, CreditRecord.party_id == CreditParty.party_id)
+    ids = (
+        select(CreditRecord.party_id)
+        .join(CreditParty, CreditRecord.party_id == CreditParty.party_id)
         .where(moved)
         .distinct()
         .limit(500)
     )
+    query = select(CreditParty).where(CreditParty.party_id.in_(ids.scalar_subquery()))
     parties = list((await session.scalars(query)).all())
     if parties:
         policy = await current_policy(session)
