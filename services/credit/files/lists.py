@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CreditListEntryAdded, CreditListEntryRemoved
-from services.credit.files.models import CreditListEntry, CreditParty, CreditRecord
+from contracts.envelope import EventData
+from services.credit.files.models import CreditListEntry, CreditParty
 from services.credit.files.policy import CreditRules
 from services.kit.ids import new_id
-from services.kit.outbox import publish
+from services.kit.outbox import publish_many
 from services.kit.types import utcnow
 
 
@@ -53,6 +53,48 @@ async def is_blacklisted(session: AsyncSession, party_id: uuid.UUID) -> bool:
     return bool(await active_entries(session, party_id, list_kind="black"))
 
 
+def new_entry(
+    party: CreditParty,
+    list_kind: str,
+    *,
+    basis: str,
+    reason: str,
+    policy_version: int,
+    rules: CreditRules,
+    created_by: str,
+    now: datetime,
+    legal_basis: str | None = None,
+    record_id: uuid.UUID | None = None,
+) -> CreditListEntry:
+    days = rules.black_publication_days if list_kind == "black" else rules.red_publication_days
+    return CreditListEntry(
+        id=new_id(),
+        public_code=secrets.token_urlsafe(12),
+        list_kind=list_kind,
+        party_id=party.party_id,
+        party_kind=party.party_kind,
+        basis=basis,
+        legal_basis=legal_basis,
+        reason=reason,
+        record_id=record_id,
+        starts_at=now,
+        publish_until=now + timedelta(days=days),
+        ended_at=None,
+        policy_version=policy_version,
+        created_by=created_by[:128],
+    )
+
+
+def added(entry: CreditListEntry) -> CreditListEntryAdded:
+    return CreditListEntryAdded(**_carried(entry))  # type: ignore[arg-type]
+
+
+def ended(entry: CreditListEntry, reason: str, now: datetime) -> CreditListEntryRemoved:
+    entry.ended_at = now
+    entry.end_reason = reason
+    return CreditListEntryRemoved(**_carried(entry), ended_at=now, end_reason=reason)  # type: ignore[arg-type]
+
+
 async def add_entry(
     session: AsyncSession,
     party: CreditParty,
@@ -67,42 +109,37 @@ async def add_entry(
     record_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> CreditListEntry:
+    """An entry (an officer's decision); a black entry ends the party's red ones."""
     now = now or utcnow()
-    days = rules.black_publication_days if list_kind == "black" else rules.red_publication_days
-    entry = CreditListEntry(
-        id=new_id(),
-        public_code=secrets.token_urlsafe(12),
-        list_kind=list_kind,
-        party_id=party.party_id,
-        party_kind=party.party_kind,
+    entry = new_entry(
+        party,
+        list_kind,
         basis=basis,
-        legal_basis=legal_basis,
         reason=reason,
-        record_id=record_id,
-        starts_at=now,
-        publish_until=now + timedelta(days=days),
         policy_version=policy_version,
-        created_by=created_by[:128],
+        rules=rules,
+        created_by=created_by,
+        now=now,
+        legal_basis=legal_basis,
+        record_id=record_id,
     )
-    session.add(entry)
-    await session.flush()
-    await publish(session, CreditListEntryAdded(**_carried(entry)))
+    events: list[EventData] = []
     if list_kind == "black":
         for red in await active_entries(session, party.party_id, now, "red"):
-            await end_entry(session, red, "level_changed", now)
+            events.append(ended(red, "level_changed", now))
+    session.add(entry)
+    events.append(added(entry))
+    await session.flush()
+    await publish_many(session, events)
     return entry
 
 
 async def end_entry(
     session: AsyncSession, entry: CreditListEntry, reason: str, now: datetime | None = None
 ) -> None:
-    entry.ended_at = now or utcnow()
-    entry.end_reason = reason
+    event = ended(entry, reason, now or utcnow())
     await session.flush()
-    await publish(
-        session,
-        CreditListEntryRemoved(**_carried(entry), ended_at=entry.ended_at, end_reason=reason),  # type: ignore[arg-type]
-    )
+    await publish_many(session, [event])
 
 
 def _carried(entry: CreditListEntry) -> dict[str, object]:
@@ -119,27 +156,37 @@ def _carried(entry: CreditListEntry) -> dict[str, object]:
     }
 
 
-async def apply_level(
+def apply_rules(
     session: AsyncSession,
     party: CreditParty,
+    *,
     previous_level: str | None,
+    active: list[CreditListEntry],
+    has_negative: bool,
     policy_version: int,
     rules: CreditRules,
     now: datetime,
-) -> None:
-    """The automatic list rules, after ``party``'s level moved from ``previous_level``."""
+) -> list[EventData]:
+    """The automatic list rules after ``party`` was recomputed (``previous_level`` is its level
+    before, equal to the current one if it did not move); ``active`` are its entries in
+    publication. Adds and ends entries in the session; returns the events to publish."""
     level = party.level
-    if previous_level is not None and previous_level in (
-        rules.blacklist_level,
-        rules.redlist_level,
-    ):
-        for entry in await active_entries(session, party.party_id, now):
-            if entry.basis == "automatic":
-                await end_entry(session, entry, "level_changed", now)
-    if level == rules.blacklist_level:
-        if not await active_entries(session, party.party_id, now, "black"):
-            await add_entry(
-                session,
+    events: list[EventData] = []
+    live = list(active)
+
+    def end(entry: CreditListEntry, reason: str) -> None:
+        events.append(ended(entry, reason, now))
+        live.remove(entry)
+
+    moved = previous_level is not None and previous_level != level
+    if moved and previous_level in (rules.blacklist_level, rules.redlist_level):
+        for entry in [e for e in live if e.basis == "automatic"]:
+            end(entry, "level_changed")
+    if moved and level == rules.blacklist_level:
+        for entry in [e for e in live if e.list_kind == "red"]:
+            end(entry, "level_changed")
+        if not any(e.list_kind == "black" for e in live):
+            entry = new_entry(
                 party,
                 "black",
                 basis="automatic",
@@ -149,44 +196,35 @@ async def apply_level(
                 created_by="system",
                 now=now,
             )
-    elif level == rules.redlist_level and not await _has_negative(session, party.party_id, now):
-        if not await active_entries(session, party.party_id, now):
-            await add_entry(
-                session,
-                party,
-                "red",
-                basis="automatic",
-                reason=f"Credit level {level} (score {party.score}) with no negative record",
-                policy_version=policy_version,
-                rules=rules,
-                created_by="system",
-                now=now,
-            )
+            session.add(entry)
+            events.append(added(entry))
+    elif moved and level == rules.redlist_level and not has_negative and not live:
+        entry = new_entry(
+            party,
+            "red",
+            basis="automatic",
+            reason=f"Credit level {level} (score {party.score}) with no negative record",
+            policy_version=policy_version,
+            rules=rules,
+            created_by="system",
+            now=now,
+        )
+        session.add(entry)
+        events.append(added(entry))
+    if level == rules.redlist_level and has_negative:
+        for entry in [e for e in live if e.list_kind == "red"]:
+            end(entry, "level_changed")
+    return events
 
 
-async def refresh_red(
-    session: AsyncSession,
-    party: CreditParty,
-    policy_version: int,
-    rules: CreditRules,
-    records: Sequence[CreditRecord],
-    now: datetime,
-) -> None:
-    """A red-listed party with a negative record in force leaves the red list."""
-    if party.level != rules.redlist_level:
-        return
-    if any(r.polarity == "negative" for r in records):
-        for entry in await active_entries(session, party.party_id, now, "red"):
-            await end_entry(session, entry, "level_changed", now)
-
-
-async def _has_negative(session: AsyncSession, party_id: uuid.UUID, now: datetime) -> bool:
-    from services.credit.files.service import in_force
-
-    query = select(CreditRecord.id).where(
-        CreditRecord.party_id == party_id, CreditRecord.polarity == "negative", *in_force(now)
-    )
-    return (await session.scalar(query.limit(1))) is not None
+async def active_by_party(
+    session: AsyncSession, party_ids: list[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, list[CreditListEntry]]:
+    query = select(CreditListEntry).where(CreditListEntry.party_id.in_(party_ids), *_live(now))
+    found: dict[uuid.UUID, list[CreditListEntry]] = {}
+    for entry in (await session.scalars(query.order_by(CreditListEntry.id))).all():
+        found.setdefault(entry.party_id, []).append(entry)
+    return found
 
 
 async def expire(session: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:

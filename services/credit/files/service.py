@@ -7,7 +7,8 @@ together (outbox).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,13 +16,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CreditLevelChanged
+from contracts.envelope import EventData
 from services.credit.files import lists
 from services.credit.files.models import CreditParty, CreditPolicy, CreditRecord
 from services.credit.files.policy import Counted, CreditRules, explain, polarity_of
 from services.credit.sql import insert_for
 from services.kit.errors import NotFound, Problem
 from services.kit.ids import new_id
-from services.kit.outbox import publish
+from services.kit.outbox import publish, publish_many
 from services.kit.types import utcnow
 
 
@@ -86,7 +88,7 @@ async def open_file(
     party = await session.get(CreditParty, party_id, populate_existing=True)
     assert party is not None
     if party.opened_at == now:
-        await _level_changed(session, party, None, None)
+        await publish(session, _level_event(party, None, None))
     return party
 
 
@@ -178,78 +180,24 @@ async def records_in_force(
 async def recompute(
     session: AsyncSession, party: CreditParty, policy: Policy, now: datetime | None = None
 ) -> bool:
-    """Recompute the party's score and level; emit CreditLevelChanged if the level moved.
+    """Recompute the party's score and level, emit CreditLevelChanged if the level moved,
+    and apply the automatic list rules. Returns whether the level changed."""
+    return await recompute_many(session, [party], policy, now) > 0
 
-    Returns whether the level changed.
-    """
+
+async def recompute_many(
+    session: AsyncSession, parties: list[CreditParty], policy: Policy, now: datetime | None = None
+) -> int:
+    """Recompute ``parties``, reading their records and list entries in one query each and
+    writing all events in one insert; the number of level changes."""
     now = now or utcnow()
-    records = await records_in_force(session, party.party_id, now)
-    counted = [Counted(str(r.id), r.kind, r.severity, r.effective_from) for r in records]
-    score, level, lines = explain(policy.rules, counted)
-    previous_level, previous_score = party.level, party.score
-    party.score, party.level = score, level
-    party.policy_version, party.computed_at = policy.version, now
-    party.explanation = lines
-    if level == previous_level:
-        await lists.refresh_red(session, party, policy.version, policy.rules, records, now)
-        return False
-    await _level_changed(session, party, previous_level, previous_score)
-    await lists.apply_level(session, party, previous_level, policy.version, policy.rules, now)
-    await lists.refresh_red(session, party, policy.version, policy.rules, records, now)
-    return True
-
-
-async def _level_changed(
-    session: AsyncSession,
-    party: CreditParty,
-    previous_level: str | None,
-    previous_score: int | None,
-) -> None:
-    await publish(
-        session,
-        CreditLevelChanged(
-            party_id=str(party.party_id),
-            party_kind=party.party_kind,  # type: ignore[arg-type]
-            level=party.level,  # type: ignore[arg-type]
-            previous_level=previous_level,  # type: ignore[arg-type]
-            score=party.score,
-            previous_score=previous_score,
-            policy_version=party.policy_version,
-            changed_at=party.computed_at,
-        ),
-    )
-
-
-async def recompute_all(
-    session_factory: object, policy: Policy, *, batch: int = 2000
-) -> tuple[int, int]:
-    """Recompute every file under ``policy``, ``batch`` parties per transaction.
-
-    ``session_factory`` is ``ctx.db.write``. Returns (parties recomputed, levels changed).
-    """
-    done = changed = 0
-    after: uuid.UUID | None = None
-    while True:
-        async with session_factory() as session:  # type: ignore[operator]
-            query = select(CreditParty).order_by(CreditParty.party_id).limit(batch)
-            if after is not None:
-                query = query.where(CreditParty.party_id > after)
-            parties = list((await session.scalars(query)).all())
-            if not parties:
-                return done, changed
-            changed += await recompute_many(session, parties, policy)
-            done += len(parties)
-            after = parties[-1].party_id
-
-
-async def recompute_many(session: AsyncSession, parties: list[CreditParty], policy: Policy) -> int:
-    """Recompute ``parties`` reading their records in one query; the number of level changes."""
-    now = utcnow()
     ids = [p.party_id for p in parties]
     query = select(CreditRecord).where(CreditRecord.party_id.in_(ids), *in_force(now))
     by_party: dict[uuid.UUID, list[CreditRecord]] = {}
     for record in (await session.scalars(query)).all():
         by_party.setdefault(record.party_id, []).append(record)
+    active = await lists.active_by_party(session, ids, now)
+    events: list[EventData] = []
     changed = 0
     for party in parties:
         records = by_party.get(party.party_id, [])
@@ -261,12 +209,60 @@ async def recompute_many(session: AsyncSession, parties: list[CreditParty], poli
         party.explanation = lines
         if level != previous_level:
             changed += 1
-            await _level_changed(session, party, previous_level, previous_score)
-            await lists.apply_level(
-                session, party, previous_level, policy.version, policy.rules, now
-            )
-        await lists.refresh_red(session, party, policy.version, policy.rules, records, now)
+            events.append(_level_event(party, previous_level, previous_score))
+        events += lists.apply_rules(
+            session,
+            party,
+            previous_level=previous_level,
+            active=active.get(party.party_id, []),
+            has_negative=any(r.polarity == "negative" for r in records),
+            policy_version=policy.version,
+            rules=policy.rules,
+            now=now,
+        )
+    await session.flush()
+    await publish_many(session, events)
     return changed
+
+
+def _level_event(
+    party: CreditParty, previous_level: str | None, previous_score: int | None
+) -> CreditLevelChanged:
+    return CreditLevelChanged(
+        party_id=str(party.party_id),
+        party_kind=party.party_kind,  # type: ignore[arg-type]
+        level=party.level,  # type: ignore[arg-type]
+        previous_level=previous_level,  # type: ignore[arg-type]
+        score=party.score,
+        previous_score=previous_score,
+        policy_version=party.policy_version,
+        changed_at=party.computed_at,
+    )
+
+
+async def recompute_all(
+    session_factory: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    policy: Policy,
+    *,
+    batch: int = 2000,
+) -> tuple[int, int]:
+    """Recompute every file under ``policy``, ``batch`` parties per transaction.
+
+    ``session_factory`` is ``ctx.db.write``. Returns (parties recomputed, levels changed).
+    """
+    done = changed = 0
+    after: uuid.UUID | None = None
+    while True:
+        async with session_factory() as session:
+            query = select(CreditParty).order_by(CreditParty.party_id).limit(batch)
+            if after is not None:
+                query = query.where(CreditParty.party_id > after)
+            parties = list((await session.scalars(query)).all())
+            if not parties:
+                return done, changed
+            changed += await recompute_many(session, parties, policy)
+            done += len(parties)
+            after = parties[-1].party_id
 
 
 async def sweep(session: AsyncSession, now: datetime | None = None) -> tuple[int, int]:
