@@ -23,7 +23,6 @@ from contracts.registry import (
 from services.credit.files import service
 from services.credit.files.models import CreditRecord
 from services.kit.inbox import Subscription
-from services.kit.types import utcnow
 
 
 async def handle_party(session: AsyncSession, envelope: CloudEvent[Any], data: EventData) -> None:
@@ -87,22 +86,25 @@ async def handle_rating(session: AsyncSession, envelope: CloudEvent[Any], data: 
         raise TypeError(f"credit-files-ratings got {envelope.type}")
     worker_id = uuid.UUID(data.worker_id)
     series = f"rating:{worker_id}:{data.year}"
-    current = await session.scalar(
+    latest = await session.scalar(
         select(CreditRecord)
-        .where(
-            CreditRecord.source_ref == series,
-            CreditRecord.superseded_by_id.is_(None),
-            CreditRecord.withdrawn_at.is_(None),
-        )
+        .where(CreditRecord.source_ref == series)
         .order_by(CreditRecord.effective_from.desc())
         .limit(1)
     )
-    if current is not None and current.effective_from >= data.changed_at:
+    # Withdrawn records still date the newest rating seen. (A 3-star rating leaves no record:
+    # an older rating redelivered after it, with nothing of the year recorded, still counts.)
+    if latest is not None and (
+        latest.effective_from >= data.changed_at
+        or (latest.withdrawn_at is not None and latest.withdrawn_at >= data.changed_at)
+    ):
         return
+    current = latest if latest is not None and latest.withdrawn_at is None else None
     kind = "stars_high" if data.stars >= 4 else "rating_low" if data.stars <= 2 else None
     if kind is None:
         if current is not None:
-            current.withdrawn_at = utcnow()
+            # Withdrawn as of the rating that ended it, so later events compare by rating time.
+            current.withdrawn_at = data.changed_at
             party = await service.open_file(session, worker_id, "worker")
             await service.recompute(session, party, await service.current_policy(session))
         return
