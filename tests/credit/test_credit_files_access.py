@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from contracts.matching import EngagementFinished
 from contracts.rating import WorkerRatingChanged
-from contracts.registry import EmployerRegistered
+from contracts.registry import EmployerRegistered, WorkerUpdated
+from services.credit.files.checks import expire_due
 from tests.credit.credit_support import Credit, officer
 from tests.credit.test_credit_files import file_where
+from tests.support.apps import context
 from tests.support.tokens import bearer
 
 
@@ -124,3 +126,29 @@ async def test_who_reads_credit_files_and_records_from_events(credit: Credit) ->
     by_kind = {r["kind"]: r for r in records}
     assert by_kind["stars_high"]["superseded_by_id"] == by_kind["rating_low"]["id"]
     assert by_kind["rating_low"]["withdrawn_at"] is not None
+
+    # Mandatory checks: an expired health certificate is a negative record until renewed.
+    def updated(health: date, at: datetime) -> WorkerUpdated:
+        return WorkerUpdated(
+            worker_id=str(worker),
+            name="黄美玲",
+            county="duanzhou",
+            tracks=["housekeeping"],
+            languages=["cantonese"],
+            education=None,
+            target_groups=[],
+            health_check_valid_until=health,
+            no_criminal_record_valid_until=None,
+            updated_at=at,
+        )
+
+    today = datetime.now(UTC).date()
+    await credit.peer.publish(updated(today - timedelta(days=3), now + timedelta(seconds=1)))
+    file = await file_where(credit, "worker", worker, score=65, level="C")
+    assert "mandatory_check_expired" in {line["kind"] for line in file["explanation"]}
+    await credit.peer.publish(updated(today + timedelta(days=2), now + timedelta(seconds=2)))
+    await file_where(credit, "worker", worker, score=71, level="B")
+    async with context(credit.app).db.write() as session:
+        assert await expire_due(session, now + timedelta(days=1)) == 0
+        assert await expire_due(session, now + timedelta(days=4)) == 1
+    await file_where(credit, "worker", worker, score=65, level="C")

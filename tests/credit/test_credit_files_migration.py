@@ -26,6 +26,7 @@ NEW_TABLES = {
     "credit_complaints",
     "credit_complaint_steps",
     "credit_repairs",
+    "credit_mandatory_checks",
 }
 
 

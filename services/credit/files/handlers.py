@@ -20,17 +20,23 @@ from contracts.registry import (
     WorkerRegistered,
     WorkerUpdated,
 )
-from services.credit.files import service
+from services.credit.files import checks, service
 from services.credit.files.models import CreditRecord
 from services.kit.inbox import Subscription
 
 
 async def handle_party(session: AsyncSession, envelope: CloudEvent[Any], data: EventData) -> None:
-    """Open a credit file for each registered party; company honours become records."""
-    if isinstance(data, WorkerRegistered):
-        await service.open_file(session, uuid.UUID(data.worker_id), "worker", name=data.name)
-    elif isinstance(data, WorkerUpdated):
-        await service.open_file(session, uuid.UUID(data.worker_id), "worker", name=data.name)
+    """Open a credit file for each registered party; company honours become records, a
+    worker's expired mandatory check a negative record."""
+    if isinstance(data, WorkerRegistered | WorkerUpdated):
+        worker_id = uuid.UUID(data.worker_id)
+        await service.open_file(session, worker_id, "worker", name=data.name)
+        at = data.registered_at if isinstance(data, WorkerRegistered) else data.updated_at
+        dates = {
+            "health_check": data.health_check_valid_until,
+            "no_criminal_record": data.no_criminal_record_valid_until,
+        }
+        await checks.observe(session, worker_id, dates, at)
     elif isinstance(data, InstitutionRegistered):
         await service.open_file(
             session, uuid.UUID(data.institution_id), "institution", name=data.name

@@ -4,10 +4,10 @@ supersedes the old one, a repair marks it repaired; both keep the history readab
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Date, Index, Integer, PrimaryKeyConstraint, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.credit.models import Base
@@ -161,3 +161,21 @@ class CreditRepair(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     policy_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CreditMandatoryCheck(Base):
+    """A worker's mandatory check (health certificate, no-criminal-record certificate) as the
+    registry last announced it; an expired one puts a negative record in the file."""
+
+    __tablename__ = "credit_mandatory_checks"
+    __table_args__ = (PrimaryKeyConstraint("party_id", "check_kind"),)
+
+    party_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: ``health_check`` or ``no_criminal_record``.
+    check_kind: Mapped[str] = mapped_column(String(30))
+    #: Last day valid (China Standard Time); null = none on file.
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: The registry's timestamp of the state this row reflects.
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: The ``mandatory_check_expired`` record while the check is expired.
+    expired_record_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

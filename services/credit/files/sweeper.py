@@ -1,5 +1,6 @@
-"""The background task that applies time: list entries whose publication period is over end,
-files whose records stopped counting are recomputed. It runs while the app runs."""
+"""The background task that applies time, while the app runs: list entries whose publication
+period is over end, files whose records stopped counting are recomputed, and expired mandatory
+checks are recorded."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from services.credit.files.checks import expire_due
 from services.credit.files.service import sweep
 from services.kit.context import ServiceContext
 
@@ -23,6 +25,7 @@ async def _run(ctx: ServiceContext, interval: float) -> None:
         try:
             async with ctx.db.write() as session:
                 await sweep(session)
+                await expire_due(session)
         except Exception:  # logged and retried at the next interval
             log.exception("credit sweep failed")
 
