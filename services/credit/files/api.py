@@ -284,9 +284,10 @@ async def worker_credit(
         raise forbidden("No valid consent of this worker covers your reading their credit data")
     if party is None or party.party_kind != "worker":
         raise NotFound("worker", worker_id)
-    async with ctx.db.write() as session:
-        if reader.is_logged:
+    if reader.is_logged:
+        async with ctx.db.write() as session:
             await access.log_read(session, reader, worker_id, resource="credit", items=1)
+    async with ctx.db.read() as session:
         return await summary_of(session, party)
 
 
