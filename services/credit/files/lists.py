@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,15 @@ from services.credit.files.policy import CreditRules
 from services.kit.ids import new_id
 from services.kit.outbox import publish_many
 from services.kit.types import utcnow
+
+
+class Party(Protocol):
+    """What the list rules read of a file (an ORM row or a bulk-recompute state)."""
+
+    party_id: uuid.UUID
+    party_kind: str
+    level: str
+    score: int
 
 
 def _live(now: datetime) -> tuple[object, ...]:
@@ -54,7 +64,7 @@ async def is_blacklisted(session: AsyncSession, party_id: uuid.UUID) -> bool:
 
 
 def new_entry(
-    party: CreditParty,
+    party: Party,
     list_kind: str,
     *,
     basis: str,
@@ -158,7 +168,7 @@ def _carried(entry: CreditListEntry) -> dict[str, object]:
 
 def apply_rules(
     session: AsyncSession,
-    party: CreditParty,
+    party: Party,
     *,
     previous_level: str | None,
     active: list[CreditListEntry],

@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CreditLevelChanged
@@ -185,24 +185,54 @@ async def recompute(
     return await recompute_many(session, [party], policy, now) > 0
 
 
-async def recompute_many(
-    session: AsyncSession, parties: list[CreditParty], policy: Policy, now: datetime | None = None
-) -> int:
-    """Recompute ``parties``, reading their records and list entries in one query each and
-    writing all events in one insert; the number of level changes."""
-    now = now or utcnow()
+@dataclass
+class PartyState:
+    """What recomputing needs of a file, read without the ORM (bulk recompute)."""
+
+    party_id: uuid.UUID
+    party_kind: str
+    score: int
+    level: str
+    policy_version: int
+    computed_at: datetime
+    explanation: list[dict[str, object]]
+
+
+_RECORD_COLUMNS = (
+    CreditRecord.party_id,
+    CreditRecord.id,
+    CreditRecord.kind,
+    CreditRecord.severity,
+    CreditRecord.effective_from,
+    CreditRecord.polarity,
+)
+
+
+async def _score(
+    session: AsyncSession,
+    parties: Sequence[CreditParty | PartyState],
+    policy: Policy,
+    now: datetime,
+) -> tuple[int, list[EventData]]:
+    """Set score, level, version and explanation on ``parties`` and apply the list rules;
+    (level changes, events to publish)."""
     ids = [p.party_id for p in parties]
-    query = select(CreditRecord).where(CreditRecord.party_id.in_(ids), *in_force(now))
-    by_party: dict[uuid.UUID, list[CreditRecord]] = {}
-    for record in (await session.scalars(query)).all():
-        by_party.setdefault(record.party_id, []).append(record)
+    query = select(*_RECORD_COLUMNS).where(CreditRecord.party_id.in_(ids), *in_force(now))
+    by_party: dict[uuid.UUID, list[Counted]] = {}
+    negative: set[uuid.UUID] = set()
+    for party_id, record_id, kind, severity, effective_from, polarity in (
+        await session.execute(query)
+    ).all():
+        by_party.setdefault(party_id, []).append(
+            Counted(str(record_id), kind, severity, effective_from)
+        )
+        if polarity == "negative":
+            negative.add(party_id)
     active = await lists.active_by_party(session, ids, now)
     events: list[EventData] = []
     changed = 0
     for party in parties:
-        records = by_party.get(party.party_id, [])
-        counted = [Counted(str(r.id), r.kind, r.severity, r.effective_from) for r in records]
-        score, level, lines = explain(policy.rules, counted)
+        score, level, lines = explain(policy.rules, by_party.get(party.party_id, []))
         previous_level, previous_score = party.level, party.score
         party.score, party.level = score, level
         party.policy_version, party.computed_at = policy.version, now
@@ -215,18 +245,27 @@ async def recompute_many(
             party,
             previous_level=previous_level,
             active=active.get(party.party_id, []),
-            has_negative=any(r.polarity == "negative" for r in records),
+            has_negative=party.party_id in negative,
             policy_version=policy.version,
             rules=policy.rules,
             now=now,
         )
+    return changed, events
+
+
+async def recompute_many(
+    session: AsyncSession, parties: list[CreditParty], policy: Policy, now: datetime | None = None
+) -> int:
+    """Recompute ``parties`` (ORM rows), reading their records and list entries in one query
+    each and writing all events in one insert; the number of level changes."""
+    changed, events = await _score(session, parties, policy, now or utcnow())
     await session.flush()
     await publish_many(session, events)
     return changed
 
 
 def _level_event(
-    party: CreditParty, previous_level: str | None, previous_score: int | None
+    party: CreditParty | PartyState, previous_level: str | None, previous_score: int | None
 ) -> CreditLevelChanged:
     return CreditLevelChanged(
         party_id=str(party.party_id),
@@ -240,27 +279,68 @@ def _level_event(
     )
 
 
+_PARTIES = CreditParty.__table__
+_UPDATE_PARTY = (
+    update(_PARTIES)
+    .where(_PARTIES.c.party_id == bindparam("b_party_id"))
+    .values(
+        score=bindparam("b_score"),
+        level=bindparam("b_level"),
+        policy_version=bindparam("b_policy_version"),
+        computed_at=bindparam("b_computed_at"),
+        explanation=bindparam("b_explanation", type_=_PARTIES.c.explanation.type),
+    )
+)
+
+
 async def recompute_all(
     session_factory: Callable[[], AbstractAsyncContextManager[AsyncSession]],
     policy: Policy,
     *,
     batch: int = 2000,
 ) -> tuple[int, int]:
-    """Recompute every file under ``policy``, ``batch`` parties per transaction.
+    """Recompute every file under ``policy``, ``batch`` parties per transaction (without the
+    ORM: one read of files, records and list entries and one write of each per batch).
 
     ``session_factory`` is ``ctx.db.write``. Returns (parties recomputed, levels changed).
     """
     done = changed = 0
     after: uuid.UUID | None = None
+    columns = (
+        CreditParty.party_id,
+        CreditParty.party_kind,
+        CreditParty.score,
+        CreditParty.level,
+        CreditParty.policy_version,
+        CreditParty.computed_at,
+        CreditParty.explanation,
+    )
     while True:
         async with session_factory() as session:
-            query = select(CreditParty).order_by(CreditParty.party_id).limit(batch)
+            query = select(*columns).order_by(CreditParty.party_id).limit(batch)
             if after is not None:
                 query = query.where(CreditParty.party_id > after)
-            parties = list((await session.scalars(query)).all())
+            parties = [PartyState(*row) for row in (await session.execute(query)).all()]
             if not parties:
                 return done, changed
-            changed += await recompute_many(session, parties, policy)
+            moved, events = await _score(session, parties, policy, utcnow())
+            await session.execute(
+                _UPDATE_PARTY,
+                [
+                    {
+                        "b_party_id": p.party_id,
+                        "b_score": p.score,
+                        "b_level": p.level,
+                        "b_policy_version": p.policy_version,
+                        "b_computed_at": p.computed_at,
+                        "b_explanation": p.explanation,
+                    }
+                    for p in parties
+                ],
+            )
+            await session.flush()
+            await publish_many(session, events)
+            changed += moved
             done += len(parties)
             after = parties[-1].party_id
 
