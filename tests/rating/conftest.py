@@ -9,7 +9,8 @@ import pytest
 
 from devtools.nats import NatsServer
 from services.rating.app import create_app
-from tests.rating.rating_support import YEAR, RatingHarness, current_year
+from services.rating.schemas import current_year
+from tests.rating.rating_support import YEAR, RatingHarness
 from tests.support.apps import running_app, settings_for
 from tests.support.databases import service_database
 from tests.support.jetstream import JetStreamPeer

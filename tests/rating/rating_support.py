@@ -20,7 +20,7 @@ from contracts.rating import WorkerRatingChanged
 from contracts.registry import EmploymentChanged, WorkerRegistered
 from services.kit.tables import inbox, outbox
 from services.rating.models import FinishedEngagement, KnownWorker, WorkerEmployment
-from services.rating.schemas import CHINA_TZ, current_year
+from services.rating.schemas import CHINA_TZ
 from tests.support.apps import context, eventually
 from tests.support.jetstream import JetStreamPeer
 from tests.support.tokens import bearer
