@@ -6,7 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from services.kit.strict import NOT_BOOL_OR_STR
 from services.rating.scoring import SOURCES, AbsentRule, Source
@@ -15,12 +22,15 @@ Weight = Annotated[
     Decimal,
     NOT_BOOL_OR_STR,
     Field(ge=0, le=1, decimal_places=4),
+    # Out as a JSON number, as documented (pydantic would write a string).
+    PlainSerializer(float, return_type=float, when_used="json"),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}),
 ]
 Threshold = Annotated[
     Decimal,
     NOT_BOOL_OR_STR,
     Field(ge=0, le=100, decimal_places=2),
+    PlainSerializer(float, return_type=float, when_used="json"),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100}),
 ]
 Days = Annotated[int, Field(strict=True, ge=1, le=366)]
