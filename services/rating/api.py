@@ -238,9 +238,10 @@ async def moderate_rating(
 @router.get("/ratings/{rating_id}/moderation", response_model=list[ModerationOut])
 async def list_moderation(
     rating_id: uuid.UUID,
+    request: Request,
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF)),
-) -> list[ModerationOut]:
+) -> Response:
     """The moderation log of one score, oldest first (officers and admins)."""
     async with ctx.db.read() as session:
         if await session.get(Score, rating_id) is None:
@@ -252,7 +253,9 @@ async def list_moderation(
                 .order_by(ModerationAction.at, ModerationAction.id)
             )
         ).all()
-    return [moderation_out(e) for e in entries]
+    return conditional_json(
+        request, [moderation_out(e) for e in entries], etag_for(rating_id, [e.id for e in entries])
+    )
 
 
 def moderation_out(entry: ModerationAction) -> ModerationOut:

@@ -52,7 +52,9 @@ async def get_year(session: AsyncSession, year: int) -> AssessmentYear:
 
 
 async def require_open(session: AsyncSession, year: int) -> AssessmentYear:
-    row = await session.get(AssessmentYear, year)
+    """The open year, share-locked on PostgreSQL: a closing (which locks it for update) waits
+    for scores in flight, and a score arriving during a closing waits and then sees it closed."""
+    row = await session.get(AssessmentYear, year, with_for_update={"read": True})
     if row is None or row.status != "open":
         raise YearNotOpen(year, None if row is None else row.status)
     return row

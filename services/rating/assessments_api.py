@@ -158,6 +158,7 @@ async def get_year(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(authenticated()),
 ) -> Response:
+    """One assessment year: open or closed, and what its closing published."""
     async with ctx.db.read() as session:
         row = await assessment.get_year(session, year)
     return conditional_json(request, year_out(row), etag_for(row.year, row.status))
@@ -231,14 +232,18 @@ async def list_appeals(
 @router.get("/appeals/{appeal_id}", response_model=AppealOut)
 async def get_appeal(
     appeal_id: uuid.UUID,
+    request: Request,
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF, "worker")),
-) -> AppealOut:
+) -> Response:
+    """One appeal with its deadline and decision: for officers, admins and the appellant
+    (404 for anyone else)."""
     async with ctx.db.read() as session:
         appeal = await session.get(Appeal, appeal_id)
     if appeal is None or not (principal.is_privileged or principal.acts_for(appeal.worker_id)):
         raise NotFound("appeal", appeal_id)
-    return appeal_out(appeal)
+    out = appeal_out(appeal)
+    return conditional_json(request, out, etag_for(appeal.id, appeal.status, out.overdue))
 
 
 @router.post("/appeals/{appeal_id}/decision", response_model=AppealOut)
@@ -266,9 +271,10 @@ async def decide_appeal(
 @router.get("/workers/{worker_id}", response_model=WorkerAssessmentOut)
 async def get_worker_assessment(
     worker_id: uuid.UUID,
+    request: Request,
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF, "worker")),
-) -> WorkerAssessmentOut:
+) -> Response:
     """The worker's own view (and officers'): each year's level, provisional or published,
     with the policy version and each source's contribution (they sum to the score), and the
     history of publications. 404 for another worker."""
@@ -289,7 +295,7 @@ async def get_worker_assessment(
                 .order_by(LevelPublication.published_at, LevelPublication.id)
             )
         ).all()
-    return WorkerAssessmentOut(
+    out = WorkerAssessmentOut(
         worker_id=worker_id,
         levels=[level_out(level) for level in levels],
         history=[
@@ -306,3 +312,5 @@ async def get_worker_assessment(
             for p in history
         ],
     )
+    etag = etag_for(worker_id, [(lv.year, lv.version) for lv in levels], [p.id for p in history])
+    return conditional_json(request, out, etag)

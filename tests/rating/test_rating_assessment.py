@@ -5,6 +5,7 @@ a new policy version; the closing publishes; an upheld appeal republishes."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -268,3 +269,35 @@ async def test_years_are_opened_and_closed_by_officers(rating: RatingHarness) ->
     assert closed.json()["published"] == 1 and closed.json()["policy_version"] == 1
     read = await rating.get(f"/api/v1/assessments/years/{YEAR - 1}", worker_account(worker))
     assert read.json()["status"] == "closed"
+
+    # The worker appeals the published level itself (not a score): nothing published yet for
+    # the open year is a 409; the closed year's level may be appealed, with a deadline.
+    me = worker_account(worker)
+    early = await rating.client.post(
+        "/api/v1/assessments/appeals", json={"year": YEAR, "reason": "太低"}, headers=dict(me)
+    )
+    assert early.status_code == 409
+    assert early.json()["type"].endswith("/nothing-published")
+    filed = await rating.client.post(
+        "/api/v1/assessments/appeals", json={"year": YEAR - 1, "reason": "太低"}, headers=dict(me)
+    )
+    assert filed.status_code == 201, filed.text
+    appeal = filed.json()
+    assert appeal["rating_id"] is None
+    days = datetime.fromisoformat(appeal["decide_by"]) - datetime.fromisoformat(appeal["filed_at"])
+    assert days == timedelta(days=15)  # policy version 1's appeal_decision_days
+    rejected = await rating.client.post(
+        f"/api/v1/assessments/appeals/{appeal['id']}/decision",
+        json={"outcome": "rejected", "reason": "自评不能超过三星"},
+        headers=dict(officer()),
+    )
+    assert rejected.json()["status"] == "rejected"
+    view = (await rating.get(f"/api/v1/assessments/workers/{worker}", me)).json()
+    assert [(h["reason"], h["stars"]) for h in view["history"]] == [("closing", 3)]
+    assert view["levels"][0]["year"] == YEAR - 1 and view["levels"][0]["stars"] == 3
+    mine = await rating.get(f"/api/v1/assessments/appeals/{appeal['id']}", me)
+    assert mine.status_code == 200 and mine.json()["decision_reason"] == "自评不能超过三星"
+    other = await rating.get(
+        f"/api/v1/assessments/appeals/{appeal['id']}", worker_account(uuid.uuid4())
+    )
+    assert other.status_code == 404
