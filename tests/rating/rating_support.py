@@ -93,6 +93,8 @@ class RatingHarness:
     app: FastAPI
     client: httpx.AsyncClient
     peer: JetStreamPeer
+    #: Every EngagementFinished published, by engagement id (to replay one).
+    finished: dict[uuid.UUID, EngagementFinished] = field(default_factory=dict)
 
     # --- the registry's side ----------------------------------------------------------------
 
@@ -184,7 +186,17 @@ class RatingHarness:
         await self.handled(envelope, ENGAGEMENT_CONSUMER)
         async with context(self.app).db.read() as session:
             assert await session.get(FinishedEngagement, uuid.UUID(event.engagement_id))
+        self.finished[uuid.UUID(event.engagement_id)] = event
         return uuid.UUID(event.engagement_id)
+
+    async def engagement_rows(self, worker_id: uuid.UUID) -> int:
+        async with context(self.app).db.read() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(FinishedEngagement)
+                .where(FinishedEngagement.worker_id == worker_id)
+            )
+            return int(count or 0)
 
     async def review(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 
 from contracts.rating import WorkerRatingChanged
 from tests.rating.rating_support import (
+    ENGAGEMENT_CONSUMER,
     YEAR,
     RatingHarness,
     company_staff,
@@ -75,6 +76,10 @@ async def test_a_year_from_engagements_to_an_upheld_appeal(rating: RatingHarness
         headers=dict(employer(household_a)),
     )
     assert third.status_code == 409
+    # Matching's event again, a replay under a new envelope id: still one engagement.
+    replayed = rating.finished[uuid.UUID(first.json()["engagement_id"])]
+    await rating.handled(await rating.peer.publish(replayed), ENGAGEMENT_CONSUMER)
+    assert await rating.engagement_rows(worker) == 2
     unfounded = await rating.client.post(
         "/api/v1/ratings",
         json={"worker_id": str(worker), "score": 100},
