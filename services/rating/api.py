@@ -102,7 +102,7 @@ async def post_rating(
     async with ctx.db.write() as session:
         if body.engagement_id is None:
             await access.check_may_rate(session, principal, body.worker_id)
-        result = await service.rate(session, body, principal, rater)
+        result = await service.rate(session, body, rater)
     response.headers["Location"] = f"/api/v1/ratings/{result.score.id}"
     response.headers["ETag"] = etag_for(result.score.id, result.score.updated_at.isoformat())
     return RatingPosted(

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.matching import EngagementFinished
 from services.kit.errors import Conflict, InvalidField, Problem
 from services.kit.ids import new_id
-from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.rating import assessment, moderation, policies, scoring
 from services.rating.access import Rater
@@ -90,9 +89,7 @@ async def record_employment(
         row.recorded_at = utcnow()
 
 
-async def rate(
-    session: AsyncSession, data: RatingCreate, principal: Principal, rater: Rater
-) -> RateResult:
+async def rate(session: AsyncSession, data: RatingCreate, rater: Rater) -> RateResult:
     """Record one score: an employer review of a finished engagement, or a yearly evaluation.
 
     ``rater`` comes from the verified caller (access.rater_of), never the body.
@@ -120,7 +117,7 @@ async def rate(
         engagement = await session.get(FinishedEngagement, data.engagement_id)
         if (
             engagement is None
-            or engagement.poster_account_id != principal.subject
+            or not _same_account(engagement.poster_account_id, rater.account_id)
             or engagement.worker_id != data.worker_id
         ):
             raise NoFinishedEngagement()
@@ -190,6 +187,14 @@ async def rate(
     await session.flush()
     level = await assessment.refresh_level(session, data.worker_id, year, now)
     return RateResult(score=score, level=level)
+
+
+def _same_account(poster_account_id: str, account: uuid.UUID) -> bool:
+    """Whether the engagement's poster is the caller (account ids compared as UUIDs)."""
+    try:
+        return uuid.UUID(poster_account_id) == account
+    except ValueError:
+        return False
 
 
 async def record_engagement(session: AsyncSession, data: EngagementFinished) -> None:
