@@ -106,8 +106,14 @@ async def test_a_year_from_engagements_to_an_upheld_appeal(rating: RatingHarness
     assert not_mine.status_code == 404
 
     # The company and self evaluations arrive.
-    assert (await rating.rate(company_staff(company), worker, score=85)).status_code == 201
+    evaluation = await rating.rate(company_staff(company), worker, score=85)
+    assert evaluation.status_code == 201
     assert (await rating.rate(me, worker, score=80)).status_code == 201
+    # Replies are for employer reviews only.
+    not_a_review = await rating.client.post(
+        f"/api/v1/ratings/{evaluation.json()['id']}/reply", json={"text": "谢谢"}, headers=dict(me)
+    )
+    assert not_a_review.status_code == 409
     provisional = (await rating.get(f"/api/v1/workers/{worker}/rating", me)).json()
     # Version 1: (0.5·72.5 + 0.3·85 + 0.2·80) / 1 = 77.75.
     assert provisional["provisional"] is True and provisional["policy_version"] == 1
@@ -300,6 +306,22 @@ async def test_years_are_opened_and_closed_by_officers(rating: RatingHarness) ->
     view = (await rating.get(f"/api/v1/assessments/workers/{worker}", me)).json()
     assert [(h["reason"], h["stars"]) for h in view["history"]] == [("closing", 3)]
     assert view["levels"][0]["year"] == YEAR - 1 and view["levels"][0]["stars"] == 3
+    # Appealed again and upheld: recomputed with the current policy and republished.
+    upheld = await rating.client.post(
+        "/api/v1/assessments/appeals", json={"year": YEAR - 1, "reason": "再议"}, headers=dict(me)
+    )
+    assert upheld.status_code == 201, upheld.text
+    decided = await rating.client.post(
+        f"/api/v1/assessments/appeals/{upheld.json()['id']}/decision",
+        json={"outcome": "upheld", "reason": "重新核算"},
+        headers=dict(officer()),
+    )
+    assert decided.status_code == 200
+    view = (await rating.get(f"/api/v1/assessments/workers/{worker}", me)).json()
+    assert [(h["reason"], h["stars"], h["appeal_id"]) for h in view["history"]] == [
+        ("closing", 3, None),
+        ("appeal", 3, upheld.json()["id"]),
+    ]
     mine = await rating.get(f"/api/v1/assessments/appeals/{appeal['id']}", me)
     assert mine.status_code == 200 and mine.json()["decision_reason"] == "自评不能超过三星"
     other = await rating.get(
