@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.credit import CertificateIssued
 from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished
 from contracts.rating import WorkerRatingChanged
@@ -62,27 +61,6 @@ async def handle_party(session: AsyncSession, envelope: CloudEvent[Any], data: E
             )
     else:
         raise TypeError(f"credit-files-parties got {envelope.type}")
-
-
-async def handle_certificate(
-    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
-) -> None:
-    """A certificate issued to a worker is a positive record."""
-    if not isinstance(data, CertificateIssued):
-        raise TypeError(f"credit-files-certificates got {envelope.type}")
-    await service.add_record(
-        session,
-        party_id=uuid.UUID(data.worker_id),
-        party_kind="worker",
-        kind="certificate",
-        severity=1,
-        source="event",
-        source_ref=f"{envelope.type}:{envelope.id}",
-        reason=f"{data.kind} certificate {data.certificate_number}",
-        recorded_by="system",
-        effective_from=data.issued_at,
-        dedupe_key=f"certificate:{data.certificate_id}",
-    )
 
 
 async def handle_rating(session: AsyncSession, envelope: CloudEvent[Any], data: EventData) -> None:
@@ -167,7 +145,6 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         ],
         handle_party,
     ),
-    Subscription("credit-files-certificates", [CertificateIssued.subject], handle_certificate),
     Subscription("credit-files-ratings", [WorkerRatingChanged.subject], handle_rating),
     Subscription("credit-files-engagements", [EngagementFinished.subject], handle_engagement),
 )

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.credit import CreditLevelChanged
+from contracts.credit import CertificateIssued, CreditLevelChanged
 from contracts.envelope import EventData
 from services.credit.files import lists
 from services.credit.files.models import CreditParty, CreditPolicy, CreditRecord
@@ -375,3 +375,21 @@ async def sweep(session: AsyncSession, now: datetime | None = None) -> tuple[int
         for party in parties:
             await recompute(session, party, policy, now)
     return ended, len(parties)
+
+
+async def record_certificate(session: AsyncSession, issued: CertificateIssued) -> None:
+    """A certificate issued to a worker is a positive record, written in the issuing
+    transaction (credit never consumes its own stream)."""
+    await add_record(
+        session,
+        party_id=uuid.UUID(issued.worker_id),
+        party_kind="worker",
+        kind="certificate",
+        severity=1,
+        source="event",
+        source_ref=f"{issued.event_type}:{issued.certificate_id}",
+        reason=f"{issued.kind} certificate {issued.certificate_number}",
+        recorded_by="system",
+        effective_from=issued.issued_at,
+        dedupe_key=f"certificate:{issued.certificate_id}",
+    )
