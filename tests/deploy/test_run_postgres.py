@@ -1,0 +1,123 @@
+"""``make run`` on PostgreSQL (``JIASAO_DB=postgresql``): one database per service on the
+server, created by the platform, and the whole e2e chain passing on it (the chain test of
+tests/e2e, run against this platform). Needs ``JIASAO_TEST_POSTGRES_URL`` (CI sets it)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from devtools.databases import (
+    DatabaseSetupError,
+    database_name,
+    drop_postgres_databases,
+    ensure_postgres_databases,
+)
+from devtools.platform import Platform, PlatformConfig, PlatformError
+from services.kit.settings import SERVICES
+from tests.e2e import test_chain as chain
+from tests.support.databases import POSTGRES_ENV
+
+
+def test_jiasao_db_is_read_and_checked_from_the_environment() -> None:
+    config = PlatformConfig.from_env(
+        {"JIASAO_DB": "postgresql", "JIASAO_POSTGRES_URL": "postgresql://u@db:5433/postgres"}
+    )
+    assert (config.database, config.postgres_url) == (
+        "postgresql",
+        "postgresql://u@db:5433/postgres",
+    )
+    assert config.database_prefix == "jiasao"
+    assert PlatformConfig.from_env({}).database == "sqlite"
+    with pytest.raises(PlatformError, match="JIASAO_DB must be one of sqlite, postgresql"):
+        PlatformConfig.from_env({"JIASAO_DB": "mysql"})
+    with pytest.raises(PlatformError, match="lower-case"):
+        PlatformConfig.from_env({"JIASAO_DB_PREFIX": 'x"; DROP'})
+    with pytest.raises(DatabaseSetupError):
+        database_name("Jiasao", "registry")
+
+
+def test_an_unreachable_server_fails_the_start_with_a_clear_message(tmp_path: Path) -> None:
+    config = PlatformConfig.with_free_ports(
+        tmp_path, database="postgresql", postgres_url="postgresql://someone:pw@127.0.0.1:1/x"
+    )
+    platform = Platform(config)
+    with pytest.raises(
+        PlatformError, match=r"PostgreSQL at someone@127.0.0.1:1: .*JIASAO_POSTGRES_URL"
+    ):
+        platform.start()
+    assert "pw" not in str(platform.processes)
+    assert platform.processes == {}  # nothing was started
+
+
+def _server() -> str:
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    return server
+
+
+def test_existing_databases_are_kept_on_the_next_start() -> None:
+    server = _server()
+    prefix = f"jiasao_keep_{uuid.uuid4().hex[:8]}"
+    try:
+        urls = ensure_postgres_databases(server, ["registry", "credit"], prefix)
+        assert set(urls) == {"registry", "credit"}
+        registry = make_url(urls["registry"])
+        assert registry.drivername == "postgresql+asyncpg"
+        assert registry.database == f"{prefix}_registry"
+        sync = registry.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(sync, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (x int)")
+        assert ensure_postgres_databases(server, ["registry", "credit"], prefix) == urls
+        with psycopg.connect(sync) as conn:
+            assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+    finally:
+        drop_postgres_databases(server, ["registry", "credit"], prefix)
+
+
+@pytest.fixture
+def postgres_platform(tmp_path: Path) -> Iterator[tuple[Platform, str]]:
+    server = _server()
+    prefix = f"jiasao_run_{uuid.uuid4().hex[:8]}"
+    config = PlatformConfig.with_free_ports(
+        tmp_path / "var", database="postgresql", postgres_url=server, database_prefix=prefix
+    )
+    platform = Platform(config)
+    try:
+        try:
+            platform.start()
+        except PlatformError as exc:
+            pytest.fail(f"the platform failed to start: {exc}\n{platform.log_tails()}")
+        yield platform, prefix
+    finally:
+        platform.stop()
+        drop_postgres_databases(server, SERVICES, prefix)
+
+
+@pytest.mark.e2e
+def test_make_run_on_postgresql_passes_the_e2e_chain(
+    postgres_platform: tuple[Platform, str],
+) -> None:
+    platform, prefix = postgres_platform
+    chain.test_completion_reaches_the_candidate_through_every_service(platform)
+    # Each service migrated and wrote its own database on the server; no SQLite file exists.
+    assert not list(platform.var_dir.glob("*.db"))
+    admin = make_url(os.environ[POSTGRES_ENV]).set(drivername="postgresql")
+    for service in SERVICES:
+        url = admin.set(database=database_name(prefix, service))
+        with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
+            (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
+            assert version, service
+            # The chain went through this database: events it published or applied.
+            (sent,) = conn.execute(
+                "SELECT count(*) FROM kit_outbox WHERE published_at IS NOT NULL"
+            ).fetchone() or (0,)
+            (applied,) = conn.execute("SELECT count(*) FROM kit_inbox").fetchone() or (0,)
+            assert sent + applied > 0, service
