@@ -26,6 +26,7 @@ from services.kit.idempotency_store import IdempotencyStore
 from services.kit.inbox import ConsumerRunner, Subscription
 from services.kit.liveness import Liveness
 from services.kit.logging import configure_logging
+from services.kit.metrics import install_service_metrics
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrate import upgrade
 from services.kit.openapi_doc import document_errors_and_headers
@@ -138,6 +139,7 @@ def create_service_app(
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(RequestContextMiddleware)
+    install_service_metrics(app, name)  # outermost: every answer is counted and timed
     install_error_handlers(app)
     app.include_router(health_router())
     app.include_router(dead_letters_router())
