@@ -38,6 +38,7 @@ class FreshSecrets:
     pii_key: str
     pii_index_key: str
     jwt_keys: dict[str, Any]
+    metrics_token: str
 
     @classmethod
     def generate(cls) -> FreshSecrets:
@@ -54,6 +55,7 @@ class FreshSecrets:
             pii_key=_b64key(),
             pii_index_key=_b64key(),
             jwt_keys={"active": jwt_kid, "keys": {jwt_kid: new_private_pem()}},
+            metrics_token=_password(),
         )
 
 
@@ -88,6 +90,8 @@ def secret_manifests(namespace: str, fresh: FreshSecrets | None = None) -> list[
             },
         ),
         secret("jiasao-jwt", {"jwt_keys.json": json.dumps(fresh.jwt_keys, indent=2)}),
+        # Prometheus sends it as a bearer token (deploy/prometheus/scrape.yaml).
+        secret("jiasao-metrics", {"token": fresh.metrics_token}),
     ]
     for name in SERVICES:
         password = fresh.db_passwords[name]
@@ -116,6 +120,7 @@ def compose_env(fresh: FreshSecrets | None = None) -> str:
         "JIASAO_PII_ACTIVE_KEY": fresh.pii_key_id,
         "JIASAO_PII_INDEX_KEY": fresh.pii_index_key,
         "JIASAO_JWT_KEYS_JSON": json.dumps(fresh.jwt_keys, separators=(",", ":")),
+        "JIASAO_METRICS_TOKEN": fresh.metrics_token,
     }
     for name in SERVICES:
         values[f"{name.upper()}_DB_PASSWORD"] = fresh.db_passwords[name]

@@ -39,6 +39,7 @@ from devtools.k8s_common import (
     spread,
 )
 from devtools.k8s_stateful import NATS_NODES, nats, postgres
+from services.kit.metrics import METRICS_PATH
 from services.kit.settings import SERVICE_PORTS, SERVICES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +115,11 @@ def network_baseline() -> list[Manifest]:
 
 
 # -- the gateway and the services -------------------------------------------------------------
+
+
+def _metrics_env() -> dict[str, Any]:
+    """Scrapes of /internal/metrics must carry this bearer token (services.kit.metrics)."""
+    return secret_env("JIASAO_METRICS_TOKEN", "jiasao-metrics", "token")
 
 
 def _app_container(name: str, args: list[str], env: list[dict[str, Any]]) -> dict[str, Any]:
@@ -203,6 +209,7 @@ def deployment(name: str, component: str) -> Manifest:
             {"name": "GATEWAY_PORT", "value": str(port)},
         ]
     )
+    env.append(_metrics_env())
     container = _app_container(name, [name, "serve"], env)
     container.update(_probes(port))
     container["resources"] = {
@@ -228,7 +235,14 @@ def deployment(name: str, component: str) -> Manifest:
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "template": {
-                "metadata": {"labels": labels(name, component)},
+                "metadata": {
+                    "labels": labels(name, component),
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(port),
+                        "prometheus.io/path": METRICS_PATH,
+                    },
+                },
                 "spec": {
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,

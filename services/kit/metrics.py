@@ -1,4 +1,7 @@
-"""Prometheus metrics of a service: ``GET /metrics`` in the text exposition format.
+"""Prometheus metrics of a process: ``GET /internal/metrics`` in the text exposition format.
+
+Under ``/internal/`` like the other operator endpoints: the gateway never routes it to a service
+(tests/test_route_policies.py); Prometheus scrapes each pod directly.
 
 Requests by route template (never the raw path), method and status, with their latency; the
 outbox backlog and the age of its oldest unpublished row; each durable consumer's pending,
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 #: Latency buckets (seconds): a phone on a slow network notices 250 ms; the gateway gives up at 10.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "unmatched"
+METRICS_PATH = "/internal/metrics"
 
 
 class MetricsSettings(BaseSettings):
@@ -138,11 +142,18 @@ class Metrics:
 
 
 class MetricsMiddleware:
-    """Counts and times every HTTP request; labels by the matched route's template."""
+    """Counts and times every HTTP request; labels by the matched route's template, else by
+    ``route_of(scope)`` (the gateway names the service it proxied to), else ``unmatched``."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        route_of: Callable[[Scope], str | None] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.route_of = route_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,7 +171,10 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = getattr(scope.get("route"), "path", None)
+            if route is None and self.route_of is not None:
+                route = self.route_of(scope)
+            route = route or UNMATCHED
             self.metrics.observe_request(
                 route, scope["method"], status, time.perf_counter() - started
             )
@@ -221,14 +235,14 @@ def metrics_router(
     refresh: Callable[[Request], Awaitable[None]] | None = None,
     settings: MetricsSettings | None = None,
 ) -> APIRouter:
-    """``GET /metrics``; ``refresh(request)`` updates the gauges just before each scrape."""
+    """``GET /internal/metrics``; ``refresh(request)`` updates the gauges before each scrape."""
     token = (settings or MetricsSettings()).token
     expected = token.get_secret_value().encode() if token else None
     router = APIRouter(
         include_in_schema=False, dependencies=[Depends(public(endpoint_reads_authorization=True))]
     )
 
-    @router.get("/metrics")
+    @router.get(METRICS_PATH)
     async def scrape(request: Request) -> Response:
         if expected is not None:
             sent = request.headers.get("authorization", "")
@@ -253,11 +267,14 @@ def install_metrics(
     app: FastAPI,
     process: str,
     refresh: Callable[[Request], Awaitable[None]] | None = None,
+    *,
+    route_of: Callable[[Scope], str | None] | None = None,
 ) -> Metrics:
-    """Count the app's requests and serve ``/metrics``; the app keeps them on ``state.metrics``."""
+    """Count the app's requests and serve ``/internal/metrics`` (kept on ``app.state.metrics``).
+    Call it after the app's other middleware, so it is the outermost and counts every answer."""
     metrics = Metrics(process)
     app.state.metrics = metrics
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, route_of=route_of)
     app.include_router(metrics_router(metrics, refresh))
     return metrics
 

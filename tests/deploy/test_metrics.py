@@ -1,24 +1,28 @@
-"""``/metrics`` of a kit service (services.kit.metrics), on a real database and nats-server:
-requests by route template, the outbox backlog and its age, a consumer's progress and lag,
-dead letters, the pool, and the optional scrape token."""
+"""``/internal/metrics`` of a kit service (services.kit.metrics), on a real database and
+nats-server: requests by route template, the outbox backlog and its age, a consumer's progress
+and lag, dead letters, the pool, and the optional scrape token."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi import APIRouter, Depends
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, update
 
 from contracts.envelope import envelope_for
+from devtools.k8s import PROJECT_ROOT
 from devtools.nats import NatsServer
 from services.kit.app import create_service_app
 from services.kit.errors import NotFound
 from services.kit.ids import new_id
 from services.kit.inbox import Subscription
+from services.kit.metrics import Metrics
 from services.kit.outbox import publish
 from services.kit.policy import public
 from services.kit.tables import dead_letters, outbox
@@ -71,7 +75,7 @@ def value(scrape: dict[Any, float], name: str, **labels: str) -> float | None:
 
 
 async def scrape(client: Any, **headers: str) -> dict[Any, float]:
-    response = await client.get("/metrics", headers=headers)
+    response = await client.get("/internal/metrics", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     return samples(response.text)
@@ -161,9 +165,40 @@ async def test_a_scrape_token_when_configured(
     async with running_app(app) as client:
         await create_schema(context(app).db)
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-scrape"}):
-            refused = await client.get("/metrics", headers=headers)
+            refused = await client.get("/internal/metrics", headers=headers)
             assert refused.status_code == 401
             assert refused.headers["content-type"] == "application/problem+json"
             assert "jiasao_" not in refused.text
         granted = await scrape(client, Authorization="Bearer s3cret-scrape")
         assert value(granted, "jiasao_nats_connected") == 1
+
+
+def test_alert_rules_use_only_metrics_the_platform_exports() -> None:
+    metrics = Metrics("credit")
+    metrics.observe_request("/x", "GET", 200, 0.01)
+    metrics.dead_letters.labels("c").set(0)
+    for gauge in (metrics.consumer_pending, metrics.consumer_ack_pending):
+        gauge.labels("c", "S").set(0)
+    metrics.consumer_redelivered.labels("c", "S").set(0)
+    metrics.consumer_processed.labels("c").set(0)
+    metrics.scrape_errors.labels("database").inc(0)
+    exported = {
+        sample.name
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        for sample in family.samples
+    }
+    rules = yaml.safe_load((PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yaml").read_text())
+    alerts = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
+    assert {
+        "JiasaoOutboxBacklogOld",
+        "JiasaoDeadLetters",
+        "JiasaoHighErrorRate",
+    } <= set(alerts)
+    for name, rule in alerts.items():
+        used = set(re.findall(r"\bjiasao_[a-z_]+", rule["expr"]))
+        assert used and used <= exported, (name, used - exported)
+        assert rule["for"] and rule["labels"]["severity"] in ("page", "ticket")
+    scrape = yaml.safe_load((PROJECT_ROOT / "deploy" / "prometheus" / "scrape.yaml").read_text())
+    assert scrape["rule_files"] == ["alerts.yaml"]
+    (job,) = scrape["scrape_configs"]
+    assert job["authorization"]["type"] == "Bearer"

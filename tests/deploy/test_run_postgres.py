@@ -1,6 +1,7 @@
 """``make run`` on PostgreSQL (``JIASAO_DB=postgresql``): one database per service on the
 server, created by the platform, and the whole e2e chain passing on it (the chain test of
-tests/e2e, run against this platform). Needs ``JIASAO_TEST_POSTGRES_URL`` (CI sets it)."""
+tests/e2e, run against this platform), with every process's /internal/metrics scraped before
+and after the chain. Needs ``JIASAO_TEST_POSTGRES_URL`` (CI sets it)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url
 
 from devtools.databases import (
@@ -101,12 +104,50 @@ def postgres_platform(tmp_path: Path) -> Iterator[tuple[Platform, str]]:
         drop_postgres_databases(server, SERVICES, prefix)
 
 
+def _metrics_urls(platform: Platform) -> dict[str, str]:
+    return {name: f"{platform.url(name)}/internal/metrics" for name in ("gateway", *SERVICES)}
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str) -> Samples:
+    """Samples keyed by name and labels."""
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    return (name, frozenset(labels.items()))
+
+
+def processed(samples: Samples) -> float:
+    return sum(v for k, v in samples.items() if k[0] == "jiasao_consumer_processed_events")
+
+
 @pytest.mark.e2e
 def test_make_run_on_postgresql_passes_the_e2e_chain(
     postgres_platform: tuple[Platform, str],
 ) -> None:
     platform, prefix = postgres_platform
+    before = {name: scrape(url) for name, url in _metrics_urls(platform).items()}
     chain.test_completion_reaches_the_candidate_through_every_service(platform)
+    after = {name: scrape(url) for name, url in _metrics_urls(platform).items()}
+    # The metrics moved with the chain: the gateway counted what it proxied, each service its
+    # requests by route template, and the consumers the events they applied.
+    requests = "jiasao_http_requests_total"
+    proxied = key(requests, route="proxied:training", method="POST", status="201")
+    assert after["gateway"][proxied] >= before["gateway"].get(proxied, 0) + 2
+    completed = "/api/v1/enrollments/{enrollment_id}/complete"
+    assert after["training"][key(requests, route=completed, method="POST", status="200")] == 1
+    for service in ("training", "credit", "rating", "matching"):
+        assert processed(after[service]) > processed(before[service]), service
+    assert after["credit"][key("jiasao_nats_connected")] == 1
     # Each service migrated and wrote its own database on the server; no SQLite file exists.
     assert not list(platform.var_dir.glob("*.db"))
     admin = make_url(os.environ[POSTGRES_ENV]).set(drivername="postgresql")
