@@ -26,13 +26,13 @@ from services.kit.idempotency_store import IdempotencyStore
 from services.kit.inbox import ConsumerRunner, Subscription
 from services.kit.liveness import Liveness
 from services.kit.logging import configure_logging
-from services.kit.metrics import install_service_metrics
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrate import upgrade
 from services.kit.openapi_doc import document_errors_and_headers
 from services.kit.outbox import Relay
 from services.kit.pii import PiiCipher, PiiKeyError, load_pii_cipher
 from services.kit.policy import document_security, public
+from services.kit.service_metrics import install_service_metrics
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
 
 #: Routes import the context from here (it lives in kit.context so nothing imports this module).
