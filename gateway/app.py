@@ -38,6 +38,7 @@ from services.kit.errors import install_error_handlers, problem_response
 from services.kit.logging import configure_logging
 from services.kit.metrics import install_metrics
 from services.kit.middleware import RequestContextMiddleware
+from services.kit.otel import install_tracing, make_tracer
 from services.kit.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
@@ -140,8 +141,10 @@ def create_app(
             ],
         )
 
-    # Outermost of the added middleware: every answer is counted; proxied requests are labelled
-    # by service (each service's own /internal/metrics has its route templates).
+    # Outermost of the added middleware: every answer is counted and (when OTEL_EXPORTER_OTLP_*
+    # is set) traced; proxied requests are labelled by service (each service's own
+    # /internal/metrics and spans have its route templates).
+    install_tracing(app, make_tracer("gateway"), route_of=proxied_route)
     install_metrics(app, "gateway", route_of=proxied_route)
 
     @app.get("/", include_in_schema=False)

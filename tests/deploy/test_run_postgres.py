@@ -24,6 +24,7 @@ from devtools.databases import (
 )
 from devtools.platform import Platform, PlatformConfig, PlatformError
 from services.kit.settings import SERVICES
+from tests.deploy.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.e2e import test_chain as chain
 from tests.support.databases import POSTGRES_ENV
 
@@ -86,12 +87,20 @@ def test_existing_databases_are_kept_on_the_next_start() -> None:
 
 
 @pytest.fixture
-def postgres_platform(tmp_path: Path) -> Iterator[tuple[Platform, str]]:
+def otlp() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def postgres_platform(tmp_path: Path, otlp: OtlpReceiver) -> Iterator[tuple[Platform, str]]:
     server = _server()
     prefix = f"jiasao_run_{uuid.uuid4().hex[:8]}"
     config = PlatformConfig.with_free_ports(
         tmp_path / "var", database="postgresql", postgres_url=server, database_prefix=prefix
     )
+    # Every process exports its spans to the test's OTLP receiver.
+    config.env.update(OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint, OTEL_BSP_SCHEDULE_DELAY="100")
     platform = Platform(config)
     try:
         try:
@@ -132,7 +141,7 @@ def processed(samples: Samples) -> float:
 
 @pytest.mark.e2e
 def test_make_run_on_postgresql_passes_the_e2e_chain(
-    postgres_platform: tuple[Platform, str],
+    postgres_platform: tuple[Platform, str], otlp: OtlpReceiver
 ) -> None:
     platform, prefix = postgres_platform
     before = {name: scrape(url) for name, url in _metrics_urls(platform).items()}
@@ -148,6 +157,7 @@ def test_make_run_on_postgresql_passes_the_e2e_chain(
     for service in ("training", "credit", "rating", "matching"):
         assert processed(after[service]) > processed(before[service]), service
     assert after["credit"][key("jiasao_nats_connected")] == 1
+    _one_trace_spans_gateway_training_credit_matching(otlp)
     # Each service migrated and wrote its own database on the server; no SQLite file exists.
     assert not list(platform.var_dir.glob("*.db"))
     admin = make_url(os.environ[POSTGRES_ENV]).set(drivername="postgresql")
@@ -162,3 +172,29 @@ def test_make_run_on_postgresql_passes_the_e2e_chain(
             ).fetchone() or (0,)
             (applied,) = conn.execute("SELECT count(*) FROM kit_inbox").fetchone() or (0,)
             assert sent + applied > 0, service
+
+
+def _one_trace_spans_gateway_training_credit_matching(otlp: OtlpReceiver) -> None:
+    """The completion request: gateway → training (request) → credit (consumes the completion,
+    issues the certificate) → matching (consumes the certificate), parent by parent."""
+    completion = "POST /api/v1/enrollments/{enrollment_id}/complete"
+
+    def chain_spans(spans: list[ReceivedSpan]) -> list[ReceivedSpan] | None:
+        roots = [s for s in spans if s.service == "training" and s.name == completion]
+        if not roots:
+            return None
+        trace = [s for s in spans if s.trace_id == roots[0].trace_id]
+        return trace if {"credit", "matching"} <= {s.service for s in trace} else None
+
+    trace = chain_spans(otlp.wait_for(chain_spans))
+    assert trace is not None
+    by_id = {s.span_id: s for s in trace}
+    (training,) = [s for s in trace if s.service == "training" and s.name == completion]
+    gateway = by_id[training.parent_span_id]
+    assert (gateway.service, gateway.name) == ("gateway", "POST proxied:training")
+    credit = [s for s in trace if s.service == "credit" and s.parent_span_id == training.span_id]
+    assert credit and all(s.name.endswith(" process") for s in credit)
+    matching = [s for s in trace if s.service == "matching"]
+    assert any(by_id.get(s.parent_span_id) in credit for s in matching), [
+        (s.name, by_id.get(s.parent_span_id)) for s in matching
+    ]
