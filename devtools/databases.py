@@ -49,7 +49,10 @@ def database_name(prefix: str, service: str) -> str:
 
 def describe(server_url: str) -> str:
     """The server for messages: host, port and user, never the password."""
-    url = make_url(server_url)
+    try:
+        url = make_url(server_url)
+    except ArgumentError:
+        return "(JIASAO_POSTGRES_URL is not a database URL)"
     return f"{url.username or ''}@{url.host or 'localhost'}:{url.port or 5432}"
 
 
