@@ -81,6 +81,9 @@ def test_dockerfile_is_multi_stage_pinned_and_non_root() -> None:
     (cmd,) = [json.loads(rest) for keyword, rest in runtime if keyword == "CMD"]
     assert cmd == ["gateway", "serve"]
     assert not [rest for keyword, rest in steps if keyword == "ADD"]
+    env = " ".join(rest for keyword, rest in runtime if keyword == "ENV").split()
+    for name in APPS:  # reachable from outside the container
+        assert f"{name.upper()}_HOST=0.0.0.0" in env, name
     install = next(rest for keyword, rest in steps if keyword == "RUN" and "pip install" in rest)
     assert "--constraint requirements.lock" in install  # the locked versions, nothing newer
 
