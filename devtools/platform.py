@@ -23,6 +23,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from devtools.databases import (
+    DEFAULT_POSTGRES_URL,
+    DEFAULT_PREFIX,
+    POSTGRESQL,
+    SQLITE,
+    DatabaseSetupError,
+    check_backend,
+    database_name,
+    ensure_postgres_databases,
+)
 from devtools.logs import LogFollower
 from devtools.nats import NatsServer, NatsServerError, server_info
 from devtools.nats_auth import NatsCredentials, ensure_dev_credentials, write_dev_config
@@ -80,6 +90,11 @@ class PlatformConfig:
     env: dict[str, str] = field(default_factory=dict)
     #: Drop inherited JIASAO_*, GATEWAY_* and <SERVICE>_* variables (tests want isolation).
     clean_env: bool = False
+    #: "sqlite" (files under var/) or "postgresql": one database per service on postgres_url,
+    #: named <database_prefix>_<service>, created when missing (devtools.databases).
+    database: str = SQLITE
+    postgres_url: str = DEFAULT_POSTGRES_URL
+    database_prefix: str = DEFAULT_PREFIX
     ready_timeout: float = 60.0
     stop_timeout: float = 10.0
     migrate_timeout: float = 120.0
@@ -97,13 +112,23 @@ class PlatformConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PlatformConfig:
-        """Defaults overridden by JIASAO_VAR_DIR, JIASAO_NATS_PORT, JIASAO_NATS_URL, and
-        ``<NAME>_PORT`` / ``<NAME>_HOST`` for the gateway and each service."""
+        """Defaults overridden by JIASAO_VAR_DIR, JIASAO_NATS_PORT, JIASAO_NATS_URL, JIASAO_DB,
+        JIASAO_POSTGRES_URL, JIASAO_DB_PREFIX, and ``<NAME>_PORT`` / ``<NAME>_HOST`` for the
+        gateway and each service. A bad JIASAO_DB raises :class:`PlatformError`."""
         environ = os.environ if environ is None else environ
+        prefix = environ.get("JIASAO_DB_PREFIX") or DEFAULT_PREFIX
+        try:
+            database = check_backend(environ.get("JIASAO_DB") or SQLITE)
+            database_name(prefix, "service")  # a usable prefix
+        except DatabaseSetupError as exc:
+            raise PlatformError(str(exc)) from None
         config = cls(
             var_dir=Path(environ.get("JIASAO_VAR_DIR") or "var"),
             nats_port=int(environ.get("JIASAO_NATS_PORT") or 4222),
             nats_url=environ.get("JIASAO_NATS_URL") or None,
+            database=database,
+            postgres_url=environ.get("JIASAO_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
+            database_prefix=prefix,
         )
         if environ.get("JIASAO_NATS_PORT"):
             config.explicit.add(NATS)
@@ -143,6 +168,8 @@ class Platform:
         self._follower = LogFollower() if echo_logs else None
         self._ports_chosen = False
         self.nats_credentials: dict[str, NatsCredentials] = {}
+        #: <SERVICE>_DATABASE_URL per service when config.database is "postgresql".
+        self.database_urls: dict[str, str] = {}
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -241,6 +268,7 @@ class Platform:
                 self._follower.follow(name, self.log_path(name))
             self._follower.start()
         ensure_dev_secrets(self.var_dir)
+        self._prepare_databases()
         self._start_nats()
         if self.config.migrate:
             for name in self.config.services:
@@ -271,6 +299,21 @@ class Platform:
                     f"port {port} for {name} on {host} is already in use; "
                     f"set {_port_env(name)} to a free port, or unset it to let make run pick one"
                 )
+
+    def _prepare_databases(self) -> None:
+        """On PostgreSQL: one database per service, unless ``<SERVICE>_DATABASE_URL`` is set
+        for it (in the environment, or config.env), which then wins."""
+        if self.config.database != POSTGRESQL:
+            return
+        inherited = {} if self.config.clean_env else dict(os.environ)
+        given = {**inherited, **self.config.env}
+        services = [s for s in self.config.services if not given.get(f"{s.upper()}_DATABASE_URL")]
+        try:
+            self.database_urls = ensure_postgres_databases(
+                self.config.postgres_url, services, self.config.database_prefix
+            )
+        except DatabaseSetupError as exc:
+            raise PlatformError(str(exc)) from exc
 
     def _start_nats(self) -> None:
         if self.config.nats_url:
@@ -317,6 +360,8 @@ class Platform:
             env[_port_env(other)] = str(self.config.port(other))
         for service in SERVICES:
             env[f"GATEWAY_{service.upper()}_URL"] = self.url(service)
+        for service, database_url in self.database_urls.items():
+            env[f"{service.upper()}_DATABASE_URL"] = database_url
         if self.nats is not None:  # our server: only the users it knows, never an inherited one
             env.pop("JIASAO_NATS_USER", None)
             env.pop("JIASAO_NATS_PASSWORD", None)
