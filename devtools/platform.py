@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -40,6 +42,7 @@ from devtools.ports import LOCALHOST, connect_host, free_ports, port_is_free
 from devtools.proc import ManagedProcess, log_tail, stop_all
 from services.kit.auth import ensure_dev_jwt_keys
 from services.kit.pii import ensure_dev_pii_keys
+from services.kit.secret_files import write_once
 from services.kit.settings import SERVICE_PORTS, SERVICES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +59,15 @@ def ensure_dev_secrets(var_dir: Path) -> None:
     """
     ensure_dev_pii_keys(var_dir)
     ensure_dev_jwt_keys(var_dir)
+    dev_metrics_token(var_dir)
+
+
+def dev_metrics_token(var_dir: Path) -> str:
+    """The development Prometheus scrape token (``JIASAO_METRICS_TOKEN`` of every child)."""
+    path = write_once(
+        var_dir / "secrets" / "metrics_token.json", {"token": secrets.token_urlsafe(32)}
+    )
+    return str(json.loads(path.read_text(encoding="utf-8"))["token"])
 
 
 class PlatformError(RuntimeError):
@@ -176,6 +188,11 @@ class Platform:
     @property
     def names(self) -> tuple[str, ...]:
         return (*self.config.services, *((GATEWAY,) if self.config.gateway else ()))
+
+    @property
+    def metrics_token(self) -> str:
+        """What a Prometheus scrape of any process sends as its bearer token."""
+        return dev_metrics_token(self.var_dir)
 
     def url(self, name: str) -> str:
         host = connect_host(self.config.host(name))
@@ -355,6 +372,7 @@ class Platform:
         env["PYTHONUNBUFFERED"] = "1"
         env["JIASAO_VAR_DIR"] = str(self.var_dir)
         env["JIASAO_NATS_URL"] = self.nats_url
+        env["JIASAO_METRICS_TOKEN"] = self.metrics_token
         for other in NAMES:
             env[f"{other.upper()}_HOST"] = self.config.host(other)
             env[_port_env(other)] = str(self.config.port(other))

@@ -10,9 +10,11 @@ yet replayed; the database connection pool in use (those gauges: services.kit.se
 so the gateway imports neither SQLAlchemy nor NATS). Each app has its own registry, so several
 apps in one process (tests) never share or collide.
 
-``JIASAO_METRICS_TOKEN`` set: a scrape must send ``Authorization: Bearer <token>`` (Prometheus'
-``authorization`` setting); unset: anyone who can reach the port may scrape (development; in
-Kubernetes a NetworkPolicy lets only the monitoring namespace in).
+A scrape must send ``Authorization: Bearer <JIASAO_METRICS_TOKEN>`` (Prometheus'
+``authorization`` setting). Deny by default: with no token configured every scrape is refused,
+since the gateway's copy of this route is on the public port. ``make run`` generates a
+development token (``var/secrets/metrics_token.json``, see devtools.platform); Kubernetes and
+compose take it from their Secret.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ METRICS_PATH = "/internal/metrics"
 class MetricsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIASAO_METRICS_", extra="ignore")
 
-    #: Bearer token a scrape must present; unset: scrapes need none.
+    #: Bearer token a scrape must present; unset: metrics are off (every scrape refused).
     token: SecretStr | None = None
 
 
@@ -191,17 +193,20 @@ def metrics_router(
 
     @router.get(METRICS_PATH)
     async def scrape(request: Request) -> Response:
-        if expected is not None:
-            sent = request.headers.get("authorization", "")
-            scheme, _, credentials = sent.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                credentials.strip().encode(), expected
-            ):
-                return problem_response(
-                    401,
-                    detail="Metrics need the scrape token (Authorization: Bearer)",
-                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-                )
+        sent = request.headers.get("authorization", "")
+        scheme, _, credentials = sent.partition(" ")
+        if (
+            expected is None
+            or scheme.lower() != "bearer"
+            or not hmac.compare_digest(credentials.strip().encode(), expected)
+        ):
+            return problem_response(
+                401,
+                detail="Metrics need the scrape token (Authorization: Bearer)"
+                if expected is not None
+                else "Metrics are off: no scrape token is configured (JIASAO_METRICS_TOKEN)",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         if refresh is not None:
             await refresh(request)
         # The classic text format: every Prometheus version parses it, and our names are plain.

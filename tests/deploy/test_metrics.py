@@ -74,7 +74,16 @@ def value(scrape: dict[Any, float], name: str, **labels: str) -> float | None:
     return scrape.get((name, tuple(sorted(labels.items()))))
 
 
-async def scrape(client: Any, **headers: str) -> dict[Any, float]:
+SCRAPE_TOKEN = "s3cret-scrape"
+
+
+@pytest.fixture(autouse=True)
+def scrape_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIASAO_METRICS_TOKEN", SCRAPE_TOKEN)
+
+
+async def scrape(client: Any) -> dict[Any, float]:
+    headers = {"Authorization": f"Bearer {SCRAPE_TOKEN}"}
     response = await client.get("/internal/metrics", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
@@ -157,20 +166,30 @@ async def _positive(count: Any) -> bool:
     return await count > 0
 
 
-async def test_a_scrape_token_when_configured(
-    tmp_path: Path, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("JIASAO_METRICS_TOKEN", "s3cret-scrape")
+async def test_a_scrape_needs_the_configured_token(tmp_path: Path, nats_server: NatsServer) -> None:
     app = make_app(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", nats_server.url)
     async with running_app(app) as client:
         await create_schema(context(app).db)
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-scrape"}):
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": SCRAPE_TOKEN}):
             refused = await client.get("/internal/metrics", headers=headers)
             assert refused.status_code == 401
             assert refused.headers["content-type"] == "application/problem+json"
             assert "jiasao_" not in refused.text
-        granted = await scrape(client, Authorization="Bearer s3cret-scrape")
+        granted = await scrape(client)
         assert value(granted, "jiasao_nats_connected") == 1
+
+
+async def test_no_configured_token_means_no_metrics(
+    tmp_path: Path, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JIASAO_METRICS_TOKEN")
+    app = make_app(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", nats_server.url)
+    async with running_app(app) as client:
+        await create_schema(context(app).db)
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer anything"}):
+            refused = await client.get("/internal/metrics", headers=headers)
+            assert refused.status_code == 401, refused.text
+            assert "jiasao_" not in refused.text
 
 
 def test_alert_rules_use_only_metrics_the_platform_exports() -> None:

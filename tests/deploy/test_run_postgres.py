@@ -120,9 +120,9 @@ def _metrics_urls(platform: Platform) -> dict[str, str]:
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def scrape(url: str) -> Samples:
+def scrape(url: str, token: str) -> Samples:
     """Samples keyed by name and labels."""
-    response = httpx.get(url, timeout=10)
+    response = httpx.get(url, timeout=10, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
@@ -144,9 +144,13 @@ def test_make_run_on_postgresql_passes_the_e2e_chain(
     postgres_platform: tuple[Platform, str], otlp: OtlpReceiver
 ) -> None:
     platform, prefix = postgres_platform
-    before = {name: scrape(url) for name, url in _metrics_urls(platform).items()}
+    before = {
+        name: scrape(url, platform.metrics_token) for name, url in _metrics_urls(platform).items()
+    }
     chain.test_completion_reaches_the_candidate_through_every_service(platform)
-    after = {name: scrape(url) for name, url in _metrics_urls(platform).items()}
+    after = {
+        name: scrape(url, platform.metrics_token) for name, url in _metrics_urls(platform).items()
+    }
     # The metrics moved with the chain: the gateway counted what it proxied, each service its
     # requests by route template, and the consumers the events they applied.
     requests = "jiasao_http_requests_total"
