@@ -89,13 +89,17 @@ _HEADER_DOCS: dict[str, Json] = {
 }
 
 _ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "400": ("Malformed request (an invalid Idempotency-Key or cursor)", ()),
+    "400": (
+        "Malformed request (a body that does not parse, an invalid Idempotency-Key or cursor)",
+        (),
+    ),
     "401": ("No valid bearer token (see WWW-Authenticate)", ()),
     "403": ("The caller's role or partner scopes do not allow this", ()),
     "404": ("No such record, or not one the caller may see", ()),
     "409": ("Conflict with the current state, or the same Idempotency-Key in flight", ()),
     "412": ("If-Match does not name the current version: read it again", ()),
     "413": ("The request body is too large", ()),
+    "415": ("The file is not in a format this route reads (e.g. not UTF-8 text)", ()),
     "422": ("Invalid input: `errors` names each field", ()),
     "428": ("This change needs If-Match with the ETag of the version you read", ()),
     "429": ("Too many requests from this caller", ("Retry-After", "RateLimit", "RateLimit-Policy")),
@@ -166,7 +170,10 @@ def _error_statuses(method: str, path: str, operation: Json) -> list[str]:
     if has_input:
         statuses.append("422")
     if "requestBody" in operation:
-        statuses.append("413")
+        statuses += ["400", "413"]  # 400: a body that does not parse as its media type
+        media_types = set(operation["requestBody"].get("content", {}))
+        if media_types - {"application/json"}:
+            statuses.append("415")  # a file whose bytes are not the text the route reads
     if method == "post":
         statuses += ["400", "409", "422"]
     if method == "patch":

@@ -23,6 +23,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/token"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    # Prometheus: its own scrape token, refused when none is configured (tests/deploy).
+    ("GET", "/internal/metrics"),
 }
 
 

@@ -18,8 +18,16 @@ DisplayName = Annotated[
     str, Field(min_length=1, max_length=50, pattern=r"^\S(.*\S)?$", examples=["李秀英"])
 ]
 Phone = Annotated[
-    str, Field(max_length=32, description="Mainland mobile number", examples=["13812345678"])
+    str,
+    Field(
+        max_length=32,
+        description="Mainland mobile number",
+        examples=["13812345678"],
+        json_schema_extra={"format": "cn-mobile"},
+    ),
 ]
+#: Documents the password policy's "not all digits" (an unanchored pattern: some non-digit).
+NOT_ALL_DIGITS: dict[str, str] = {"pattern": r"\D"}
 LoginPassword = Annotated[str, Field(min_length=1, max_length=MAX_LOGIN_LENGTH)]
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -67,6 +75,7 @@ class PasswordChange(BaseModel):
         min_length=10,
         max_length=MAX_LOGIN_LENGTH,
         description="At least 10 characters, not all digits",
+        json_schema_extra=NOT_ALL_DIGITS,
     )
 
     @field_validator("new_password")
@@ -85,6 +94,7 @@ class AccountCreate(BaseModel):
         min_length=10,
         max_length=MAX_LOGIN_LENGTH,
         description="At least 10 characters, not all digits, not the phone",
+        json_schema_extra=NOT_ALL_DIGITS,
     )
     role: AccountRole
     party_id: uuid.UUID | None = Field(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -110,6 +111,27 @@ def _unique(value: list[Any] | None) -> list[Any] | None:
     if value is not None and len(set(value)) != len(value):
         raise PydanticCustomError("duplicate_entry", "must not repeat an entry")
     return value
+
+
+#: The document says what ``_unique`` enforces, so clients and contract testers know it.
+UNIQUE_ITEMS: dict[str, Any] = {"uniqueItems": True}
+
+
+def never_null(*names: str) -> Callable[[dict[str, Any]], None]:
+    """A model's ``json_schema_extra``: these optional fields refuse null (absent = unchanged),
+    so their schema has no null branch and no null default."""
+
+    def strip(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema.get("properties", {}).get(name)
+            if field is None or "anyOf" not in field:
+                continue
+            kept = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+            field.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+            if "default" in field and field["default"] is None:
+                del field["default"]
+
+    return strip
 
 
 def age_on(birth: dt.date, day: dt.date) -> int:
@@ -237,10 +259,14 @@ class WorkerCreate(BaseModel):
         json_schema_extra=MOBILE,
     )
     county: County = Field(description="Household-registration county")
-    languages: list[LanguageName] = Field(default_factory=list, max_length=10)
+    languages: list[LanguageName] = Field(
+        default_factory=list, max_length=10, json_schema_extra=UNIQUE_ITEMS
+    )
     education: Education | None = None
-    tracks: list[Track] = Field(default_factory=list, max_length=4)
-    target_groups: list[TargetGroup] = Field(default_factory=list, max_length=4)
+    tracks: list[Track] = Field(default_factory=list, max_length=4, json_schema_extra=UNIQUE_ITEMS)
+    target_groups: list[TargetGroup] = Field(
+        default_factory=list, max_length=4, json_schema_extra=UNIQUE_ITEMS
+    )
     health_check: HealthCheck | None = None
     no_criminal_record: NoCriminalRecordCheck | None = None
     employment: EmploymentJoin | None = Field(
@@ -311,17 +337,21 @@ class WorkerPatch(BaseModel):
     The ID-card number, and the gender and birth date derived from it, cannot be patched.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null(*_NOT_NULL))
 
     name: PersonName | None = None
     phone: str | None = Field(
         None, description="Mainland mobile number (+86)", json_schema_extra=MOBILE
     )
     county: County | None = None
-    languages: list[LanguageName] | None = Field(None, max_length=10)
+    languages: list[LanguageName] | None = Field(
+        None, max_length=10, json_schema_extra=UNIQUE_ITEMS
+    )
     education: Education | None = None
-    tracks: list[Track] | None = Field(None, max_length=4)
-    target_groups: list[TargetGroup] | None = Field(None, max_length=4)
+    tracks: list[Track] | None = Field(None, max_length=4, json_schema_extra=UNIQUE_ITEMS)
+    target_groups: list[TargetGroup] | None = Field(
+        None, max_length=4, json_schema_extra=UNIQUE_ITEMS
+    )
     health_check: HealthCheck | None = None
     no_criminal_record: NoCriminalRecordCheck | None = None
 
@@ -388,10 +418,14 @@ class WorkerLookup(BaseModel):
         return _id_card(value)
 
 
+#: Where POST /workers/{id}/status may move a worker; ``verified`` has its own route (/verify).
+StatusTarget = Literal["registered", "active", "suspended", "left"]
+
+
 class StatusChangeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: WorkerStatus
+    to: StatusTarget = Field(description="New status; a worker is verified by POST .../verify")
     reason: Reason
 
 
@@ -462,7 +496,9 @@ class _OrganisationCreate(BaseModel):
 
 class CompanyCreate(_OrganisationCreate):
     kind: EmploymentKind
-    honours: list[Honour] = Field(default_factory=list, max_length=50)
+    honours: list[Honour] = Field(
+        default_factory=list, max_length=50, json_schema_extra=UNIQUE_ITEMS
+    )
 
     @field_validator("honours")
     @classmethod
@@ -472,7 +508,7 @@ class CompanyCreate(_OrganisationCreate):
 
 class InstitutionCreate(_OrganisationCreate):
     level: InstitutionLevel
-    tracks: list[Track] = Field(default_factory=list, max_length=4)
+    tracks: list[Track] = Field(default_factory=list, max_length=4, json_schema_extra=UNIQUE_ITEMS)
 
     @field_validator("tracks")
     @classmethod
@@ -483,7 +519,10 @@ class InstitutionCreate(_OrganisationCreate):
 class OrganisationPatch(BaseModel):
     """What an organisation's own staff (or an officer) may change; null is not allowed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=never_null("legal_representative", "address", "contact"),
+    )
 
     legal_representative: PersonName | None = None
     address: Address | None = None
@@ -570,6 +609,10 @@ class PartnerCreate(BaseModel):
         None,
         description="https URL events are delivered to",
         examples=["https://hr.example.cn/hook"],
+        json_schema_extra={
+            "pattern": "^https://([A-Za-z0-9-]+\\.)+[A-Za-z]{2,}(/[^\\s#]*)?$",
+            "maxLength": 500,
+        },
     )
 
     @field_validator("credit_code")
