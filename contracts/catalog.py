@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.credit import CertificateIssued
+from contracts.credit import CardIssued, CardStatusChanged, CertificateIssued, InsuranceEnrolled
 from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted
 from contracts.rating import WorkerRatingChanged
@@ -37,6 +37,9 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     PartnerRegistered,
     EnrollmentCompleted,
     CertificateIssued,
+    CardIssued,
+    CardStatusChanged,
+    InsuranceEnrolled,
     WorkerRatingChanged,
     EngagementStarted,
     EngagementFinished,
