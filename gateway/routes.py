@@ -33,6 +33,8 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/\.well-known/jwks\.json$", "registry"),
     (r"^/api/v1/(courses|enrollments|competitions|subsidies)(/|$)", "training"),
     (r"^/api/v1/(certificates|credit-files|blacklist|redlist|insurance)(/|$)", "credit"),
+    (r"^/api/v1/(cards|credentials)(/|$)", "credit"),
+    (r"^/\.well-known/did\.json$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
     (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
 )
@@ -62,6 +64,9 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/courses$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/courses/[^/]+$", {"GET"}),
     _public(r"^/api/v1/certificates/verify/[^/]+$", {"GET"}),
+    _public(r"^/\.well-known/did\.json$", {"GET"}),
+    _public(r"^/api/v1/credentials/(issuer|status-lists/[^/]+/[^/]+)$", {"GET"}),
+    _public(r"^/api/v1/cards/verify/[^/]+$", {"GET"}),
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.api import router
+from services.credit.credentials import api as credentials_api
+from services.credit.credentials.facts import SUBSCRIPTIONS as CARD_SUBSCRIPTIONS
 from services.credit.handlers import SUBSCRIPTIONS
 from services.kit.app import create_service_app
 from services.kit.settings import PlatformSettings, ServiceSettings
@@ -16,11 +18,14 @@ def create_app(
     """The credit app; settings default to the environment (tests pass their own)."""
     return create_service_app(
         "credit",
-        routers=[router],
-        subscriptions=SUBSCRIPTIONS,
+        routers=[router, credentials_api.router, credentials_api.well_known],
+        subscriptions=SUBSCRIPTIONS + CARD_SUBSCRIPTIONS,
         title="Jiasao credit",
         description="Certificates (training certificates for now), their verification by "
-        "number and check code, and the log of who read a worker's credit data.",
+        "number and check code, and the log of who read a worker's credit data; the home-service "
+        "card (居家上门服务证) with its accident insurance, and certificates as W3C Verifiable "
+        "Credentials with a Bitstring Status List.",
         settings=settings,
         platform=platform,
+        on_startup=credentials_api.start,
     )
