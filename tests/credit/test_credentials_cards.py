@@ -355,8 +355,9 @@ async def test_exception_policy_versions_and_access(credit: Credit) -> None:
         )
     ).status_code == 404
     assert (await client.get(f"/api/v1/cards/{created.json()['id']}")).status_code == 401
-    qr = await client.get(f"/api/v1/cards/{created.json()['id']}/qr.svg", headers=scenario.holder)
-    assert qr.status_code == 200 and qr.text.startswith("<svg")
+    qr = await client.get(f"/api/v1/cards/{created.json()['id']}/qr", headers=scenario.holder)
+    assert qr.status_code == 200 and qr.json()["svg"].startswith("<svg")
+    assert qr.json()["verification_url"] == created.json()["verification_url"]
 
     # Policy is data: a new version, readable, used from then on.
     [v1] = (await client.get("/api/v1/cards/policies", headers=officer())).json()

@@ -32,6 +32,7 @@ from services.credit.credentials.schemas import (
     CardOut,
     CardPolicyIn,
     CardPolicyOut,
+    CardQr,
     CardRequest,
     CardVerification,
     ClaimIn,
@@ -294,7 +295,7 @@ async def request_card(
     return out
 
 
-@router.post("/cards/sweep", response_model=SweepOut)
+@router.post("/cards/status/sweep", response_model=SweepOut)
 async def sweep_cards(
     principal: Principal = Depends(staff), ctx: ServiceContext = Depends(get_ctx)
 ) -> SweepOut:
@@ -415,22 +416,20 @@ async def card_credential(
     return _document(request, json.loads(row.document), ("vc", row.id))
 
 
-@router.get(
-    "/cards/{card_id}/qr.svg",
-    responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}},
-    response_class=Response,
-)
+@router.get("/cards/{card_id}/qr", response_model=CardQr)
 async def card_qr(
     card_id: uuid.UUID,
+    request: Request,
     principal: Principal = Depends(read_people),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> Response:
-    """The QR code to print on the card (the verification URL). Holder and staff only."""
+    """The QR code to print on the card (SVG of the verification URL). Holder and staff only."""
     card, reader = await _readable_card(ctx, principal, card_id)
     if not reader.sees_check_code:
         raise NotFound("card", card_id)
-    qr = segno.make(issuer_of(ctx).verification_url(card.verify_code), error="m")
-    return Response(qr.svg_inline(scale=4), media_type="image/svg+xml")
+    url = issuer_of(ctx).verification_url(card.verify_code)
+    out = CardQr(verification_url=url, svg=segno.make(url, error="m").svg_inline(scale=4))
+    return conditional_json(request, out, etag_for(card.id, card.verify_code, "qr"))
 
 
 async def _act(ctx: ServiceContext, card_id: uuid.UUID, action: str, reason: str) -> CardOut:

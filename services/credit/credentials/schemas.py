@@ -106,6 +106,11 @@ class CardVerification(BaseModel):
     valid_until: date
 
 
+class CardQr(BaseModel):
+    verification_url: str = Field(description="What scanning the code opens")
+    svg: str = Field(description="The QR code as an inline SVG document")
+
+
 class CoverageRow(BaseModel):
     county: County
     active_workers: int
