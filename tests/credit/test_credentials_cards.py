@@ -138,7 +138,8 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
     refused = await client.post(
         "/api/v1/cards", json={"worker_id": str(worker_id)}, headers=officer()
     )
-    assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
+    assert refused.status_code == 409 and refused.headers["content-type"] == PROBLEM
+    assert refused.json()["type"].endswith("not-eligible")
     conditions = {c["name"]: c["met"] for c in refused.json()["conditions"]}
     assert conditions == {
         "identity_verified": True,
@@ -337,7 +338,7 @@ async def test_exception_policy_versions_and_access(credit: Credit) -> None:
     refused = await client.post(
         "/api/v1/cards", json={"worker_id": str(worker_id)}, headers=officer()
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert {
         "name": "company",
         "met": False,
@@ -348,6 +349,11 @@ async def test_exception_policy_versions_and_access(credit: Credit) -> None:
     assert created.status_code == 201, created.text
     assert created.headers["location"] == f"/api/v1/cards/{created.json()['id']}"
     assert (await client.post("/api/v1/cards", json=body, headers=officer())).status_code == 409
+    unknown = {"worker_id": str(uuid.uuid4())}
+    assert (await client.post("/api/v1/cards", json=unknown, headers=officer())).status_code == 404
+    blacklist = f"/api/v1/workers/{worker_id}/credit/blacklisting"
+    loose = await client.post(blacklist, json={"blacklisted": 1, "reason": "x"}, headers=officer())
+    assert loose.status_code == 422  # 1 is not true: rules and holds are strict
     # Others: companies not employing the worker, and the public, see nothing.
     assert (
         await client.get(
@@ -376,6 +382,12 @@ async def test_exception_policy_versions_and_access(credit: Credit) -> None:
         headers=officer(),
     )
     assert bad.status_code == 422
+    lax = {**rules, "insurance": {**rules["insurance"], "premium_cents": False}}
+    refused_lax = await client.post(
+        "/api/v1/cards/policies", json={"rules": lax, "note": "x"}, headers=officer()
+    )
+    assert refused_lax.status_code == 422  # false is not 0 fen
+    assert len((await client.get("/api/v1/cards/policies", headers=officer())).json()) == 2
     assert (
         await client.post(
             "/api/v1/cards/policies", json={"rules": rules, "note": "x"}, headers=scenario.holder

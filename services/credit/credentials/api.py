@@ -75,6 +75,18 @@ async def start(ctx: ServiceContext) -> None:
     ctx.extras["issuer"] = load_issuer(ctx.platform)
 
 
+async def sweep_once_a_day(ctx: ServiceContext) -> None:
+    """Lapses by time happen at day boundaries (validity dates are days), and every other
+    change is applied when its event arrives: one sweep per process and day keeps the lists
+    current without a public GET writing each time."""
+    day = cards.today()
+    if ctx.extras.get("swept_on") == day:
+        return
+    async with ctx.db.write() as session:
+        await cards.sweep(session, day)
+    ctx.extras["swept_on"] = day
+
+
 def _document(request: Request, document: JsonDocument, etag_parts: tuple[object, ...]) -> Response:
     response = conditional_json(request, document, etag_for(*etag_parts))
     if response.status_code == 200:
@@ -122,10 +134,9 @@ async def status_list(
     list_no: int = Path(ge=0, le=1000),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> Response:
-    """A signed BitstringStatusListCredential with the current bits (cards whose conditions
-    lapsed with time are suspended first)."""
-    async with ctx.db.write() as session:
-        await cards.sweep(session)
+    """A signed BitstringStatusListCredential with the current bits (the first fetch of a day
+    first suspends the cards whose checks lapsed overnight)."""
+    await sweep_once_a_day(ctx)
     async with ctx.db.read() as session:
         document = await vc.status_list_credential(session, issuer_of(ctx), purpose, list_no)
     bits = document["credentialSubject"]["encodedList"]
@@ -286,8 +297,9 @@ async def request_card(
     principal: Principal = Depends(staff),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> CardOut:
-    """Issue a worker's card on an officer's request. Refused with 422 listing every
-    condition (met or not) when the worker does not qualify; 409 if they already have one."""
+    """Issue a worker's card on an officer's request. Refused with 409 ``not-eligible`` listing
+    every condition (met or not) when the worker does not qualify, 409 ``card-exists`` if they
+    already have one, 404 if the registry has not announced the worker."""
     async with ctx.db.write() as session:
         card = await cards.officer_issue(session, body.worker_id, body.exception_reason)
         out = await _card_out(session, card, issuer_of(ctx), True)
@@ -472,7 +484,7 @@ async def reinstate_card(
     principal: Principal = Depends(staff),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> CardOut:
-    """Lift a suspension; 422 with the conditions if the worker does not qualify now."""
+    """Lift a suspension; 409 with the conditions if the worker does not qualify now."""
     return await _act(ctx, card_id, "reinstate", body.reason)
 
 
@@ -493,7 +505,7 @@ async def renew_card(
     principal: Principal = Depends(staff),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> CardOut:
-    """A new validity period from today under the current policy (422 with the conditions if
+    """A new validity period from today under the current policy (409 with the conditions if
     the worker does not qualify); the previous credential is revoked, a new one is minted."""
     return await _act(ctx, card_id, "renew", "renewed")
 

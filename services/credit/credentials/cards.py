@@ -285,8 +285,9 @@ async def renew(
 
 
 def not_eligible(conditions: list[Condition]) -> Problem:
+    """409: the request is well-formed; the worker's file does not allow it (yet)."""
     return Problem(
-        422,
+        409,
         "not-eligible",
         "not eligible for the home-service certificate",
         failing(conditions),
@@ -334,7 +335,10 @@ async def sweep(session: AsyncSession, day: date | None = None) -> int:
 async def officer_issue(
     session: AsyncSession, worker_id: uuid.UUID, exception_reason: str | None
 ) -> HomeServiceCard:
-    """An officer's request: the card, or 422 listing every condition and whether it is met."""
+    """An officer's request: the card, or 409 listing every condition and whether it is met
+    (404 for a worker the registry has not announced)."""
+    if await session.get(CardWorkerFacts, worker_id) is None:
+        raise NotFound("worker", worker_id)
     if await card_of_worker(session, worker_id) is not None:
         raise Conflict("the worker already has a card", slug="card-exists")
     version, rules = await policy.current(session)

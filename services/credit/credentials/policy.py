@@ -6,7 +6,7 @@ insurance policy records the version that produced it.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +19,10 @@ class InsuranceRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     insurer: str = Field(min_length=1, max_length=200, examples=["中国人民财产保险肇庆市分公司"])
-    years: int = Field(ge=1, le=2, description="Free cover period in years (1 or 2)")
-    premium_cents: int = Field(ge=0, le=10_000_000, description="Premium the programme pays")
+    years: int = Field(strict=True, ge=1, le=2, description="Free cover period in years (1 or 2)")
+    premium_cents: int = Field(
+        strict=True, ge=0, le=10_000_000, description="Premium the programme pays"
+    )
 
 
 class CardRules(BaseModel):
@@ -28,15 +30,15 @@ class CardRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    require_identity_verified: bool = True
-    require_health_check: bool = True
-    require_no_criminal_record: bool = True
-    min_training_certificates: int = Field(default=1, ge=0, le=10)
+    require_identity_verified: StrictBool = True
+    require_health_check: StrictBool = True
+    require_no_criminal_record: StrictBool = True
+    min_training_certificates: int = Field(default=1, strict=True, ge=0, le=10)
     #: Without a company an officer's exception (with a reason) is needed.
-    require_company: bool = True
-    card_validity_years: int = Field(default=2, ge=1, le=5)
+    require_company: StrictBool = True
+    card_validity_years: int = Field(default=2, strict=True, ge=1, le=5)
     #: A check or the insurance ending within this many days turns the card yellow.
-    warning_days: int = Field(default=30, ge=1, le=180)
+    warning_days: int = Field(default=30, strict=True, ge=1, le=180)
     insurance: InsuranceRules
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from contracts.common import County, Track
 from contracts.credit import CardColour, CardState
@@ -73,7 +73,7 @@ class CardAction(BaseModel):
 class BlacklistingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    blacklisted: bool
+    blacklisted: StrictBool
     reason: str = Field(min_length=1, max_length=500)
 
 
