@@ -275,6 +275,20 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
     )
     assert outside.status_code == 422 and outside.headers["content-type"] == PROBLEM
     assert len((await client.get(claims, headers=officer())).json()) == 1
+    # Renewal reminders list the policies ending soon; renewal continues the cover.
+    ending = await client.get(
+        "/api/v1/insurance/policies", params={"ending_within_days": 366}, headers=officer()
+    )
+    assert [p["id"] for p in ending.json()["items"]] == [cover["id"]]
+    renewal = await client.post(
+        f"/api/v1/insurance/policies/{cover['id']}/renewal", headers=officer()
+    )
+    assert renewal.status_code == 201, renewal.text
+    assert renewal.json()["starts_on"] == late
+    again = await client.post(
+        f"/api/v1/insurance/policies/{cover['id']}/renewal", headers=officer()
+    )
+    assert again.status_code == 409
 
     # Renewal: a new credential, the old one revoked.
     renewed = await client.post(f"/api/v1/cards/{card['id']}/renew", headers=officer())

@@ -567,6 +567,26 @@ async def record_claim(
     return out
 
 
+@router.post(
+    "/insurance/policies/{policy_id}/renewal", response_model=InsurancePolicyOut, status_code=201
+)
+async def renew_insurance(
+    policy_id: uuid.UUID,
+    response: Response,
+    principal: Principal = Depends(staff),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> InsurancePolicyOut:
+    """The next free period of cover under the current card policy, from the day after this
+    one ends (409 if the card is revoked or the policy was already renewed)."""
+    async with ctx.db.write() as session:
+        cover = await insurance.get_policy(session, policy_id)
+        version, rules = await policy.current(session)
+        renewed = await insurance.renew(session, cover, version, rules, cards.today())
+        out = InsurancePolicyOut.model_validate(renewed)
+    response.headers["Location"] = f"/api/v1/insurance/policies?worker_id={out.worker_id}"
+    return out
+
+
 @router.get("/insurance/policies/{policy_id}/claims", response_model=list[ClaimOut])
 async def policy_claims(
     policy_id: uuid.UUID,

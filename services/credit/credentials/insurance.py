@@ -14,7 +14,7 @@ from services.credit.credentials.models import HomeServiceCard, InsuranceClaim, 
 from services.credit.credentials.policy import CardRules
 from services.credit.numbers import next_seq
 from services.credit.service import add_years
-from services.kit.errors import NotFound
+from services.kit.errors import Conflict, NotFound
 from services.kit.ids import new_id
 from services.kit.outbox import publish
 from services.kit.types import utcnow
@@ -66,6 +66,22 @@ async def enrol(
         ),
     )
     return cover
+
+
+async def renew(
+    session: AsyncSession, cover: InsurancePolicy, version: int, rules: CardRules, day: date
+) -> InsurancePolicy:
+    """The next period of cover for the card, from the day after ``cover`` ends (or today, if
+    it has lapsed). Only from the card's latest policy, and only for a card not revoked."""
+    card = await session.get(HomeServiceCard, cover.card_id)
+    if card is None or card.state == "revoked":
+        raise Conflict("the card is revoked: no further cover", slug="card-revoked")
+    latest = await current_policy(session, cover.card_id)
+    if latest is not None and latest.id != cover.id:
+        raise Conflict(
+            f"policy {latest.policy_number} already follows this one", slug="already-renewed"
+        )
+    return await enrol(session, card, version, rules, max(day, cover.ends_on + timedelta(days=1)))
 
 
 async def get_policy(session: AsyncSession, policy_id: uuid.UUID) -> InsurancePolicy:
