@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.credit.api import router
 from services.credit.credentials import api as credentials_api
+from services.credit.credentials import page as credentials_page
 from services.credit.credentials.facts import SUBSCRIPTIONS as CARD_SUBSCRIPTIONS
 from services.credit.handlers import SUBSCRIPTIONS
 from services.kit.app import create_service_app
@@ -18,7 +19,12 @@ def create_app(
     """The credit app; settings default to the environment (tests pass their own)."""
     return create_service_app(
         "credit",
-        routers=[router, credentials_api.router, credentials_api.well_known],
+        routers=[
+            router,
+            credentials_api.router,
+            credentials_api.well_known,
+            credentials_page.router,
+        ],
         subscriptions=SUBSCRIPTIONS + CARD_SUBSCRIPTIONS,
         title="Jiasao credit",
         description="Certificates (training certificates for now), their verification by "

@@ -165,7 +165,7 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
     certificate = await credit.issue(worker_id)
     card = await scenario.becomes("active", "green")
     assert card["number"].startswith(f"ZQJZ-{today.year}-") and card["policy_version"] == 1
-    assert card["verification_url"].startswith(f"{BASE}/api/v1/cards/verify/")
+    assert card["verification_url"].startswith(f"{BASE}/verify/")
     policies = await client.get(
         f"/api/v1/insurance/policies?worker_id={worker_id}", headers=officer()
     )
@@ -210,6 +210,12 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
         "valid_until": card["valid_until"],
     }
     assert "123X" not in public.text and "5678" not in public.text
+    page = await client.get(f"/verify/{code}", headers={"Accept-Language": "zh-HK"})
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-language"] == "zh-HK" and 'data-colour="green"' in page.text
+    assert "陳**" not in page.text and "陈**" in page.text and "母嬰護理" in page.text
+    assert "123X" not in page.text and "5678" not in page.text
     wrong = code[:-1] + ("B" if code[-1] != "B" else "C")
     assert (await client.get(f"/api/v1/cards/verify/{wrong}")).status_code == 404
 

@@ -5,6 +5,7 @@ renewed → green again. Verified as a stranger would: no token, only public doc
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from devtools.run import Platform
 from services.credit.credentials.verifier import verify_credential
@@ -35,6 +37,35 @@ def card_platform(
         platform.stop()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless, driven by Playwright (no browser download)."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def scan(browser: Browser, url: str, accept_language: str = "zh-CN") -> tuple[int, str, str, str]:
+    """Open what the QR code points at, as a phone would: (status, colour, status text, page)."""
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844},
+        extra_http_headers={"Accept-Language": accept_language},
+    )
+    try:
+        response = page.goto(url)
+        assert response is not None
+        status = page.get_by_role("status")
+        colour = status.get_attribute("data-colour") if status.count() else ""
+        text = status.inner_text() if status.count() else ""
+        return response.status, colour or "", text, page.content()
+    finally:
+        page.close()
+
+
 def public_document(url: str, gateway: str) -> dict[str, Any]:
     path = "/" + url.split("/", 3)[3]  # the issuer's public origin → this platform's gateway
     response = httpx.get(gateway + path, timeout=10)
@@ -51,7 +82,9 @@ def stranger_verifies(credential: dict[str, Any], gateway: str) -> Any:
     return verify_credential(credential, did, lists)
 
 
-def test_card_follows_the_workers_checks_across_services(card_platform: Platform) -> None:
+def test_card_follows_the_workers_checks_across_services(
+    card_platform: Platform, browser: Browser
+) -> None:
     gateway = card_platform.gateway_url
     today = local_date(datetime.now(UTC))
     officer = token_headers(card_platform, "officer")
@@ -137,6 +170,18 @@ def test_card_follows_the_workers_checks_across_services(card_platform: Platform
         verdict = stranger_verifies(credential, gateway)
         assert verdict.valid, verdict.problems
         code = issued["verification_url"].rsplit("/", 1)[1]
+        # The QR code's target, in a real browser: yellow, named in words, nothing identifying.
+        scan_url = f"{gateway}/verify/{code}"
+        status, colour, text, html = scan(browser, scan_url)
+        assert (status, colour, text) == (200, "yellow", "有效（即将到期，请留意）")
+        assert "黄**" in html and issued["number"] in html and "母婴护理" in html
+        for secret in ("13800138024", "441202", "1985", worker_id):
+            assert secret not in html
+        status, colour, text, html = scan(browser, scan_url, "en-GB,en;q=0.9")
+        assert (status, colour, text) == (200, "yellow", "Valid (something expires soon)")
+        assert '<html lang="en">' in html
+        assert scan(browser, f"{scan_url}?lang=zh-HK")[2] == "有效（即將到期，請留意）"
+        assert scan(browser, f"{gateway}/verify/{'A' * 22}")[0] == 404
         page = httpx.get(f"{gateway}/api/v1/cards/verify/{code}", timeout=10)
         assert page.json()["colour"] == "yellow" and page.json()["worker_name"] == "黄**"
         assert "13800138024" not in page.text and "441202" not in page.text
@@ -164,11 +209,13 @@ def test_card_follows_the_workers_checks_across_services(card_platform: Platform
         )
         verdict = stranger_verifies(credential, gateway)
         assert verdict.authentic and verdict.suspended is True
+        assert scan(browser, scan_url)[1:3] == ("red", "无效（已暂停、吊销或过期）")
 
         # Renewed check: green, and the bit is clear again.
         patch_health((today + timedelta(days=365)).isoformat())
         assert poll(lambda: card("green"))["state"] == "active"
         assert stranger_verifies(credential, gateway).valid
+        assert scan(browser, scan_url)[1] == "green"
 
         coverage = api.get("/api/v1/cards/coverage").json()
         assert {

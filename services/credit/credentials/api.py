@@ -335,6 +335,27 @@ async def card_coverage(
     ]
 
 
+async def card_verification(ctx: ServiceContext, code: str) -> CardVerification | None:
+    """The minimal public facts of the card with this QR code, or None."""
+    async with ctx.db.read() as session:
+        card = await session.scalar(
+            select(HomeServiceCard).where(HomeServiceCard.verify_code == code)
+        )
+        if card is None:
+            return None
+        _, rules = await policy.current(session)
+        worker = await session.get(CreditWorker, card.worker_id)
+        card_facts = await session.get(CardWorkerFacts, card.worker_id)
+        return CardVerification(
+            number=card.number,
+            worker_name=mask_name(worker.name) if worker else None,
+            tracks=sorted(card_facts.tracks) if card_facts else [],  # type: ignore[arg-type]
+            colour=await cards.colour(session, card, rules, cards.today()),  # type: ignore[arg-type]
+            state=card.state,  # type: ignore[arg-type]
+            valid_until=card.valid_until,
+        )
+
+
 @router.get(
     "/cards/verify/{code}",
     response_model=CardVerification,
@@ -345,26 +366,13 @@ async def verify_card(
     code: str = Path(pattern=CODE_PATTERN),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> Response:
-    """What scanning the card's QR code shows: masked name, tracks, live colour, validity."""
-    async with ctx.db.read() as session:
-        card = await session.scalar(
-            select(HomeServiceCard).where(HomeServiceCard.verify_code == code)
-        )
-        if card is None:
-            raise Problem(404, "not-found", "card not found", "No card with this code")
-        _, rules = await policy.current(session)
-        worker = await session.get(CreditWorker, card.worker_id)
-        card_facts = await session.get(CardWorkerFacts, card.worker_id)
-        out = CardVerification(
-            number=card.number,
-            worker_name=mask_name(worker.name) if worker else None,
-            tracks=sorted(card_facts.tracks) if card_facts else [],  # type: ignore[arg-type]
-            colour=await cards.colour(session, card, rules, cards.today()),  # type: ignore[arg-type]
-            state=card.state,  # type: ignore[arg-type]
-            valid_until=card.valid_until,
-        )
+    """What scanning the card's QR code shows (as data; the page is /verify/{code}): masked
+    name, tracks, live colour, validity."""
+    out = await card_verification(ctx, code)
+    if out is None:
+        raise Problem(404, "not-found", "card not found", "No card with this code")
     return conditional_json(
-        request, out, etag_for(card.id, card.version, out.colour, out.worker_name, cards.today())
+        request, out, etag_for(code, out.state, out.colour, out.worker_name, cards.today())
     )
 
 

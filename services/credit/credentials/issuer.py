@@ -66,7 +66,7 @@ class Issuer:
         return f"{self.base_url}/api/v1/credentials/status-lists/{purpose}/{list_no}"
 
     def verification_url(self, code: str) -> str:
-        return f"{self.base_url}/api/v1/cards/verify/{code}"
+        return f"{self.base_url}/verify/{code}"
 
     def did_document(self) -> dict[str, Any]:
         method = self.verification_method
