@@ -62,8 +62,9 @@ class AccessLogEntry(BaseModel):
         description="The company, employer or partner platform that read"
     )
     reader_subject: str = Field(description="The reading account, or the partner's client id")
-    resource: Literal["certificate", "certificates"] = Field(
-        description="One certificate, or a page of the worker's certificates"
+    resource: Literal["certificate", "certificates", "card"] = Field(
+        description="One certificate, or a page of the worker's certificates, or the "
+        "home-service card (or its credential)"
     )
     certificate_id: uuid.UUID | None = Field(description="The certificate, for single reads")
     items: int = Field(description="How many certificates the answer carried")

@@ -131,7 +131,8 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
     client = credit.client
     scenario = Scenario(credit, uuid.uuid4())
     worker_id = scenario.worker_id
-    await credit.peer.publish(registered(worker_id, uuid.uuid4(), today + timedelta(days=400)))
+    company_id = uuid.uuid4()
+    await credit.peer.publish(registered(worker_id, company_id, today + timedelta(days=400)))
     await eventually(scenario.facts)
 
     # Not yet eligible: the officer's request lists every condition, met or not.
@@ -172,6 +173,14 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
     [cover] = policies.json()["items"]
     assert cover["card_id"] == card["id"] and cover["paid_by"] == "programme"
     assert cover["starts_on"] == today.isoformat()
+    # The holder's company reads the card: logged where the holder sees it.
+    await credit.employ(worker_id, company_id)
+    company_read = await client.get(
+        f"/api/v1/cards/{card['id']}", headers=bearer("company", company_id)
+    )
+    assert company_read.status_code == 200 and company_read.json()["verification_url"] is None
+    [logged] = await credit.access_log(worker_id)
+    assert (logged.resource, logged.reader_party_id) == ("card", company_id)
     await eventually(credit.all_published)
     [issued] = await credit.peer.read("CREDIT", CardIssued.subject)
     assert CardIssued.model_validate(issued.data).card_id == card["id"]

@@ -140,7 +140,7 @@ async def status_list(
     async with ctx.db.read() as session:
         document = await vc.status_list_credential(session, issuer_of(ctx), purpose, list_no)
     bits = document["credentialSubject"]["encodedList"]
-    return _document(request, document, ("list", purpose, list_no, bits))
+    return _document(request, document, ("list", purpose, list_no, bits, document["validFrom"]))
 
 
 @router.get(
@@ -379,11 +379,16 @@ async def verify_card(
 async def _readable_card(
     ctx: ServiceContext, principal: Principal, card_id: uuid.UUID
 ) -> tuple[HomeServiceCard, access.Reader]:
+    """The card if the caller may read its holder (404 otherwise); third-party reads are
+    logged where the holder sees them."""
     async with ctx.db.read() as session:
         card = await session.get(HomeServiceCard, card_id)
         reader = await access.reader_of(session, principal, card.worker_id) if card else None
     if card is None or reader is None:
         raise NotFound("card", card_id)
+    if reader.is_logged:
+        async with ctx.db.write() as session:
+            await access.log_read(session, reader, card.worker_id, resource="card", items=1)
     return card, reader
 
 

@@ -28,8 +28,8 @@ from services.kit.types import utcnow
 #: Counter series of status list indexes (one sequence, "year" 0).
 STATUS_SERIES = "VCSL"
 ISSUER_NAME = "肇庆市人力资源和社会保障局（肇庆家嫂工程）"
-#: Status list credentials are re-signed on each fetch; verifiers may cache them this long.
-STATUS_LIST_TTL = timedelta(hours=1)
+#: Status list credentials are valid from the start of the hour they are fetched in, this long.
+STATUS_LIST_TTL = timedelta(hours=2)
 
 
 def timestamp(moment: datetime) -> str:
@@ -239,7 +239,9 @@ async def status_list_credential(
         )
     indexes = [index - low for index in (await session.scalars(query)).all()]
     url = issuer.status_list_url(purpose, list_no)
-    now = utcnow()
+    # Whole hours: the same bits within an hour give the very same signed document (Ed25519 is
+    # deterministic), so ETags and caches work and validUntil never lies about a cached copy.
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
     document = {
         "@context": [VC_V2],
         "id": url,
