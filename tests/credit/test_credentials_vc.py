@@ -215,3 +215,40 @@ def test_offline_verifier_checks_issuer_status_and_dates() -> None:
         ],
     }
     assert not verify_credential(credential, other_key, {url: status([])}, now=now).authentic
+
+
+def test_issuer_key_from_settings_or_a_private_dev_file(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from services.credit.credentials.issuer import (
+        IssuerKeyError,
+        IssuerSettings,
+        key_file,
+        load_issuer,
+    )
+    from services.kit.settings import PlatformSettings
+
+    platform = PlatformSettings(var_dir=tmp_path / "var")
+    # Development: a key file is made once, private, and reused.
+    first = load_issuer(platform, IssuerSettings())
+    path = key_file(platform.var_dir)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_issuer(platform, IssuerSettings()).signer.public_key_multibase == (
+        first.signer.public_key_multibase
+    )
+    # Production: the key from the environment's setting, published in the DID document.
+    pair = {
+        "publicKeyMultibase": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+        "privateKeyMultibase": "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq",
+    }
+    settings = IssuerSettings(
+        did="did:web:example.gov.cn", private_key=SecretStr(pair["privateKeyMultibase"])
+    )
+    issuer = load_issuer(platform, settings)
+    document = issuer.did_document()
+    [method] = document["verificationMethod"]
+    assert method["publicKeyMultibase"] == pair["publicKeyMultibase"]
+    assert document["assertionMethod"] == [method["id"]] == [issuer.verification_method]
+    assert method["id"].startswith("did:web:example.gov.cn#")
+    with pytest.raises(IssuerKeyError):
+        load_issuer(platform, IssuerSettings(private_key=SecretStr(pair["publicKeyMultibase"])))
