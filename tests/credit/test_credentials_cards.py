@@ -394,6 +394,23 @@ async def test_exception_policy_versions_and_access(credit: Credit) -> None:
     assert qr.status_code == 200 and qr.json()["svg"].startswith("<svg")
     assert qr.json()["verification_url"] == created.json()["verification_url"]
 
+    # Past its last day the card expires: announced once, red.
+    last_day = date.fromisoformat(created.json()["valid_until"])
+    async with context(credit.app).db.write() as session:
+        # The checks (valid 400 days) lapsed before: suspended, then expired.
+        assert await cards.sweep(session, last_day + timedelta(days=1)) == 2
+        assert await cards.sweep(session, last_day + timedelta(days=2)) == 0
+    await eventually(credit.all_published)
+    changes = [
+        CardStatusChanged.model_validate(e.data)
+        for e in await credit.peer.read("CREDIT", CardStatusChanged.subject)
+    ]
+    assert [(c.state, c.colour, c.reason[:10]) for c in changes][-1] == (
+        "suspended",
+        "red",
+        "expired on",
+    )
+
     # Policy is data: a new version, readable, used from then on.
     [v1] = (await client.get("/api/v1/cards/policies", headers=officer())).json()
     rules = {**v1["rules"], "min_training_certificates": 2}

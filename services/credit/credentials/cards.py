@@ -189,6 +189,7 @@ async def issue(
         policy_version=version,
         issued_at=now,
         valid_until=add_years(day, rules.card_validity_years) - timedelta(days=1),
+        expiry_announced=False,
         changed_at=now,
         version=1,
     )
@@ -277,6 +278,7 @@ async def renew(
     card.valid_until = add_years(day, rules.card_validity_years) - timedelta(days=1)
     card.policy_version = version
     card.credential_id = None
+    card.expiry_announced = False
     card.state, card.suspension = "active", None
     await _changed(session, card, "renewed", rules, day)
     cover = await insurance.current_policy(session, card.id)
@@ -329,6 +331,18 @@ async def sweep(session: AsyncSession, day: date | None = None) -> int:
         await reevaluate(session, worker_id, day)
         card = await card_of_worker(session, worker_id)
         changed += card is not None and card.version != version
+    expired = await session.scalars(
+        select(HomeServiceCard).where(
+            HomeServiceCard.state != "revoked",
+            HomeServiceCard.valid_until < day,
+            HomeServiceCard.expiry_announced.is_(False),
+        )
+    )
+    _, rules = await policy.current(session)
+    for card in expired.all():
+        card.expiry_announced = True
+        await _changed(session, card, f"expired on {card.valid_until.isoformat()}", rules, day)
+        changed += 1
     return changed
 
 

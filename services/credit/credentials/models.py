@@ -68,6 +68,8 @@ class HomeServiceCard(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     valid_until: Mapped[date] = mapped_column(Date)
     credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: Whether CardStatusChanged has told that valid_until passed (reset on renewal).
+    expiry_announced: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('valid_until', sa.Date(), nullable=False),
     sa.Column('credential_id', sa.Uuid(), nullable=True),
+    sa.Column('expiry_announced', sa.Boolean(), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_home_service_cards')),
