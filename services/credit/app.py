@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.api import router
-from services.credit.credentials import api as credentials_api
-from services.credit.credentials import page as credentials_page
+from services.credit.credentials import api as cards_api
+from services.credit.credentials import insurance_api, published_api
+from services.credit.credentials import page as verification_page
 from services.credit.credentials.facts import SUBSCRIPTIONS as CARD_SUBSCRIPTIONS
 from services.credit.handlers import SUBSCRIPTIONS
 from services.kit.app import create_service_app
@@ -21,9 +22,11 @@ def create_app(
         "credit",
         routers=[
             router,
-            credentials_api.router,
-            credentials_api.well_known,
-            credentials_page.router,
+            published_api.router,
+            published_api.well_known,
+            cards_api.router,
+            insurance_api.router,
+            verification_page.router,
         ],
         subscriptions=SUBSCRIPTIONS + CARD_SUBSCRIPTIONS,
         title="Jiasao credit",
@@ -33,5 +36,5 @@ def create_app(
         "Credentials with a Bitstring Status List.",
         settings=settings,
         platform=platform,
-        on_startup=credentials_api.start,
+        on_startup=published_api.start,
     )

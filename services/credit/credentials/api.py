@@ -1,30 +1,32 @@
-"""Routes of the home-service card, its policy, insurance, and the verifiable credentials.
-
-Public: the issuer's DID document, the status lists, and a card's verification by the
-unguessable code in its QR. Everything else is for programme staff, or for the holder and
-those credit access lets read the holder (404 for anyone else).
+"""Routes of the home-service card: its policy, eligibility, issue and life cycle, its
+credential and QR code, public verification by the unguessable code in the QR, and the
+officers' coverage report. Staff, or the holder and those credit access lets read the holder
+(404 for anyone else); verification is public.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
 
 import segno
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import access
-from services.credit.credentials import cards, facts, insurance, policy, vc
+from services.credit.credentials import cards, facts, policy, vc
 from services.credit.credentials.issuer import Issuer
 from services.credit.credentials.models import (
     CardPolicy,
     CardWorkerFacts,
     HomeServiceCard,
-    InsuranceClaim,
-    InsurancePolicy,
+)
+from services.credit.credentials.published_api import (
+    DOCUMENT_RESPONSE,
+    document_response,
+    issuer_of,
+    read_people,
 )
 from services.credit.credentials.schemas import (
     BlacklistingIn,
@@ -35,149 +37,24 @@ from services.credit.credentials.schemas import (
     CardQr,
     CardRequest,
     CardVerification,
-    ClaimIn,
-    ClaimOut,
     ConditionOut,
     CoverageRow,
     EligibilityOut,
-    InsurancePolicyOut,
-    JsonDocument,
     SweepOut,
 )
-from services.credit.models import Certificate, CreditWorker
+from services.credit.models import CreditWorker
 from services.credit.service import mask_name
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import NotFound, Problem
 from services.kit.http import conditional_json, etag_for
-from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["cards"])
-well_known = APIRouter(tags=["cards"])
 
 staff = allow(*STAFF)
-read_people = allow(*STAFF, "worker", "company", "employer", scopes=[access.CREDIT_READ_SCOPE])
 #: Unguessable codes are 22 base64url characters (128 bits).
 CODE_PATTERN = r"^[A-Za-z0-9_-]{22}$"
-JSON_LD = "application/ld+json"
-DOCUMENT_RESPONSE = {200: {"content": {JSON_LD: {"schema": {"type": "object"}}}}}
-
-
-def issuer_of(ctx: ServiceContext) -> Issuer:
-    return ctx.extras["issuer"]  # type: ignore[no-any-return]
-
-
-async def start(ctx: ServiceContext) -> None:
-    """On startup: load (in development, create) the issuer key."""
-    from services.credit.credentials.issuer import load_issuer
-
-    ctx.extras["issuer"] = load_issuer(ctx.platform)
-
-
-async def sweep_once_a_day(ctx: ServiceContext) -> None:
-    """Lapses by time happen at day boundaries (validity dates are days), and every other
-    change is applied when its event arrives: one sweep per process and day keeps the lists
-    current without a public GET writing each time."""
-    day = cards.today()
-    if ctx.extras.get("swept_on") == day:
-        return
-    async with ctx.db.write() as session:
-        await cards.sweep(session, day)
-    ctx.extras["swept_on"] = day
-
-
-def _document(request: Request, document: JsonDocument, etag_parts: tuple[object, ...]) -> Response:
-    response = conditional_json(request, document, etag_for(*etag_parts))
-    if response.status_code == 200:
-        response.headers["Content-Type"] = JSON_LD
-    return response
-
-
-# --- published by the issuer -------------------------------------------------------------
-
-
-@well_known.get(
-    "/.well-known/did.json",
-    dependencies=[Depends(public())],
-    responses=DOCUMENT_RESPONSE,
-    response_class=Response,
-)
-async def did_web_document(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> Response:
-    """The credential issuer's DID document (did:web resolution)."""
-    document = issuer_of(ctx).did_document()
-    return _document(request, document, ("did", json.dumps(document, sort_keys=True)))
-
-
-@router.get(
-    "/credentials/issuer",
-    dependencies=[Depends(public())],
-    responses=DOCUMENT_RESPONSE,
-    response_class=Response,
-)
-async def issuer_document(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> Response:
-    """The credential issuer's DID document: its Multikey public key, all a verifier needs
-    besides the credential and its status lists."""
-    document = issuer_of(ctx).did_document()
-    return _document(request, document, ("did", json.dumps(document, sort_keys=True)))
-
-
-@router.get(
-    "/credentials/status-lists/{purpose}/{list_no}",
-    dependencies=[Depends(public())],
-    responses=DOCUMENT_RESPONSE,
-    response_class=Response,
-)
-async def status_list(
-    request: Request,
-    purpose: str = Path(pattern=r"^(revocation|suspension)$"),
-    list_no: int = Path(ge=0, le=1000),
-    ctx: ServiceContext = Depends(get_ctx),
-) -> Response:
-    """A signed BitstringStatusListCredential with the current bits (the first fetch of a day
-    first suspends the cards whose checks lapsed overnight)."""
-    await sweep_once_a_day(ctx)
-    async with ctx.db.read() as session:
-        document = await vc.status_list_credential(session, issuer_of(ctx), purpose, list_no)
-    bits = document["credentialSubject"]["encodedList"]
-    return _document(request, document, ("list", purpose, list_no, bits, document["validFrom"]))
-
-
-@router.get(
-    "/certificates/{certificate_id}/credential",
-    responses=DOCUMENT_RESPONSE,
-    response_class=Response,
-)
-async def certificate_credential(
-    certificate_id: uuid.UUID,
-    request: Request,
-    principal: Principal = Depends(read_people),
-    ctx: ServiceContext = Depends(get_ctx),
-) -> Response:
-    """The training certificate as a signed W3C VC 2.0 document (eddsa-jcs-2022)."""
-    async with ctx.db.read() as session:
-        certificate = await session.get(Certificate, certificate_id)
-        reader = (
-            await access.reader_of(session, principal, certificate.worker_id)
-            if certificate is not None
-            else None
-        )
-    if certificate is None or reader is None:
-        raise NotFound("certificate", certificate_id)
-    async with ctx.db.write() as session:
-        certificate = await session.get(Certificate, certificate_id)
-        assert certificate is not None
-        row = await vc.training_credential(session, issuer_of(ctx), certificate)
-        if reader.is_logged:
-            await access.log_read(
-                session,
-                reader,
-                certificate.worker_id,
-                resource="certificate",
-                items=1,
-                certificate_id=certificate.id,
-            )
-    return _document(request, json.loads(row.document), ("vc", row.id))
 
 
 # --- card policy --------------------------------------------------------------------------
@@ -438,7 +315,7 @@ async def card_credential(
         row = await vc.card_credential(
             session, issuer_of(ctx), card, card_facts.tracks if card_facts else []
         )
-    return _document(request, json.loads(row.document), ("vc", row.id))
+    return document_response(request, json.loads(row.document), ("vc", row.id))
 
 
 @router.get("/cards/{card_id}/qr", response_model=CardQr)
@@ -521,97 +398,3 @@ async def renew_card(
     """A new validity period from today under the current policy (409 with the conditions if
     the worker does not qualify); the previous credential is revoked, a new one is minted."""
     return await _act(ctx, card_id, "renew", "renewed")
-
-
-# --- insurance --------------------------------------------------------------------------------
-
-
-@router.get("/insurance/policies", response_model=Page[InsurancePolicyOut])
-async def insurance_policies(
-    principal: Principal = Depends(staff),
-    ctx: ServiceContext = Depends(get_ctx),
-    ending_within_days: int | None = Query(
-        None, ge=0, le=366, description="Only policies ending within this many days (reminders)"
-    ),
-    worker_id: uuid.UUID | None = Query(None),
-    cursor: str | None = Query(None, max_length=200),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-) -> Page[InsurancePolicyOut]:
-    """Accident insurance policies of card holders, oldest first."""
-    query = select(InsurancePolicy)
-    if ending_within_days is not None:
-        day = cards.today()
-        query = query.where(
-            InsurancePolicy.ends_on >= day,
-            InsurancePolicy.ends_on <= day + timedelta(days=ending_within_days),
-        )
-    if worker_id is not None:
-        query = query.where(InsurancePolicy.worker_id == worker_id)
-    async with ctx.db.read() as session:
-        rows, next_cursor = await keyset_page(session, query, InsurancePolicy.id, cursor, limit)
-    return Page[InsurancePolicyOut](
-        items=[InsurancePolicyOut.model_validate(row) for row in rows], next_cursor=next_cursor
-    )
-
-
-@router.post("/insurance/policies/{policy_id}/claims", response_model=ClaimOut, status_code=201)
-async def record_claim(
-    policy_id: uuid.UUID,
-    body: ClaimIn,
-    response: Response,
-    principal: Principal = Depends(staff),
-    ctx: ServiceContext = Depends(get_ctx),
-) -> ClaimOut:
-    """Record a claim; the incident must fall within the policy's cover."""
-    async with ctx.db.write() as session:
-        cover = await insurance.get_policy(session, policy_id)
-        if not cover.starts_on <= body.incident_date <= cover.ends_on:
-            raise Problem(
-                422,
-                "outside-cover",
-                "incident outside cover",
-                f"The policy covers {cover.starts_on} to {cover.ends_on}",
-            )
-        claim = await insurance.record_claim(
-            session, cover, body.incident_date, body.incident, principal.subject
-        )
-        out = ClaimOut.model_validate(claim)
-    response.headers["Location"] = f"/api/v1/insurance/policies/{policy_id}/claims"
-    return out
-
-
-@router.post(
-    "/insurance/policies/{policy_id}/renewal", response_model=InsurancePolicyOut, status_code=201
-)
-async def renew_insurance(
-    policy_id: uuid.UUID,
-    response: Response,
-    principal: Principal = Depends(staff),
-    ctx: ServiceContext = Depends(get_ctx),
-) -> InsurancePolicyOut:
-    """The next free period of cover under the current card policy, from the day after this
-    one ends (409 if the card is revoked or the policy was already renewed)."""
-    async with ctx.db.write() as session:
-        cover = await insurance.get_policy(session, policy_id)
-        version, rules = await policy.current(session)
-        renewed = await insurance.renew(session, cover, version, rules, cards.today())
-        out = InsurancePolicyOut.model_validate(renewed)
-    response.headers["Location"] = f"/api/v1/insurance/policies?worker_id={out.worker_id}"
-    return out
-
-
-@router.get("/insurance/policies/{policy_id}/claims", response_model=list[ClaimOut])
-async def policy_claims(
-    policy_id: uuid.UUID,
-    principal: Principal = Depends(staff),
-    ctx: ServiceContext = Depends(get_ctx),
-) -> list[ClaimOut]:
-    """A policy's claims, oldest first."""
-    async with ctx.db.read() as session:
-        await insurance.get_policy(session, policy_id)
-        rows = await session.scalars(
-            select(InsuranceClaim)
-            .where(InsuranceClaim.policy_id == policy_id)
-            .order_by(InsuranceClaim.id)
-        )
-        return [ClaimOut.model_validate(row) for row in rows]
