@@ -284,6 +284,14 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
         claims, json={"incident_date": today.isoformat(), "incident": "滑倒"}, headers=officer()
     )
     assert claim.status_code == 201 and claim.json()["status"] == "reported"
+    decide = f"/api/v1/insurance/claims/{claim.json()['id']}/decision"
+    assert (
+        await client.post(decide, json={"status": "paid"}, headers=officer())
+    ).status_code == 409
+    accepted = await client.post(decide, json={"status": "accepted"}, headers=officer())
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    paid = await client.post(decide, json={"status": "paid"}, headers=officer())
+    assert paid.json()["status"] == "paid"
     late = (date.fromisoformat(cover["ends_on"]) + timedelta(days=1)).isoformat()
     outside = await client.post(
         claims, json={"incident_date": late, "incident": "x"}, headers=officer()

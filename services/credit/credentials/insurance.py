@@ -110,3 +110,18 @@ async def record_claim(
     session.add(claim)
     await session.flush()
     return claim
+
+
+#: Where a claim may go from each status.
+CLAIM_TRANSITIONS = {"reported": ("accepted", "rejected"), "accepted": ("paid",)}
+
+
+async def decide_claim(session: AsyncSession, claim_id: uuid.UUID, status: str) -> InsuranceClaim:
+    claim = await session.get(InsuranceClaim, claim_id)
+    if claim is None:
+        raise NotFound("claim", claim_id)
+    if status not in CLAIM_TRANSITIONS.get(claim.status, ()):
+        raise Conflict(f"a {claim.status} claim cannot become {status}", slug="claim-status")
+    claim.status = status
+    await session.flush()
+    return claim

@@ -15,6 +15,7 @@ from services.credit.credentials.models import (
     InsurancePolicy,
 )
 from services.credit.credentials.schemas import (
+    ClaimDecision,
     ClaimIn,
     ClaimOut,
     InsurancePolicyOut,
@@ -118,3 +119,16 @@ async def policy_claims(
             .order_by(InsuranceClaim.id)
         )
         return [ClaimOut.model_validate(row) for row in rows]
+
+
+@router.post("/insurance/claims/{claim_id}/decision", response_model=ClaimOut)
+async def decide_claim(
+    claim_id: uuid.UUID,
+    body: ClaimDecision,
+    principal: Principal = Depends(staff),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> ClaimOut:
+    """Move a claim on: reported → accepted or rejected, accepted → paid (409 otherwise)."""
+    async with ctx.db.write() as session:
+        claim = await insurance.decide_claim(session, claim_id, body.status)
+        return ClaimOut.model_validate(claim)

@@ -144,6 +144,14 @@ class ClaimIn(BaseModel):
     incident: str = Field(min_length=1, max_length=1000)
 
 
+class ClaimDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["accepted", "rejected", "paid"] = Field(
+        description="reported → accepted or rejected; accepted → paid"
+    )
+
+
 class ClaimOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
