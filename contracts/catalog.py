@@ -7,10 +7,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.credit import (
+    CardIssued,
+    CardStatusChanged,
     CertificateIssued,
     CreditLevelChanged,
     CreditListEntryAdded,
     CreditListEntryRemoved,
+    InsuranceEnrolled,
 )
 from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted
@@ -45,6 +48,9 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     CreditLevelChanged,
     CreditListEntryAdded,
     CreditListEntryRemoved,
+    CardIssued,
+    CardStatusChanged,
+    InsuranceEnrolled,
     WorkerRatingChanged,
     EngagementStarted,
     EngagementFinished,

@@ -105,3 +105,63 @@ class CreditListEntryRemoved(_ListingEvent):
     end_reason: Literal["period_ended", "repaired", "level_changed", "officer"] = Field(
         description="Why it ended"
     )
+
+
+#: Live status of a home-service card: green (valid), yellow (something lapses soon), red.
+CardColour = Literal["green", "yellow", "red"]
+#: Stored state of a home-service card (expiry is computed from valid_until).
+CardState = Literal["active", "suspended", "revoked"]
+
+
+class CardIssued(AggregateEvent):
+    """A worker was issued the free home-service certificate (居家上门服务证)."""
+
+    event_type = "jiasao.credit.card.issued.v1"
+    subject = "credit.card.issued"
+    producer = "credit"
+    aggregate_field = "card_id"
+
+    card_id: Id = Field(description="Id of the card")
+    card_number: str = Field(
+        pattern=r"^ZQJZ-[0-9]{4}-[0-9]{6}$", description="Public card number, e.g. ZQJZ-2026-000001"
+    )
+    worker_id: Id = Field(description="Holder of the card")
+    policy_version: int = Field(ge=1, description="Card policy version the eligibility used")
+    issued_at: AwareDatetime = Field(description="When the card was issued")
+    valid_until: date = Field(description="Last day of validity (China time)")
+    by_exception: bool = Field(description="Issued by an officer's exception (no company)")
+
+
+class CardStatusChanged(AggregateEvent):
+    """A card was suspended, reinstated, revoked or renewed; carries its whole state."""
+
+    event_type = "jiasao.credit.card.status_changed.v1"
+    subject = "credit.card.status_changed"
+    producer = "credit"
+    aggregate_field = "card_id"
+
+    card_id: Id = Field(description="Id of the card")
+    worker_id: Id = Field(description="Holder of the card")
+    state: CardState = Field(description="State after the change")
+    colour: CardColour = Field(description="Live status colour after the change")
+    reason: str = Field(min_length=1, max_length=500, description="Why it changed")
+    valid_until: date = Field(description="Last day of validity after the change")
+    changed_at: AwareDatetime = Field(description="When it changed")
+
+
+class InsuranceEnrolled(AggregateEvent):
+    """A card holder was enrolled in the programme's free accident insurance."""
+
+    event_type = "jiasao.credit.insurance.enrolled.v1"
+    subject = "credit.insurance.enrolled"
+    producer = "credit"
+    aggregate_field = "insurance_policy_id"
+
+    insurance_policy_id: Id = Field(description="Id of the insurance policy")
+    policy_number: str = Field(min_length=1, max_length=24, description="Policy number")
+    worker_id: Id = Field(description="Insured worker")
+    card_id: Id = Field(description="The card the cover comes with")
+    insurer: str = Field(min_length=1, max_length=200, description="Insurance company")
+    starts_on: date = Field(description="First day of cover")
+    ends_on: date = Field(description="Last day of cover")
+    premium_cents: int = Field(ge=0, description="Premium paid by the programme, in fen")

@@ -37,6 +37,9 @@ ROUTES: tuple[Route, ...] = _table(
         r"|blacklist|redlist|insurance)(/|$)",
         "credit",
     ),
+    (r"^/api/v1/(cards|credentials)(/|$)", "credit"),
+    (r"^/\.well-known/did\.json$", "credit"),
+    (r"^/verify/[^/]+$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
     (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
 )
@@ -67,6 +70,10 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/courses/[^/]+$", {"GET"}),
     _public(r"^/api/v1/certificates/verify/[^/]+$", {"GET"}),
     _public(r"^/api/v1/(redlist|blacklist)$", {"GET"}),
+    _public(r"^/\.well-known/did\.json$", {"GET"}),
+    _public(r"^/api/v1/credentials/(issuer|status-lists/[^/]+/[^/]+)$", {"GET"}),
+    _public(r"^/api/v1/cards/verify/[^/]+$", {"GET"}),
+    _public(r"^/verify/[^/]+$", {"GET"}),
 )
 
 
@@ -92,7 +99,7 @@ def needs_token(method: str, path: str) -> bool:
 
 
 # Every pattern starts with one of these; checking them first keeps non-API paths cheap.
-_PREFIXES = ("/api/v1/", "/.well-known/")
+_PREFIXES = ("/api/v1/", "/.well-known/", "/verify/")
 # "." or ".." as a whole segment: never forwarded, so nobody can walk out of a routed prefix.
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.api import router
+from services.credit.credentials import api as cards_api
+from services.credit.credentials import insurance_api, published_api
+from services.credit.credentials import page as verification_page
+from services.credit.credentials.facts import SUBSCRIPTIONS as CARD_SUBSCRIPTIONS
 from services.credit.files.api import router as files_router
 from services.credit.files.api_cases import router as cases_router
 from services.credit.handlers import SUBSCRIPTIONS
@@ -18,12 +22,24 @@ def create_app(
     """The credit app; settings default to the environment (tests pass their own)."""
     return create_service_app(
         "credit",
-        routers=[router, files_router, cases_router],
-        subscriptions=SUBSCRIPTIONS,
+        routers=[
+            router,
+            files_router,
+            cases_router,
+            published_api.router,
+            published_api.well_known,
+            cards_api.router,
+            insurance_api.router,
+            verification_page.router,
+        ],
+        subscriptions=SUBSCRIPTIONS + CARD_SUBSCRIPTIONS,
         title="Jiasao credit",
-        description="Certificates (training certificates for now), their verification by "
-        "number and check code, the log of who read a worker's credit data, and credit files "
-        "(records, explainable levels, red and black lists, complaints, credit repair).",
+        description="Certificates, their verification by number and check code, and the log of "
+        "who read a worker's credit data; credit files (records, explainable levels, red and "
+        "black lists, complaints, credit repair); the home-service card (居家上门服务证) with "
+        "its accident insurance, and certificates as W3C Verifiable Credentials with a "
+        "Bitstring Status List.",
         settings=settings,
         platform=platform,
+        on_startup=published_api.start,
     )

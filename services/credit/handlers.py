@@ -11,6 +11,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.registry import ConsentChanged, EmploymentChanged, WorkerRegistered, WorkerUpdated
 from contracts.training import EnrollmentCompleted
 from services.credit.access import record_consent
+from services.credit.credentials import cards
 from services.credit.files.handlers import SUBSCRIPTIONS as FILE_SUBSCRIPTIONS
 from services.credit.service import record_completion
 from services.credit.workers import record_employment, upsert_worker
@@ -22,7 +23,9 @@ async def handle_enrollment_completed(
 ) -> None:
     """Issue a training certificate for a passed completion, exactly once per enrolment."""
     if isinstance(data, EnrollmentCompleted):
-        await record_completion(session, data)
+        if await record_completion(session, data) is not None:
+            # A new training certificate may complete the home-service card's conditions.
+            await cards.reevaluate(session, uuid.UUID(data.worker_id))
 
 
 async def handle_worker_event(

@@ -177,6 +177,34 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "ended_at": AT,
         "end_reason": "repaired",
     },
+    EVENTS_BY_SUBJECT["credit.card.issued"]: {
+        "card_id": OTHER,
+        "card_number": "ZQJZ-2026-000001",
+        "worker_id": WORKER,
+        "policy_version": 1,
+        "issued_at": AT,
+        "valid_until": "2028-03-01",
+        "by_exception": False,
+    },
+    EVENTS_BY_SUBJECT["credit.card.status_changed"]: {
+        "card_id": OTHER,
+        "worker_id": WORKER,
+        "state": "suspended",
+        "colour": "red",
+        "reason": "health check expired",
+        "valid_until": "2028-03-01",
+        "changed_at": AT,
+    },
+    EVENTS_BY_SUBJECT["credit.insurance.enrolled"]: {
+        "insurance_policy_id": COMPANY,
+        "policy_number": "ZQBX-2026-000001",
+        "worker_id": WORKER,
+        "card_id": OTHER,
+        "insurer": "中国人民财产保险股份有限公司肇庆市分公司",
+        "starts_on": "2026-03-01",
+        "ends_on": "2027-02-28",
+        "premium_cents": 5000,
+    },
     EVENTS_BY_SUBJECT["rating.worker.changed"]: {
         "worker_id": WORKER,
         "year": 2026,
@@ -302,7 +330,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 18
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 21
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 
