@@ -12,8 +12,9 @@ from contracts.registry import ConsentChanged, EmploymentChanged, WorkerRegister
 from contracts.training import EnrollmentCompleted
 from services.credit.access import record_consent
 from services.credit.credentials import cards
+from services.credit.files import service as credit_files
 from services.credit.files.handlers import SUBSCRIPTIONS as FILE_SUBSCRIPTIONS
-from services.credit.service import record_completion
+from services.credit.service import certificate_issued, record_completion
 from services.credit.workers import record_employment, upsert_worker
 from services.kit.inbox import Subscription
 
@@ -23,8 +24,11 @@ async def handle_enrollment_completed(
 ) -> None:
     """Issue a training certificate for a passed completion, exactly once per enrolment."""
     if isinstance(data, EnrollmentCompleted):
-        if await record_completion(session, data) is not None:
-            # A new training certificate may complete the home-service card's conditions.
+        certificate = await record_completion(session, data)
+        if certificate is not None:
+            # In the issuing transaction (credit never consumes its own stream): a positive
+            # record in the worker's credit file, and perhaps the card's last condition.
+            await credit_files.record_certificate(session, certificate_issued(certificate))
             await cards.reevaluate(session, uuid.UUID(data.worker_id))
 
 

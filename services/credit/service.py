@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.credit import CertificateIssued
 from contracts.training import EnrollmentCompleted
 from services.credit.codes import matches, new_check_code
-from services.credit.files import service as credit_files
 from services.credit.models import Certificate, CreditWorker, TrainingCompletion
 from services.credit.numbers import local_date, next_number
 from services.kit.errors import NotFound, Problem
@@ -105,9 +104,7 @@ async def issue_training_certificate(
     )
     session.add(certificate)
     await session.flush()
-    issued = certificate_issued(certificate)
-    await publish(session, issued)
-    await credit_files.record_certificate(session, issued)
+    await publish(session, certificate_issued(certificate))
     return certificate
 
 

@@ -264,14 +264,22 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
     result = await scenario.verify(credential)
     assert result.valid, result.problems
 
-    # Blacklisting (officer, until credit files publish list events): red, then back.
-    blacklist = f"/api/v1/workers/{worker_id}/credit/blacklisting"
+    # An officer blacklists the worker in their credit file: the card turns red in the same
+    # transaction; ending the entry reinstates it.
+    entries = f"/api/v1/credit-files/worker/{worker_id}/list-entries"
     listed = await client.post(
-        blacklist, json={"blacklisted": True, "reason": "fraud"}, headers=officer()
+        entries,
+        json={"list_kind": "black", "legal_basis": "家政服务条例 第十条", "reason": "fraud"},
+        headers=officer(),
     )
-    assert listed.status_code == 200 and listed.json()["eligible"] is False
+    assert listed.status_code == 201, listed.text
+    eligibility = f"/api/v1/workers/{worker_id}/credit/card-eligibility"
+    assert (await client.get(eligibility, headers=officer())).json()["eligible"] is False
     await scenario.becomes("suspended", "red")
-    await client.post(blacklist, json={"blacklisted": False, "reason": "lifted"}, headers=officer())
+    ended = await client.post(
+        f"{entries}/{listed.json()['id']}/end", json={"reason": "lifted"}, headers=officer()
+    )
+    assert ended.status_code == 200, ended.text
     await scenario.becomes("active", "green")
 
     # Coverage: one active worker in Gaoyao, holding a card.
@@ -388,9 +396,6 @@ async def test_exception_policy_versions_and_access(credit: Credit) -> None:
     assert (await client.post("/api/v1/cards", json=body, headers=officer())).status_code == 409
     unknown = {"worker_id": str(uuid.uuid4())}
     assert (await client.post("/api/v1/cards", json=unknown, headers=officer())).status_code == 404
-    blacklist = f"/api/v1/workers/{worker_id}/credit/blacklisting"
-    loose = await client.post(blacklist, json={"blacklisted": 1, "reason": "x"}, headers=officer())
-    assert loose.status_code == 422  # 1 is not true: rules and holds are strict
     # Others: companies not employing the worker, and the public, see nothing.
     assert (
         await client.get(

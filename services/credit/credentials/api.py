@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import access
-from services.credit.credentials import cards, facts, policy, vc
+from services.credit.credentials import cards, policy, vc
 from services.credit.credentials.issuer import Issuer
 from services.credit.credentials.models import (
     CardPolicy,
@@ -29,7 +29,6 @@ from services.credit.credentials.published_api import (
     read_people,
 )
 from services.credit.credentials.schemas import (
-    BlacklistingIn,
     CardAction,
     CardOut,
     CardPolicyIn,
@@ -125,22 +124,6 @@ async def card_eligibility(
         eligible=all(c.met for c in conditions),
         conditions=[ConditionOut(name=c.name, met=c.met, detail=c.detail) for c in conditions],  # type: ignore[arg-type]
     )
-
-
-@router.post("/workers/{worker_id}/credit/blacklisting", response_model=EligibilityOut)
-async def set_blacklisting(
-    worker_id: uuid.UUID,
-    body: BlacklistingIn,
-    principal: Principal = Depends(staff),
-    ctx: ServiceContext = Depends(get_ctx),
-) -> EligibilityOut:
-    """Put a worker on the blacklist as the card sees it (the card suspends: red), or take
-    them off (a card suspended for it is reinstated if nothing else lapsed)."""
-    async with ctx.db.write() as session:
-        if await session.get(CardWorkerFacts, worker_id) is None:
-            raise NotFound("worker", worker_id)
-        await facts.set_blacklisted(session, worker_id, body.blacklisted)
-    return await card_eligibility(worker_id, principal, ctx)
 
 
 # --- cards ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import County, Track
 from contracts.credit import CardColour, CardState
@@ -67,13 +67,6 @@ class CardRequest(BaseModel):
 class CardAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class BlacklistingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    blacklisted: StrictBool
     reason: str = Field(min_length=1, max_length=500)
 
 

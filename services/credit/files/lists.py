@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CreditListEntryAdded, CreditListEntryRemoved
 from contracts.envelope import EventData
+from services.credit.credentials import facts as card_facts
 from services.credit.files.models import CreditListEntry, CreditParty
 from services.credit.files.policy import CreditRules
 from services.kit.ids import new_id
@@ -140,7 +142,7 @@ async def add_entry(
     session.add(entry)
     events.append(added(entry))
     await session.flush()
-    await publish_many(session, events)
+    await publish_changes(session, events)
     return entry
 
 
@@ -149,7 +151,24 @@ async def end_entry(
 ) -> None:
     event = ended(entry, reason, now or utcnow())
     await session.flush()
-    await publish_many(session, [event])
+    await publish_changes(session, [event])
+
+
+async def publish_changes(session: AsyncSession, events: Sequence[EventData]) -> None:
+    """Publish credit-file events; a worker's home-service card follows their blacklisting in
+    the same transaction (credit never consumes its own stream)."""
+    await publish_many(session, events)
+    workers = {
+        uuid.UUID(event.party_id)
+        for event in events
+        if isinstance(event, CreditListEntryAdded | CreditListEntryRemoved)
+        and event.list_kind == "black"
+        and event.party_kind == "worker"
+    }
+    for worker_id in sorted(workers):
+        await card_facts.set_blacklisted(
+            session, worker_id, await is_blacklisted(session, worker_id)
+        )
 
 
 def _carried(entry: CreditListEntry) -> dict[str, object]:

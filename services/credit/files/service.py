@@ -23,7 +23,7 @@ from services.credit.files.policy import Counted, CreditRules, explain, polarity
 from services.credit.sql import insert_for
 from services.kit.errors import NotFound, Problem
 from services.kit.ids import new_id
-from services.kit.outbox import publish, publish_many
+from services.kit.outbox import publish
 from services.kit.types import utcnow
 
 
@@ -260,7 +260,7 @@ async def recompute_many(
     each and writing all events in one insert; the number of level changes."""
     changed, events = await _score(session, parties, policy, now or utcnow())
     await session.flush()
-    await publish_many(session, events)
+    await lists.publish_changes(session, events)
     return changed
 
 
@@ -339,7 +339,7 @@ async def recompute_all(
                 ],
             )
             await session.flush()
-            await publish_many(session, events)
+            await lists.publish_changes(session, events)
             changed += moved
             done += len(parties)
             after = parties[-1].party_id
