@@ -22,7 +22,7 @@ from contracts.registry import (
     WorkerUpdated,
     WorkerVerified,
 )
-from contracts.training import EnrollmentCompleted
+from contracts.training import CompetitionAwarded, EnrollmentCompleted
 
 ALL_EVENTS: tuple[type[EventData], ...] = (
     WorkerRegistered,
@@ -36,6 +36,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     EmployerRegistered,
     PartnerRegistered,
     EnrollmentCompleted,
+    CompetitionAwarded,
     CertificateIssued,
     WorkerRatingChanged,
     EngagementStarted,

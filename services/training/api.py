@@ -22,14 +22,30 @@ from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal
 from services.kit.reads import ReadQuery
-from services.training import access, service
-from services.training.models import Course, Enrollment
+from services.training import access, progress, service
+from services.training.models import (
+    Attendance,
+    CompletionRule,
+    Course,
+    CourseSession,
+    Enrollment,
+    ExamAttempt,
+)
 from services.training.schemas import (
+    AttendanceOut,
+    AttendanceRecord,
     CourseCreate,
     CourseOut,
     EnrollmentCreate,
     EnrollmentOut,
+    ExamOut,
+    ExamRecord,
     ResultRecord,
+    RulesCreate,
+    RulesHistory,
+    RulesOut,
+    SessionCreate,
+    SessionOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["training"])
@@ -54,6 +70,13 @@ def course_out(course: Course | Any) -> CourseOut:
         hours=course.hours,
         pass_score=course.pass_score,
         institution_id=course.institution_id,
+        capacity=course.capacity,
+        tuition_fee=course.fee,
+        free_for_target_groups=course.free_for_target_groups,
+        curriculum_origin=course.curriculum_origin,
+        county=course.county,
+        language=course.language,
+        rules_version=course.rules_version,
         version=course.version,
         created_at=course.created_at,
     )
@@ -68,10 +91,16 @@ def enrollment_out(enrollment: Enrollment) -> EnrollmentOut:
         score=enrollment.score,
         hours_attended=enrollment.hours_attended,
         passed=enrollment.passed,
+        fee_due=enrollment.fee_due,
+        fee_waived=enrollment.fee_waived,
+        rules_version=enrollment.rules_version,
+        theory_score=enrollment.theory_score,
+        practical_score=enrollment.practical_score,
         version=enrollment.version,
         enrolled_at=enrollment.enrolled_at,
         result_recorded_at=enrollment.result_recorded_at,
         completed_at=enrollment.completed_at,
+        withdrawn_at=enrollment.withdrawn_at,
     )
 
 
@@ -93,7 +122,7 @@ async def create_course(
     """Create a course. Institution staff create courses of their own institution only."""
     institution_id = access.course_institution(principal, body.institution_id)
     async with ctx.db.write() as session:
-        course = await service.create_course(session, body, institution_id)
+        course = await service.create_course(session, body, institution_id, principal.subject)
     response.headers["Location"] = f"/api/v1/courses/{course.id}"
     response.headers["ETag"] = etag_for(course.id, course.version)
     return course_out(course)
@@ -136,10 +165,12 @@ async def enroll(
     principal: Principal = Depends(allow(*STAFF, "institution", "worker")),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> EnrollmentOut:
-    """Enrol a worker in a course.
+    """Enrol a worker in a course: a seat while the course has one, else its waiting list.
 
-    Officers enrol anyone; institution staff enrol workers in their own institution's courses;
-    a worker enrols only themself (``worker_id`` may then be left out).
+    A refresher course needs an earlier passed course in its track; a worker of a target group
+    trains free where the course says so. Officers enrol anyone; institution staff enrol
+    workers in their own institution's courses; a worker enrols only
+    themself (``worker_id`` may then be left out).
     """
     try:
         async with ctx.db.write() as session:
@@ -168,7 +199,7 @@ async def record_result(
     """
     async with ctx.db.write() as session:
         enrollment = await access.runnable_enrollment(session, principal, enrollment_id)
-        enrollment = await service.record_result(session, enrollment, body)
+        enrollment = await progress.record_result(session, enrollment, body)
     return _with_etag(response, enrollment)
 
 
@@ -179,13 +210,15 @@ async def complete(
     principal: Principal = Depends(RUNS_COURSES),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> EnrollmentOut:
-    """Complete the enrolment: decide ``passed`` and announce it (a pass leads to a certificate).
+    """Complete the enrolment: decide ``passed`` under the course's completion rules in force
+    (attendance share, theory and practical pass marks), record their version and announce it
+    (a pass leads to a certificate).
 
     Officers, and staff of the institution running the course (others' enrolments are 404).
     """
     async with ctx.db.write() as session:
         enrollment = await access.runnable_enrollment(session, principal, enrollment_id)
-        enrollment = await service.complete(session, enrollment)
+        enrollment = await progress.complete(session, enrollment)
     return _with_etag(response, enrollment)
 
 
@@ -225,3 +258,188 @@ async def list_enrollments(
     return Page[EnrollmentOut](
         items=[enrollment_out(e) for e in enrollments], next_cursor=next_cursor
     )
+
+
+@router.post("/enrollments/{enrollment_id}/withdraw", response_model=EnrollmentOut)
+async def withdraw(
+    enrollment_id: uuid.UUID,
+    response: Response,
+    principal: Principal = Depends(allow(*STAFF, "institution", "worker")),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> EnrollmentOut:
+    """Withdraw from the course or its waiting list; a freed seat goes to the worker who has
+    waited longest. The worker themself, officers, and the institution running the course."""
+    async with ctx.db.write() as session:
+        course, enrollment = await access.withdrawable_enrollment(session, principal, enrollment_id)
+        enrollment = await service.withdraw(session, course, enrollment)
+    return _with_etag(response, enrollment)
+
+
+# --- Completion rules and sessions -------------------------------------------------------------
+
+
+def rules_out(rule: CompletionRule) -> RulesOut:
+    return RulesOut(
+        course_id=rule.course_id,
+        version=rule.version,
+        min_attendance_share=rule.min_attendance_share,
+        theory_pass_score=rule.theory_pass_score,
+        practical_pass_score=rule.practical_pass_score,
+        max_resits=rule.max_resits,
+        created_at=rule.created_at,
+    )
+
+
+@router.get(
+    "/courses/{course_id}/rules", response_model=RulesHistory, dependencies=[Depends(public())]
+)
+async def get_rules(course_id: uuid.UUID, ctx: ServiceContext = Depends(get_ctx)) -> RulesHistory:
+    """The course's completion rules in force and every earlier version (public: workers see
+    what they must attend and score before they enrol)."""
+    async with ctx.db.read() as session:
+        course = await service.get_course(session, course_id)
+        history = await service.rule_history(session, course)
+    current = next(r for r in history if r.version == course.rules_version)
+    return RulesHistory(current=rules_out(current), versions=[rules_out(r) for r in history])
+
+
+@router.post("/courses/{course_id}/rules", status_code=201, response_model=RulesOut)
+async def add_rules(
+    course_id: uuid.UUID,
+    body: RulesCreate,
+    principal: Principal = Depends(RUNS_COURSES),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> RulesOut:
+    """Publish a new version of the course's completion rules. Open enrolments complete under
+    it; completed ones keep the version that decided them. Officers and the running institution.
+    """
+    async with ctx.db.write() as session:
+        course = await access.runnable_course(session, principal, course_id)
+        rule = await service.add_rules(session, course, body, principal.subject)
+    return rules_out(rule)
+
+
+def session_out(row: CourseSession) -> SessionOut:
+    return SessionOut(
+        id=row.id,
+        course_id=row.course_id,
+        held_on=row.held_on,
+        hours=row.hours,
+        venue=row.venue,
+        online=row.online,
+    )
+
+
+@router.post("/courses/{course_id}/sessions", status_code=201, response_model=SessionOut)
+async def add_session(
+    course_id: uuid.UUID,
+    body: SessionCreate,
+    principal: Principal = Depends(RUNS_COURSES),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> SessionOut:
+    """Schedule a class session (a day, its hours, a venue or online). Officers and the
+    running institution."""
+    async with ctx.db.write() as session:
+        course = await access.runnable_course(session, principal, course_id)
+        row = await progress.add_session(session, course, body)
+    return session_out(row)
+
+
+@router.get(
+    "/courses/{course_id}/sessions",
+    response_model=list[SessionOut],
+    dependencies=[Depends(public())],
+)
+async def list_sessions(
+    course_id: uuid.UUID, ctx: ServiceContext = Depends(get_ctx)
+) -> list[SessionOut]:
+    """The course's timetable, in date order (public, like the catalogue)."""
+    async with ctx.db.read() as session:
+        await service.get_course(session, course_id)
+        rows = await progress.sessions_of(session, course_id)
+    return [session_out(r) for r in rows]
+
+
+# --- Attendance and exams ----------------------------------------------------------------------
+
+
+def attendance_out(row: Attendance) -> AttendanceOut:
+    return AttendanceOut(
+        enrollment_id=row.enrollment_id,
+        session_id=row.session_id,
+        present=row.present,
+        hours=row.hours,
+        recorded_at=row.recorded_at,
+    )
+
+
+def exam_out(row: ExamAttempt) -> ExamOut:
+    return ExamOut(
+        id=row.id,
+        enrollment_id=row.enrollment_id,
+        part=row.part,  # type: ignore[arg-type]
+        attempt=row.attempt,
+        score=row.score,
+        passed=row.passed,
+        rules_version=row.rules_version,
+        taken_on=row.taken_on,
+        recorded_at=row.recorded_at,
+    )
+
+
+@router.post("/enrollments/{enrollment_id}/attendance", response_model=AttendanceOut)
+async def record_attendance(
+    enrollment_id: uuid.UUID,
+    body: AttendanceRecord,
+    principal: Principal = Depends(RUNS_COURSES),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> AttendanceOut:
+    """Mark the worker present or absent at one session (re-marking replaces the mark); the
+    enrolment's attended hours become the sum of sessions attended. Officers and the running
+    institution (others' enrolments are 404)."""
+    async with ctx.db.write() as session:
+        enrollment = await access.runnable_enrollment(session, principal, enrollment_id)
+        row = await progress.record_attendance(session, enrollment, body, principal.subject)
+    return attendance_out(row)
+
+
+@router.get("/enrollments/{enrollment_id}/attendance", response_model=list[AttendanceOut])
+async def list_attendance(
+    enrollment_id: uuid.UUID,
+    principal: Principal = Depends(READS_ENROLMENTS),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> list[AttendanceOut]:
+    """The enrolment's attendance marks, for whoever may read the enrolment."""
+    async with ctx.db.read() as session:
+        await access.readable_enrollment(session, principal, enrollment_id)
+        rows = await progress.attendance_of(session, enrollment_id)
+    return [attendance_out(r) for r in rows]
+
+
+@router.post("/enrollments/{enrollment_id}/exams", status_code=201, response_model=ExamOut)
+async def record_exam(
+    enrollment_id: uuid.UUID,
+    body: ExamRecord,
+    principal: Principal = Depends(RUNS_COURSES),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> ExamOut:
+    """Record a theory or practical exam sitting under the rules in force: a failed part may be
+    resat up to the rules' limit; a passed part is not sat again. Officers and the running
+    institution (others' enrolments are 404)."""
+    async with ctx.db.write() as session:
+        enrollment = await access.runnable_enrollment(session, principal, enrollment_id)
+        row = await progress.record_exam(session, enrollment, body, principal.subject)
+    return exam_out(row)
+
+
+@router.get("/enrollments/{enrollment_id}/exams", response_model=list[ExamOut])
+async def list_exams(
+    enrollment_id: uuid.UUID,
+    principal: Principal = Depends(READS_ENROLMENTS),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> list[ExamOut]:
+    """Every exam sitting of the enrolment, for whoever may read the enrolment."""
+    async with ctx.db.read() as session:
+        await access.readable_enrollment(session, principal, enrollment_id)
+        rows = await progress.exams_of(session, enrollment_id)
+    return [exam_out(r) for r in rows]

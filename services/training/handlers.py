@@ -15,7 +15,8 @@ from services.training.workers import upsert_employment, upsert_worker
 async def handle_worker_event(
     session: AsyncSession, envelope: CloudEvent[Any], data: EventData
 ) -> None:
-    """Keep ``known_workers`` current from registrations and profile updates.
+    """Keep ``known_workers`` current (name, county, target groups) from registrations and
+    profile updates.
 
     Ordered by the registry's own timestamps (``registered_at`` / ``updated_at``), not by
     arrival, so redelivery and reordering converge on the newest profile.
@@ -27,7 +28,12 @@ async def handle_worker_event(
     else:  # a subject we did not subscribe to: nothing to do, but ack it
         return
     await upsert_worker(
-        session, uuid.UUID(data.worker_id), name=data.name, county=data.county, as_of=as_of
+        session,
+        uuid.UUID(data.worker_id),
+        name=data.name,
+        county=data.county,
+        as_of=as_of,
+        target_groups=list(data.target_groups),
     )
 
 

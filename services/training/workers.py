@@ -20,7 +20,13 @@ def _insert(session: AsyncSession, model: type[Any]) -> Any:
 
 
 async def upsert_worker(
-    session: AsyncSession, worker_id: uuid.UUID, *, name: str, county: str, as_of: datetime
+    session: AsyncSession,
+    worker_id: uuid.UUID,
+    *,
+    name: str,
+    county: str,
+    as_of: datetime,
+    target_groups: list[str] | None = None,
 ) -> None:
     """Insert or refresh a worker, unless the stored row reflects a newer registry state.
 
@@ -28,13 +34,19 @@ async def upsert_worker(
     events arriving out of order (an update before the registration) leave the newest state.
     """
     stmt = _insert(session, KnownWorker).values(
-        worker_id=worker_id, name=name, county=county, as_of=as_of, updated_at=utcnow()
+        worker_id=worker_id,
+        name=name,
+        county=county,
+        target_groups=list(target_groups or []),
+        as_of=as_of,
+        updated_at=utcnow(),
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=[KnownWorker.worker_id],
         set_={
             "name": stmt.excluded.name,
             "county": stmt.excluded.county,
+            "target_groups": stmt.excluded.target_groups,
             "as_of": stmt.excluded.as_of,
             "updated_at": stmt.excluded.updated_at,
         },
