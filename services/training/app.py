@@ -10,6 +10,7 @@ from services.kit.inbox import Subscription
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.training.api import router
 from services.training.handlers import handle_employment_event, handle_worker_event
+from services.training.subsidies.api import router as subsidies_router
 
 WORKER_SUBJECTS = [WorkerRegistered.subject, WorkerUpdated.subject]
 EMPLOYMENT_SUBJECTS = [EmploymentChanged.subject]
@@ -21,7 +22,7 @@ def create_app(
     """The training app; settings default to the environment (tests pass their own)."""
     return create_service_app(
         "training",
-        routers=[router],
+        routers=[router, subsidies_router],
         subscriptions=[
             Subscription(
                 name="training-workers", subjects=WORKER_SUBJECTS, handler=handle_worker_event
@@ -35,7 +36,10 @@ def create_app(
             ),
         ],
         title="Jiasao training",
-        description="Courses, enrolments, assessment results and completion.",
+        description=(
+            "Courses, sessions, attendance, exams, completion under versioned rules, "
+            "waiting lists and training subsidies."
+        ),
         settings=settings,
         platform=platform,
     )
