@@ -261,7 +261,7 @@ async def list_enrollments(
 
 
 @router.post("/enrollments/{enrollment_id}/withdraw", response_model=EnrollmentOut)
-async def withdraw(
+async def withdraw_enrollment(
     enrollment_id: uuid.UUID,
     response: Response,
     principal: Principal = Depends(allow(*STAFF, "institution", "worker")),
@@ -293,7 +293,9 @@ def rules_out(rule: CompletionRule) -> RulesOut:
 @router.get(
     "/courses/{course_id}/rules", response_model=RulesHistory, dependencies=[Depends(public())]
 )
-async def get_rules(course_id: uuid.UUID, ctx: ServiceContext = Depends(get_ctx)) -> RulesHistory:
+async def get_course_rules(
+    course_id: uuid.UUID, ctx: ServiceContext = Depends(get_ctx)
+) -> RulesHistory:
     """The course's completion rules in force and every earlier version (public: workers see
     what they must attend and score before they enrol)."""
     async with ctx.db.read() as session:
@@ -304,7 +306,7 @@ async def get_rules(course_id: uuid.UUID, ctx: ServiceContext = Depends(get_ctx)
 
 
 @router.post("/courses/{course_id}/rules", status_code=201, response_model=RulesOut)
-async def add_rules(
+async def add_course_rules(
     course_id: uuid.UUID,
     body: RulesCreate,
     principal: Principal = Depends(RUNS_COURSES),
@@ -331,7 +333,7 @@ def session_out(row: CourseSession) -> SessionOut:
 
 
 @router.post("/courses/{course_id}/sessions", status_code=201, response_model=SessionOut)
-async def add_session(
+async def add_course_session(
     course_id: uuid.UUID,
     body: SessionCreate,
     principal: Principal = Depends(RUNS_COURSES),
@@ -350,7 +352,7 @@ async def add_session(
     response_model=list[SessionOut],
     dependencies=[Depends(public())],
 )
-async def list_sessions(
+async def list_course_sessions(
     course_id: uuid.UUID, ctx: ServiceContext = Depends(get_ctx)
 ) -> list[SessionOut]:
     """The course's timetable, in date order (public, like the catalogue)."""

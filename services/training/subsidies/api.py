@@ -77,7 +77,7 @@ def _with_etag(response: Response, claim: SubsidyClaim) -> ClaimOut:
     response_model=SubsidyPolicyHistory,
     dependencies=[Depends(public())],
 )
-async def get_policy(ctx: ServiceContext = Depends(get_ctx)) -> SubsidyPolicyHistory:
+async def get_subsidy_policy(ctx: ServiceContext = Depends(get_ctx)) -> SubsidyPolicyHistory:
     """The training-subsidy policy in force (amounts per training type, eligible target
     groups) and every earlier version. Public."""
     async with ctx.db.read() as session:
@@ -89,7 +89,7 @@ async def get_policy(ctx: ServiceContext = Depends(get_ctx)) -> SubsidyPolicyHis
 
 
 @router.post("/subsidies/policy", status_code=201, response_model=SubsidyPolicyOut)
-async def publish_policy(
+async def publish_subsidy_policy(
     body: SubsidyPolicyCreate,
     principal: Principal = Depends(allow(*STAFF)),
     ctx: ServiceContext = Depends(get_ctx),
@@ -108,7 +108,7 @@ async def publish_policy(
 
 
 @router.post("/subsidies", status_code=201, response_model=ClaimOut)
-async def file_claim(
+async def file_subsidy_claim(
     body: ClaimCreate,
     response: Response,
     principal: Principal = Depends(allow(*STAFF, "institution")),
@@ -147,7 +147,7 @@ def _visible(
 
 
 @router.get("/subsidies", response_model=Page[ClaimOut])
-async def list_claims(
+async def list_subsidy_claims(
     principal: Principal = Depends(READS_CLAIMS),
     ctx: ServiceContext = Depends(get_ctx),
     status: ClaimStatus | None = Query(None),
@@ -165,7 +165,7 @@ async def list_claims(
 
 
 @router.get("/subsidies/{claim_id}", response_model=ClaimOut)
-async def get_claim(
+async def get_subsidy_claim(
     claim_id: uuid.UUID,
     response: Response,
     principal: Principal = Depends(READS_CLAIMS),
@@ -182,7 +182,7 @@ async def get_claim(
 
 
 @router.post("/subsidies/{claim_id}/review", response_model=ClaimOut)
-async def review_claim(
+async def review_subsidy_claim(
     claim_id: uuid.UUID,
     body: ClaimReview,
     response: Response,
@@ -197,7 +197,7 @@ async def review_claim(
 
 
 @router.post("/subsidies/{claim_id}/pay", response_model=ClaimOut)
-async def pay_claim(
+async def pay_subsidy_claim(
     claim_id: uuid.UUID,
     body: ClaimPayment,
     response: Response,
