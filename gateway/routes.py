@@ -31,7 +31,11 @@ ROUTES: tuple[Route, ...] = _table(
         "registry",
     ),
     (r"^/\.well-known/jwks\.json$", "registry"),
-    (r"^/api/v1/(courses|enrollments|competitions|subsidies)(/|$)", "training"),
+    (
+        r"^/api/v1/(courses|enrollments|competitions|subsidies|skills-records|apprenticeships"
+        r"|training-bases)(/|$)",
+        "training",
+    ),
     (r"^/api/v1/(certificates|credit-files|blacklist|redlist|insurance)(/|$)", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
     (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),

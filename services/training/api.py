@@ -31,6 +31,7 @@ from services.training.models import (
     Enrollment,
     ExamAttempt,
 )
+from services.training.record import skills_record
 from services.training.schemas import (
     AttendanceOut,
     AttendanceRecord,
@@ -46,6 +47,7 @@ from services.training.schemas import (
     RulesOut,
     SessionCreate,
     SessionOut,
+    SkillsRecord,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["training"])
@@ -445,3 +447,22 @@ async def list_exams(
         await access.readable_enrollment(session, principal, enrollment_id)
         rows = await progress.exams_of(session, enrollment_id)
     return [exam_out(r) for r in rows]
+
+
+# --- Lifelong skills record --------------------------------------------------------------------
+
+
+@router.get("/skills-records/{worker_id}", response_model=SkillsRecord)
+async def get_skills_record(
+    worker_id: uuid.UUID,
+    principal: Principal = Depends(allow(*STAFF, "worker")),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> SkillsRecord:
+    """The worker's lifelong skills record: every enrolment, session attended, exam,
+    completion, withdrawal, competition and 技术能手 award, oldest first. The worker themself
+    (anyone else's is 404) and officers."""
+    if principal.role == "worker" and not principal.acts_for(worker_id):
+        raise NotFound("skills record", worker_id)
+    async with ctx.db.read() as session:
+        items = await skills_record(session, worker_id)
+    return SkillsRecord(worker_id=worker_id, items=items)

@@ -200,3 +200,41 @@ class ExamOut(BaseModel):
     rules_version: int
     taken_on: date
     recorded_at: datetime
+
+
+SkillsRecordKind = Literal[
+    "enrolled",
+    "attended",
+    "exam_theory",
+    "exam_practical",
+    "completed",
+    "withdrawn",
+    "competition_entered",
+    "competition_ranked",
+    "technical_expert_awarded",
+]
+
+
+class SkillsRecordItem(BaseModel):
+    """One event of a worker's training life; fields not relevant to the kind are null."""
+
+    at: datetime = Field(description="When it was recorded")
+    on: date | None = Field(None, description="Day of the session or exam")
+    kind: SkillsRecordKind
+    title: str = Field(description="Course or competition title")
+    track: Track
+    training_type: TrainingType | None = None
+    enrollment_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
+    competition_id: uuid.UUID | None = None
+    score: float | None = None
+    hours: float | None = None
+    passed: bool | None = None
+    attempt: int | None = None
+    rank: int | None = None
+    rules_version: int | None = None
+
+
+class SkillsRecord(BaseModel):
+    worker_id: uuid.UUID
+    items: list[SkillsRecordItem] = Field(description="Oldest first")

@@ -94,3 +94,10 @@ async def test_competition_ranks_and_awards_winners(training: Training) -> None:
     }
     assert all(a.competition_id == competition["id"] for a in awards)
     assert uuid.UUID(awards[0].award_id)
+    record = await training.get(
+        f"/api/v1/skills-records/{workers[0]}", as_=bearer("worker", workers[0])
+    )
+    assert [(i["kind"], i["rank"]) for i in record.json()["items"]] == [
+        ("competition_entered", None),
+        ("technical_expert_awarded", 1),
+    ]

@@ -170,6 +170,24 @@ async def test_course_runs_under_versioned_rules(training: Training) -> None:
     )
     assert (await training.enroll(refresher["id"], poor, as_=staff))["status"] == "enrolled"
 
+    # The lifelong skills record: everything, in time order, for the worker and officers.
+    path = f"/api/v1/skills-records/{poor}"
+    record = (await training.get(path, as_=bearer("worker", poor))).json()["items"]
+    kinds = [i["kind"] for i in record]
+    assert sorted(kinds) == sorted(
+        [
+            *("enrolled", "attended", "attended", "exam_theory", "exam_practical"),
+            *("exam_practical", "completed", "enrolled"),
+        ]
+    )
+    assert kinds[0] == "enrolled" and kinds[-1] == "enrolled"  # the refresher came last
+    assert [i["at"] for i in record] == sorted(i["at"] for i in record)
+    completed = next(i for i in record if i["kind"] == "completed")
+    assert (completed["passed"], completed["rules_version"]) == (True, 2)
+    assert (await training.get(path)).json()["items"] == record
+    assert (await training.get(path, as_=bearer("worker", plain))).status_code == 404
+    assert (await training.get(path, as_=staff)).status_code == 403
+
 
 async def test_capacity_holds_under_concurrent_enrolments(training: Training) -> None:
     course = await training.own_course(capacity=20)
