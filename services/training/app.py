@@ -9,6 +9,7 @@ from services.kit.app import create_service_app
 from services.kit.inbox import Subscription
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.training.api import router
+from services.training.bases.api import router as bases_router
 from services.training.competitions.api import router as competitions_router
 from services.training.handlers import handle_employment_event, handle_worker_event
 from services.training.subsidies.api import router as subsidies_router
@@ -23,7 +24,7 @@ def create_app(
     """The training app; settings default to the environment (tests pass their own)."""
     return create_service_app(
         "training",
-        routers=[router, subsidies_router, competitions_router],
+        routers=[router, subsidies_router, competitions_router, bases_router],
         subscriptions=[
             Subscription(
                 name="training-workers", subjects=WORKER_SUBJECTS, handler=handle_worker_event
@@ -39,7 +40,7 @@ def create_app(
         title="Jiasao training",
         description=(
             "Courses, sessions, attendance, exams, completion under versioned rules, "
-            "waiting lists, training subsidies and skill competitions."
+            "waiting lists, subsidies, skill competitions, training bases and skills records."
         ),
         settings=settings,
         platform=platform,

@@ -3,14 +3,28 @@ numbers are strict: ``true`` or ``"60"`` for a score is a 422, never silently 1 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from contracts.common import County, Language, Track
 from contracts.training import TrainingType
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    # pydantic's lax date also takes 0 or "0" (a Unix time): a day is written YYYY-MM-DD only.
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise ValueError("must be a day written YYYY-MM-DD")
+
+
+#: A calendar day as the schema says (``format: date``), nothing else.
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 EnrollmentStatus = Literal["enrolled", "waiting", "completed", "withdrawn"]
 CurriculumOrigin = Literal["local", "hong_kong", "macau", "overseas"]
@@ -78,7 +92,7 @@ class CourseCreate(BaseModel):
     )
     tuition_fee: float = Field(0, strict=True, ge=0, le=1_000_000, description="Tuition in yuan")
     free_for_target_groups: bool = Field(
-        False, description="Workers in an employment-support target group train free"
+        False, strict=True, description="Workers in an employment-support target group train free"
     )
     curriculum_origin: CurriculumOrigin = "local"
     county: County | None = None
@@ -152,10 +166,10 @@ class EnrollmentOut(BaseModel):
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    held_on: date
+    held_on: Day
     hours: float = Field(strict=True, gt=0, le=24)
     venue: str | None = Field(None, min_length=1, max_length=200)
-    online: bool = False
+    online: bool = Field(False, strict=True)
 
 
 class SessionOut(BaseModel):
@@ -171,7 +185,7 @@ class AttendanceRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session_id: uuid.UUID
-    present: bool
+    present: bool = Field(strict=True)
 
 
 class AttendanceOut(BaseModel):
@@ -187,7 +201,7 @@ class ExamRecord(BaseModel):
 
     part: ExamPart
     score: float = Field(strict=True, ge=0, le=100)
-    taken_on: date
+    taken_on: Day
 
 
 class ExamOut(BaseModel):

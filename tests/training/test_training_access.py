@@ -217,6 +217,9 @@ PUBLIC_OPERATIONS = {
     ("get", "/api/v1/competitions"),
     ("get", "/api/v1/competitions/{competition_id}"),
     ("get", "/api/v1/competitions/{competition_id}/entries"),
+    ("get", "/api/v1/training-bases/policy"),
+    ("get", "/api/v1/training-bases"),
+    ("get", "/api/v1/training-bases/{base_id}"),
 }
 
 
@@ -227,7 +230,13 @@ async def test_every_other_route_refuses_anonymous_callers(training: Training) -
         if not path.startswith("/api/v1/") or path.startswith("/api/v1/courses/{"):
             continue
         concrete = path
-        for name in ("{enrollment_id}", "{claim_id}", "{competition_id}", "{worker_id}"):
+        for name in (
+            "{enrollment_id}",
+            "{claim_id}",
+            "{competition_id}",
+            "{worker_id}",
+            "{base_id}",
+        ):
             concrete = concrete.replace(name, sample)
         for method in operations:
             if (method, path) in PUBLIC_OPERATIONS:
@@ -235,7 +244,7 @@ async def test_every_other_route_refuses_anonymous_callers(training: Training) -
             response = await training.client.request(method.upper(), concrete, json={})
             assert response.status_code == 401, (method, path, response.status_code)
             checked += 1
-    assert checked == 23
+    assert checked == 28
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import Track
+from services.training.schemas import Day
 
 
 class CompetitionPolicyCreate(BaseModel):
@@ -37,7 +38,7 @@ class CompetitionCreate(BaseModel):
 
     title: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
     track: Track
-    held_on: date
+    held_on: Day
     rounds: int = Field(1, strict=True, ge=1, le=10, description="Judged rounds")
 
 
