@@ -66,7 +66,11 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/courses$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/courses/[^/]+$", {"GET"}),
     _public(r"^/api/v1/courses/[^/]+/(rules|sessions)$", {"GET"}, {"POST"}),
-    _public(r"^/api/v1/(subsidies|competitions|training-bases)/policy$", {"GET"}, {"POST"}),
+    _public(
+        r"^/api/v1/(subsidies|competitions|training-bases|apprenticeships)/policy$",
+        {"GET"},
+        {"POST"},
+    ),
     _public(r"^/api/v1/competitions$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/competitions/[^/]+$", {"GET"}),
     _public(r"^/api/v1/competitions/[^/]+/entries$", {"GET"}, {"POST"}),

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from contracts.rating import WorkerRatingChanged
 from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
 from services.kit.app import create_service_app
 from services.kit.inbox import Subscription
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.training.api import router
+from services.training.apprenticeships.api import router as apprenticeships_router
 from services.training.bases.api import router as bases_router
 from services.training.competitions.api import router as competitions_router
-from services.training.handlers import handle_employment_event, handle_worker_event
+from services.training.handlers import (
+    handle_employment_event,
+    handle_rating_event,
+    handle_worker_event,
+)
 from services.training.subsidies.api import router as subsidies_router
 
 WORKER_SUBJECTS = [WorkerRegistered.subject, WorkerUpdated.subject]
@@ -24,7 +30,13 @@ def create_app(
     """The training app; settings default to the environment (tests pass their own)."""
     return create_service_app(
         "training",
-        routers=[router, subsidies_router, competitions_router, bases_router],
+        routers=[
+            router,
+            subsidies_router,
+            competitions_router,
+            bases_router,
+            apprenticeships_router,
+        ],
         subscriptions=[
             Subscription(
                 name="training-workers", subjects=WORKER_SUBJECTS, handler=handle_worker_event
@@ -36,11 +48,18 @@ def create_app(
                 subjects=EMPLOYMENT_SUBJECTS,
                 handler=handle_employment_event,
             ),
+            # Stars qualify apprenticeship mentors.
+            Subscription(
+                name="training-ratings",
+                subjects=[WorkerRatingChanged.subject],
+                handler=handle_rating_event,
+            ),
         ],
         title="Jiasao training",
         description=(
             "Courses, sessions, attendance, exams, completion under versioned rules, "
-            "waiting lists, subsidies, skill competitions, training bases and skills records."
+            "waiting lists, subsidies, competitions, apprenticeships, training bases and skills "
+            "records."
         ),
         settings=settings,
         platform=platform,

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
+from contracts.rating import WorkerRatingChanged
 from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
+from services.training.apprenticeships.service import upsert_rating
 from services.training.workers import upsert_employment, upsert_worker
 
 
@@ -50,3 +52,12 @@ async def handle_employment_event(
         return
     company_id = uuid.UUID(data.company_id) if data.company_id is not None else None
     await upsert_employment(session, uuid.UUID(data.worker_id), company_id, data.changed_at)
+
+
+async def handle_rating_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep ``known_ratings`` current: each worker's newest stars, which qualify mentors."""
+    if not isinstance(data, WorkerRatingChanged):
+        return
+    await upsert_rating(session, uuid.UUID(data.worker_id), data.year, data.stars, data.changed_at)

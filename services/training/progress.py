@@ -58,7 +58,7 @@ async def sessions_of(session: AsyncSession, course_id: uuid.UUID) -> list[Cours
     )
 
 
-def _require_open(enrollment: Enrollment) -> None:
+def require_open(enrollment: Enrollment) -> None:
     if enrollment.status == COMPLETED:
         raise Conflict(
             f"Enrollment {enrollment.id} was completed at "
@@ -72,7 +72,7 @@ def _require_open(enrollment: Enrollment) -> None:
         )
 
 
-def _touch(enrollment: Enrollment) -> None:
+def touch(enrollment: Enrollment) -> None:
     now = utcnow()
     enrollment.result_recorded_at = now
     enrollment.updated_at = now
@@ -87,7 +87,7 @@ async def record_attendance(
 ) -> Attendance:
     """Mark the worker present or absent at one session of their course (re-marking replaces);
     the enrolment's attended hours become the sum of the sessions attended."""
-    _require_open(enrollment)
+    require_open(enrollment)
     course_session = await session.get(CourseSession, data.session_id)
     if course_session is None or course_session.course_id != enrollment.course_id:
         raise InvalidField("session_id", "no session of this enrolment's course has this id")
@@ -108,7 +108,7 @@ async def record_attendance(
         )
     )
     enrollment.hours_attended = float(attended or 0.0)
-    _touch(enrollment)
+    touch(enrollment)
     await session.flush()
     return row
 
@@ -134,7 +134,7 @@ async def record_exam(
     A part already passed is not sat again; a failed part may be resat ``max_resits`` times.
     The enrolment keeps each part's best score and, as ``score``, their mean.
     """
-    _require_open(enrollment)
+    require_open(enrollment)
     course = await get_course(session, enrollment.course_id)
     rule = await current_rule(session, course)
     pass_mark = rule.theory_pass_score if data.part == "theory" else rule.practical_pass_score
@@ -175,7 +175,7 @@ async def record_exam(
         enrollment.practical_score = best
     parts = [p for p in (enrollment.theory_score, enrollment.practical_score) if p is not None]
     enrollment.score = round(sum(parts) / len(parts), 2)
-    _touch(enrollment)
+    touch(enrollment)
     await session.flush()
     return attempt
 
@@ -195,10 +195,10 @@ async def record_result(
 ) -> Enrollment:
     """Record (or correct) an overall result (score and attended hours) without sessions or
     exams; allowed only until completion. ``enrollment`` is locked in this transaction."""
-    _require_open(enrollment)
+    require_open(enrollment)
     enrollment.score = data.score
     enrollment.hours_attended = data.hours_attended
-    _touch(enrollment)
+    touch(enrollment)
     await session.flush()
     return enrollment
 
@@ -210,7 +210,7 @@ async def complete(session: AsyncSession, enrollment: Enrollment) -> Enrollment:
     ``enrollment`` was read with ``for_update=True`` in this transaction. The event is written
     to the outbox in this transaction, so it exists iff the completion does.
     """
-    _require_open(enrollment)
+    require_open(enrollment)
     if enrollment.score is None or enrollment.hours_attended is None:
         raise Conflict(
             "Record attendance and exams (or a result) before completing the enrollment",

@@ -13,7 +13,7 @@ from services.kit.types import utcnow
 from services.training.models import KnownEmployment, KnownWorker
 
 
-def _insert(session: AsyncSession, model: type[Any]) -> Any:
+def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
     """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL alike)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
@@ -33,7 +33,7 @@ async def upsert_worker(
     One statement, so concurrent consumers cannot race between a read and a write, and
     events arriving out of order (an update before the registration) leave the newest state.
     """
-    stmt = _insert(session, KnownWorker).values(
+    stmt = dialect_insert(session, KnownWorker).values(
         worker_id=worker_id,
         name=name,
         county=county,
@@ -59,7 +59,7 @@ async def upsert_employment(
     session: AsyncSession, worker_id: uuid.UUID, company_id: uuid.UUID | None, as_of: datetime
 ) -> None:
     """Record the worker's current company (None: left it), newest registry change winning."""
-    stmt = _insert(session, KnownEmployment).values(
+    stmt = dialect_insert(session, KnownEmployment).values(
         worker_id=worker_id, company_id=company_id, as_of=as_of, updated_at=utcnow()
     )
     stmt = stmt.on_conflict_do_update(

@@ -1,5 +1,6 @@
 from services.kit.migrate import run_env
 from services.kit.tables import kit_metadata
+from services.training.apprenticeships import models as _apprenticeships  # noqa: F401
 from services.training.bases import models as _bases  # noqa: F401  (tables)
 from services.training.competitions import models as _competitions  # noqa: F401  (tables)
 from services.training.models import Base
