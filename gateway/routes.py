@@ -33,7 +33,7 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/\.well-known/jwks\.json$", "registry"),
     (
         r"^/api/v1/(courses|enrollments|competitions|subsidies|skills-records|apprenticeships"
-        r"|training-bases)(/|$)",
+        r"|training-bases|ventures)(/|$)",
         "training",
     ),
     (r"^/api/v1/(certificates|credit-files|blacklist|redlist|insurance)(/|$)", "credit"),
@@ -67,7 +67,7 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/courses/[^/]+$", {"GET"}),
     _public(r"^/api/v1/courses/[^/]+/(rules|sessions)$", {"GET"}, {"POST"}),
     _public(
-        r"^/api/v1/(subsidies|competitions|training-bases|apprenticeships)/policy$",
+        r"^/api/v1/(subsidies|competitions|training-bases|apprenticeships|ventures)/policy$",
         {"GET"},
         {"POST"},
     ),

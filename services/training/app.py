@@ -19,6 +19,7 @@ from services.training.handlers import (
     handle_worker_event,
 )
 from services.training.subsidies.api import router as subsidies_router
+from services.training.ventures.api import router as ventures_router
 
 WORKER_SUBJECTS = [WorkerRegistered.subject, WorkerUpdated.subject]
 EMPLOYMENT_SUBJECTS = [EmploymentChanged.subject]
@@ -36,6 +37,7 @@ def create_app(
             competitions_router,
             bases_router,
             apprenticeships_router,
+            ventures_router,
         ],
         subscriptions=[
             Subscription(
@@ -58,8 +60,8 @@ def create_app(
         title="Jiasao training",
         description=(
             "Courses, sessions, attendance, exams, completion under versioned rules, "
-            "waiting lists, subsidies, competitions, apprenticeships, training bases and skills "
-            "records."
+            "waiting lists, subsidies, competitions, apprenticeships, training bases, skills "
+            "records and entrepreneurship support."
         ),
         settings=settings,
         platform=platform,

@@ -221,6 +221,7 @@ PUBLIC_OPERATIONS = {
     ("get", "/api/v1/training-bases"),
     ("get", "/api/v1/training-bases/{base_id}"),
     ("get", "/api/v1/apprenticeships/policy"),
+    ("get", "/api/v1/ventures/policy"),
 }
 
 
@@ -245,7 +246,7 @@ async def test_every_other_route_refuses_anonymous_callers(training: Training) -
             response = await training.client.request(method.upper(), concrete, json={})
             assert response.status_code == 401, (method, path, response.status_code)
             checked += 1
-    assert checked == 34
+    assert checked == 47
 
 
 @pytest.mark.parametrize(

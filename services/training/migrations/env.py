@@ -5,5 +5,6 @@ from services.training.bases import models as _bases  # noqa: F401  (tables)
 from services.training.competitions import models as _competitions  # noqa: F401  (tables)
 from services.training.models import Base
 from services.training.subsidies import models as _subsidies  # noqa: F401  (tables)
+from services.training.ventures import models as _ventures  # noqa: F401  (tables)
 
 run_env([Base.metadata, kit_metadata])
