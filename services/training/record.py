@@ -1,6 +1,6 @@
 """The lifelong skills record (终身技能提升档案): one time-ordered view of everything a worker did
-in training — enrolments, sessions attended, exams, completions, withdrawals, competition
-entries and awards — for the worker themself and the programme's officers.
+in training — enrolments, sessions attended, exams, apprenticeship months, completions,
+withdrawals, competition entries and awards — for the worker themself and the programme's officers.
 
 Built from training's own tables at read time, so it is always as current as they are.
 """
@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.training.apprenticeships.models import Apprenticeship, ApprenticeshipProgress
 from services.training.competitions.models import Competition, CompetitionEntry
 from services.training.models import Attendance, Course, CourseSession, Enrollment, ExamAttempt
 from services.training.schemas import SkillsRecordItem
@@ -88,6 +89,28 @@ async def skills_record(session: AsyncSession, worker_id: uuid.UUID) -> list[Ski
                     rules_version=exam.rules_version,
                 )
             )
+    months = await session.execute(
+        select(ApprenticeshipProgress, Apprenticeship)
+        .join(Apprenticeship, Apprenticeship.id == ApprenticeshipProgress.apprenticeship_id)
+        .where(Apprenticeship.apprentice_id == worker_id)
+    )
+    for month, apprenticeship in months:
+        course = courses.get(apprenticeship.enrollment_id)
+        if course is None:
+            continue
+        items.append(
+            SkillsRecordItem(
+                at=month.recorded_at,
+                kind="apprenticeship_month",
+                enrollment_id=apprenticeship.enrollment_id,
+                course_id=course.id,
+                title=f"{course.title} {month.month}",
+                track=course.track,
+                training_type=course.training_type,
+                hours=month.hours,
+                score=month.assessment,
+            )
+        )
     entries = await session.execute(
         select(CompetitionEntry, Competition)
         .join(Competition, Competition.id == CompetitionEntry.competition_id)

@@ -221,6 +221,7 @@ SkillsRecordKind = Literal[
     "attended",
     "exam_theory",
     "exam_practical",
+    "apprenticeship_month",
     "completed",
     "withdrawn",
     "competition_entered",

@@ -109,6 +109,16 @@ async def test_apprenticeship_completes_like_a_course(training: Training) -> Non
     )
     problem(await training.post(f"{path}/complete", as_=staff), 409, "already-completed")
 
+    record = await training.get(
+        f"/api/v1/skills-records/{apprentice}", as_=bearer("worker", apprentice)
+    )
+    assert [(i["kind"], i["hours"]) for i in record.json()["items"]] == [
+        ("enrolled", None),
+        ("apprenticeship_month", 60),
+        ("apprenticeship_month", 40),
+        ("completed", 100),
+    ]
+
     await eventually(training.all_published)
     [event] = [
         EnrollmentCompleted.model_validate(e.data)
