@@ -5,7 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts.rating import WorkerRatingChanged
-from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
+from contracts.registry import (
+    EmploymentChanged,
+    WorkerRegistered,
+    WorkerStatusChanged,
+    WorkerUpdated,
+)
 from services.kit.app import create_service_app
 from services.kit.inbox import Subscription
 from services.kit.settings import PlatformSettings, ServiceSettings
@@ -16,6 +21,7 @@ from services.training.competitions.api import router as competitions_router
 from services.training.handlers import (
     handle_employment_event,
     handle_rating_event,
+    handle_status_event,
     handle_worker_event,
 )
 from services.training.subsidies.api import router as subsidies_router
@@ -49,6 +55,12 @@ def create_app(
                 name="training-employments",
                 subjects=EMPLOYMENT_SUBJECTS,
                 handler=handle_employment_event,
+            ),
+            # Registry status decides who may enrol (suspended workers and leavers may not).
+            Subscription(
+                name="training-worker-status",
+                subjects=[WorkerRegistered.subject, WorkerStatusChanged.subject],
+                handler=handle_status_event,
             ),
             # Stars qualify apprenticeship mentors.
             Subscription(

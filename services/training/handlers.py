@@ -9,9 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
-from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
+from contracts.registry import (
+    EmploymentChanged,
+    WorkerRegistered,
+    WorkerStatusChanged,
+    WorkerUpdated,
+)
 from services.training.apprenticeships.service import upsert_rating
-from services.training.workers import upsert_employment, upsert_worker
+from services.training.workers import set_status, upsert_employment, upsert_worker
 
 
 async def handle_worker_event(
@@ -61,3 +66,17 @@ async def handle_rating_event(
     if not isinstance(data, WorkerRatingChanged):
         return
     await upsert_rating(session, uuid.UUID(data.worker_id), data.year, data.stars, data.changed_at)
+
+
+async def handle_status_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep each worker's registry status (enrolment eligibility): the status at registration,
+    then every WorkerStatusChanged, newest registry time winning."""
+    if isinstance(data, WorkerRegistered):
+        # The profile too (same registry time, so idempotent with the workers consumer): the
+        # status needs the row, whichever consumer gets there first.
+        await handle_worker_event(session, envelope, data)
+        await set_status(session, uuid.UUID(data.worker_id), data.status, data.registered_at)
+    elif isinstance(data, WorkerStatusChanged):
+        await set_status(session, uuid.UUID(data.worker_id), data.to_status, data.changed_at)

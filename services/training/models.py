@@ -191,6 +191,12 @@ class KnownWorker(Base):
     county: Mapped[str] = mapped_column(String(20))
     #: Employment-support target groups (poverty_alleviation, 4050, ...), from the registry.
     target_groups: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Registry life-cycle status (registered, verified, active, suspended, left); None until
+    #: known. Suspended workers and workers who left may not enrol.
+    status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    #: Registry time of the status this row reflects (its own clock: status changes arrive on
+    #: their own consumer, so they are ordered apart from profile updates).
+    status_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: Timestamp of the registry state this row reflects; older events are ignored.
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

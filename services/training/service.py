@@ -29,6 +29,9 @@ from services.training.schemas import CourseCreate, RulesCreate
 #: names none (RulesCreate carries the same defaults); every later change is a new version.
 DEFAULT_MIN_ATTENDANCE = Decimal("0.8")
 
+#: Registry statuses that bar enrolment: a suspended worker, a worker who left the programme.
+INELIGIBLE_STATUSES = frozenset({"suspended", "left"})
+
 
 def passes(
     course: Course,
@@ -176,6 +179,11 @@ async def enroll(session: AsyncSession, course: Course, worker_id: uuid.UUID) ->
             "no worker with this id is known to training; a newly registered worker may take "
             "a moment to arrive from the registry, so try again shortly",
             slug="unknown-worker",
+        )
+    if worker.status in INELIGIBLE_STATUSES:
+        raise Conflict(
+            f"The worker's registry status is {worker.status}; they may not enrol",
+            slug="worker-not-eligible",
         )
     open_one = await session.scalar(
         select(Enrollment.id).where(

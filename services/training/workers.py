@@ -72,3 +72,18 @@ async def upsert_employment(
         where=stmt.excluded.as_of >= KnownEmployment.as_of,
     )
     await session.execute(stmt)
+
+
+async def set_status(
+    session: AsyncSession, worker_id: uuid.UUID, status: str, as_of: datetime
+) -> None:
+    """Record the worker's registry status unless a newer one is stored. A status change that
+    arrives before the registration waits for it: the handler raises, so the event is
+    redelivered (the worker row carries the name and county a placeholder could not)."""
+    worker = await session.get(KnownWorker, worker_id, with_for_update=True)
+    if worker is None:
+        raise LookupError(f"worker {worker_id} not known yet; retry after the registration")
+    if worker.status_as_of is None or worker.status_as_of <= as_of:
+        worker.status = status
+        worker.status_as_of = as_of
+        worker.updated_at = utcnow()

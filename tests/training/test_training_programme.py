@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
+from contracts.registry import WorkerStatusChanged
 from contracts.training import EnrollmentCompleted
+from services.kit.tables import inbox
 from services.training.models import KnownWorker
 from tests.support.apps import context, eventually
 from tests.support.tokens import bearer
@@ -26,6 +29,41 @@ async def target_worker(training: Training, groups: list[str]) -> uuid.UUID:
     await training.peer.publish(event)
     await eventually(lambda: training.worker(worker_id))
     return worker_id
+
+
+async def _status_is(training: Training, worker_id: uuid.UUID, status: str) -> bool:
+    worker = await training.worker(worker_id)
+    return worker is not None and worker.status == status
+
+
+async def _handled(training: Training, consumer: str, event_id: str) -> bool:
+    async with context(training.app).db.read() as session:
+        found = await session.scalar(
+            select(inbox.c.event_id).where(
+                inbox.c.consumer == consumer, inbox.c.event_id == event_id
+            )
+        )
+    return found is not None
+
+
+async def status_changed(
+    training: Training, worker_id: uuid.UUID, to: str, at: datetime, *, wait: bool = True
+) -> str:
+    """The registry changes the worker's status; wait (unless told not to) until training has
+    it. Returns the event id."""
+    envelope = await training.peer.publish(
+        WorkerStatusChanged(
+            worker_id=str(worker_id),
+            from_status="active",
+            to_status=to,  # type: ignore[arg-type]
+            changed_by="system",
+            reason="test",
+            changed_at=at,
+        )
+    )
+    if wait:
+        await eventually(lambda: _status_is(training, worker_id, to))
+    return envelope.id
 
 
 def problem(response: Any, status: int, slug: str) -> None:
@@ -187,6 +225,18 @@ async def test_course_runs_under_versioned_rules(training: Training) -> None:
     assert (await training.get(path)).json()["items"] == record
     assert (await training.get(path, as_=bearer("worker", plain))).status_code == 404
     assert (await training.get(path, as_=staff)).status_code == 403
+
+    # Eligibility follows the registry status: a suspended worker may not enrol; a status
+    # change older than the stored one is ignored; reinstated, the worker enrols.
+    now = datetime.now(UTC)
+    await status_changed(training, plain, "suspended", now)
+    body = {"course_id": cid, "worker_id": str(plain)}
+    problem(await training.post("/api/v1/enrollments", body, as_=staff), 409, "worker-not-eligible")
+    await status_changed(training, plain, "active", now + timedelta(minutes=1))
+    stale = await status_changed(training, plain, "left", now - timedelta(minutes=1), wait=False)
+    await eventually(lambda: _handled(training, "training-worker-status", stale))
+    assert await _status_is(training, plain, "active")
+    assert (await training.enroll(cid, plain, as_=staff))["status"] == "enrolled"
 
 
 async def test_capacity_holds_under_concurrent_enrolments(training: Training) -> None:
