@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from contracts.common import Track
+from contracts.common import County, Track
+from contracts.training import TrainingType
 from services.kit.app import ServiceContext, context_of, get_ctx
 from services.kit.errors import NotFound
 from services.kit.http import conditional_json, etag_for
@@ -37,6 +38,7 @@ from services.training.schemas import (
     AttendanceRecord,
     CourseCreate,
     CourseOut,
+    CurriculumOrigin,
     EnrollmentCreate,
     EnrollmentOut,
     ExamOut,
@@ -145,13 +147,23 @@ async def get_course(course_id: uuid.UUID, request: Request) -> Response:
 async def list_courses(
     ctx: ServiceContext = Depends(get_ctx),
     track: Track | None = Query(None),
+    training_type: TrainingType | None = Query(None),
+    county: County | None = Query(None),
+    curriculum_origin: CurriculumOrigin | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[CourseOut]:
-    """The public course catalogue, oldest first, optionally of one track."""
+    """The public course catalogue, oldest first, optionally of one track, training type,
+    county or curriculum origin."""
     query = select(Course)
     if track is not None:
         query = query.where(Course.track == track)
+    if training_type is not None:
+        query = query.where(Course.training_type == training_type)
+    if county is not None:
+        query = query.where(Course.county == county)
+    if curriculum_origin is not None:
+        query = query.where(Course.curriculum_origin == curriculum_origin)
     async with ctx.db.read() as session:
         courses, next_cursor = await keyset_page(session, query, Course.id, cursor, limit)
     return Page[CourseOut](items=[course_out(c) for c in courses], next_cursor=next_cursor)

@@ -99,6 +99,16 @@ async def test_course_runs_under_versioned_rules(training: Training) -> None:
         "created_at": rules["current"]["created_at"],
     }
 
+    # The public catalogue filters by type, county and curriculum origin.
+    await training.own_course(county="gaoyao")
+    for query in (
+        {"curriculum_origin": "hong_kong"},
+        {"county": "duanzhou", "training_type": "pre_job"},
+    ):
+        found = (await training.client.get("/api/v1/courses", params=query)).json()["items"]
+        assert [c["id"] for c in found] == [cid], query
+    assert (await training.client.get("/api/v1/courses", params={"county": "x"})).status_code == 422
+
     # Sessions: a venue or online, never neither.
     sessions = []
     for day, venue, online in (
