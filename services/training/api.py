@@ -80,6 +80,7 @@ def course_out(course: Course | Any) -> CourseOut:
         curriculum_origin=course.curriculum_origin,
         county=course.county,
         language=course.language,
+        provider_verified=course.provider_verified,
         rules_version=course.rules_version,
         version=course.version,
         created_at=course.created_at,

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
     EmploymentChanged,
+    InstitutionRegistered,
     WorkerRegistered,
     WorkerStatusChanged,
     WorkerUpdated,
@@ -20,6 +21,7 @@ from services.training.bases.api import router as bases_router
 from services.training.competitions.api import router as competitions_router
 from services.training.handlers import (
     handle_employment_event,
+    handle_institution_event,
     handle_rating_event,
     handle_status_event,
     handle_worker_event,
@@ -61,6 +63,12 @@ def create_app(
                 name="training-worker-status",
                 subjects=[WorkerRegistered.subject, WorkerStatusChanged.subject],
                 handler=handle_status_event,
+            ),
+            # A course's provider is verified against the institutions the registry announced.
+            Subscription(
+                name="training-institutions",
+                subjects=[InstitutionRegistered.subject],
+                handler=handle_institution_event,
             ),
             # Stars qualify apprenticeship mentors.
             Subscription(

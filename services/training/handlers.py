@@ -11,12 +11,18 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
     EmploymentChanged,
+    InstitutionRegistered,
     WorkerRegistered,
     WorkerStatusChanged,
     WorkerUpdated,
 )
 from services.training.apprenticeships.service import upsert_rating
-from services.training.workers import set_status, upsert_employment, upsert_worker
+from services.training.workers import (
+    set_status,
+    upsert_employment,
+    upsert_institution,
+    upsert_worker,
+)
 
 
 async def handle_worker_event(
@@ -80,3 +86,19 @@ async def handle_status_event(
         await set_status(session, uuid.UUID(data.worker_id), data.status, data.registered_at)
     elif isinstance(data, WorkerStatusChanged):
         await set_status(session, uuid.UUID(data.worker_id), data.to_status, data.changed_at)
+
+
+async def handle_institution_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep ``known_institutions`` (a course's provider is verified against it)."""
+    if not isinstance(data, InstitutionRegistered):
+        return
+    await upsert_institution(
+        session,
+        uuid.UUID(data.institution_id),
+        name=data.name,
+        level=data.level,
+        tracks=list(data.tracks),
+        as_of=data.registered_at,
+    )

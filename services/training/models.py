@@ -69,6 +69,11 @@ class Course(Base):
     )
     county: Mapped[str | None] = mapped_column(String(20), nullable=True)
     language: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: Whether the registry announced the institution as approved for the course's track
+    #: (set at creation and when the institution's registration arrives later).
+    provider_verified: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     #: Version of the completion rules in force (see :class:`CompletionRule`).
     rules_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -218,3 +223,15 @@ class KnownEmployment(Base):
     #: ``changed_at`` of the registry change this row reflects; older events are ignored.
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KnownInstitution(Base):
+    """Training institutions the registry announced, with the tracks they are approved for."""
+
+    __tablename__ = "known_institutions"
+
+    institution_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(40))
+    tracks: Mapped[list[str]] = mapped_column(JSON)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -114,6 +114,9 @@ class CourseOut(BaseModel):
     curriculum_origin: CurriculumOrigin
     county: str | None
     language: str | None
+    provider_verified: bool = Field(
+        description="The registry announced the institution as approved for this track"
+    )
     rules_version: int
     version: int
     created_at: datetime

@@ -24,6 +24,7 @@ from services.training.models import (
     KnownWorker,
 )
 from services.training.schemas import CourseCreate, RulesCreate
+from services.training.workers import provider_verified
 
 #: The programme's default completion rules, stored as a course's version 1 when the course
 #: names none (RulesCreate carries the same defaults); every later change is a new version.
@@ -87,6 +88,7 @@ async def create_course(
         curriculum_origin=data.curriculum_origin,
         county=data.county,
         language=data.language,
+        provider_verified=await provider_verified(session, institution_id, data.track),
         rules_version=1,
         version=1,
         created_at=now,

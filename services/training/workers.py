@@ -1,4 +1,5 @@
-"""Training's read model of workers, fed by registry events (it never calls the registry)."""
+"""Training's read models of workers and institutions, fed by registry events (it never calls
+the registry)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.types import utcnow
-from services.training.models import KnownEmployment, KnownWorker
+from services.training.models import Course, KnownEmployment, KnownInstitution, KnownWorker
 
 
 def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
@@ -87,3 +89,45 @@ async def set_status(
         worker.status = status
         worker.status_as_of = as_of
         worker.updated_at = utcnow()
+
+
+async def upsert_institution(
+    session: AsyncSession,
+    institution_id: uuid.UUID,
+    *,
+    name: str,
+    level: str,
+    tracks: list[str],
+    as_of: datetime,
+) -> None:
+    """Record the institution and mark its courses in approved tracks as verified providers."""
+    stmt = dialect_insert(session, KnownInstitution).values(
+        institution_id=institution_id, name=name, level=level, tracks=tracks, as_of=as_of
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[KnownInstitution.institution_id],
+        set_={
+            "name": stmt.excluded.name,
+            "level": stmt.excluded.level,
+            "tracks": stmt.excluded.tracks,
+            "as_of": stmt.excluded.as_of,
+        },
+        where=stmt.excluded.as_of >= KnownInstitution.as_of,
+    )
+    await session.execute(stmt)
+    if tracks:
+        await session.execute(
+            update(Course)
+            .where(Course.institution_id == institution_id, Course.track.in_(tracks))
+            .values(provider_verified=True)
+        )
+
+
+async def provider_verified(
+    session: AsyncSession, institution_id: uuid.UUID | None, track: str
+) -> bool:
+    """Whether the registry announced ``institution_id`` as approved for ``track``."""
+    if institution_id is None:
+        return False
+    institution = await session.get(KnownInstitution, institution_id)
+    return institution is not None and track in institution.tracks

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from contracts.registry import WorkerStatusChanged
+from contracts.registry import InstitutionRegistered, WorkerStatusChanged
 from contracts.training import EnrollmentCompleted
 from services.kit.tables import inbox
 from services.training.models import KnownWorker
@@ -98,6 +98,28 @@ async def test_course_runs_under_versioned_rules(training: Training) -> None:
         "max_resits": 1,
         "created_at": rules["current"]["created_at"],
     }
+
+    # The provider is verified once the registry announces the institution for the track.
+    assert course["provider_verified"] is False
+    await training.peer.publish(
+        InstitutionRegistered(
+            institution_id=str(training.institution_id),
+            name="肇庆市家政职业培训学校",
+            credit_code="91441200MA4UJ2NX0T",
+            county="duanzhou",
+            level="municipal_demonstration",
+            tracks=["maternal_infant"],
+            registered_at=datetime.now(UTC),
+        )
+    )
+
+    async def verified() -> bool:
+        response = await training.client.get(f"/api/v1/courses/{cid}")
+        return bool(response.json()["provider_verified"])
+
+    await eventually(verified)
+    assert (await training.own_course(track="elderly_care"))["provider_verified"] is False
+    assert (await training.own_course())["provider_verified"] is True
 
     # The public catalogue filters by type, county and curriculum origin.
     await training.own_course(county="gaoyao")
