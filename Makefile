@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 SERVICES := registry training credit rating matching
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench chaos lint migrate contracts lock demo clean
+.PHONY: help venv run test bench chaos lint migrate contracts lock demo clean manifests image
 
 help:
 	@echo "make run        start nats-server, migrate, start the services and the gateway"
+	@echo "                (JIASAO_DB=postgresql: one database per service on JIASAO_POSTGRES_URL)"
 	@echo "make test       run every test (PostgreSQL too when JIASAO_TEST_POSTGRES_URL is set)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make bench      run the benchmarks"
@@ -19,6 +20,8 @@ help:
 	@echo "make contracts  regenerate the event JSON Schemas and AsyncAPI documents"
 	@echo "make lock       re-resolve requirements.lock from pyproject.toml"
 	@echo "make demo       load demo data into a running platform"
+	@echo "make manifests  regenerate deploy/ (Kubernetes base, NATS accounts) from the code"
+	@echo "make image      build the container image (docker; deploy/Dockerfile)"
 	@echo "make venv       create $(VENV) and install the locked dependencies"
 	@echo "make clean      remove var/ (databases, JetStream data, logs, dev keys)"
 
@@ -54,6 +57,14 @@ migrate: venv
 
 contracts: venv
 	$(PY) -m contracts.generate
+
+manifests: venv
+	$(PY) -m devtools.nats_auth deploy
+	$(PY) -m devtools.k8s manifests
+
+IMAGE ?= jiasao:dev
+image:
+	docker build -f deploy/Dockerfile -t $(IMAGE) .
 
 # Not on `venv`: the lock is an input of the install, not a product of it.
 lock:

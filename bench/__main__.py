@@ -6,6 +6,8 @@
 2. Event chain: N training completions until the candidate shows the certificate, on SQLite and,
    when ``JIASAO_TEST_POSTGRES_URL`` is set, on PostgreSQL (one database per service).
 3. Registry bulk import: rows/s for a 50,000-row CSV file (when the importer is present).
+4. Credit levels: recomputing 100,000 credit files after a policy change, parties/s, on SQLite
+   and, when ``JIASAO_TEST_POSTGRES_URL`` is set, on PostgreSQL.
 
 Everything runs on free ports in a temporary directory; nothing touches ``var/``.
 """
@@ -155,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="per gateway load run")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-import", action="store_true", help="skip the 50k-row import")
+    parser.add_argument("--credit-parties", type=int, default=100_000)
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="jiasao-bench-") as scratch:
@@ -199,6 +202,20 @@ def main(argv: list[str] | None = None) -> int:
 
             results["registry_import"] = run_import_bench(Path(scratch) / "import")
             print("registry import:", json.dumps(results["registry_import"]), flush=True)
+        if args.credit_parties:
+            from bench.credit_levels import run_credit_levels_bench
+
+            credit_url = f"sqlite+aiosqlite:///{Path(scratch) / 'credit-bench' / 'credit.db'}"
+            results["credit_levels_sqlite"] = run_credit_levels_bench(
+                credit_url, args.credit_parties
+            )
+            print("credit levels (SQLite):", json.dumps(results["credit_levels_sqlite"]))
+            if os.environ.get(POSTGRES_ENV) and not args.skip_postgres:
+                with postgres_database("jiasao_bench_credit_levels") as credit_url:
+                    results["credit_levels_postgres"] = run_credit_levels_bench(
+                        credit_url, args.credit_parties
+                    )
+                print("credit levels (PostgreSQL):", json.dumps(results["credit_levels_postgres"]))
     print(json.dumps(results, indent=2))
     return 0
 

@@ -6,7 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.credit import CertificateIssued
+from contracts.credit import (
+    CertificateIssued,
+    CreditLevelChanged,
+    CreditListEntryAdded,
+    CreditListEntryRemoved,
+)
 from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted
 from contracts.rating import WorkerRatingChanged
@@ -38,6 +43,9 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     EnrollmentCompleted,
     CompetitionAwarded,
     CertificateIssued,
+    CreditLevelChanged,
+    CreditListEntryAdded,
+    CreditListEntryRemoved,
     WorkerRatingChanged,
     EngagementStarted,
     EngagementFinished,

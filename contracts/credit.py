@@ -35,3 +35,73 @@ class CertificateIssued(AggregateEvent):
     )
     issued_at: AwareDatetime = Field(description="When the certificate was issued")
     valid_until: date | None = Field(description="Last day of validity; null = no expiry")
+
+
+#: The four kinds of party that have a credit file.
+PartyKind = Literal["worker", "company", "institution", "employer"]
+
+#: Credit levels, best first; the policy says which score each needs.
+CreditLevel = Literal["A", "B", "C", "D"]
+
+#: 诚信红名单 (red) or 失信黑名单 (black).
+ListKind = Literal["red", "black"]
+
+
+class CreditLevelChanged(AggregateEvent):
+    """A party's credit level changed (its score is recomputed whenever its records change)."""
+
+    event_type = "jiasao.credit.level.changed.v1"
+    subject = "credit.level.changed"
+    producer = "credit"
+    aggregate_field = "party_id"
+
+    party_id: Id = Field(description="Worker, company, institution or employer id")
+    party_kind: PartyKind = Field(description="What kind of party the id names")
+    level: CreditLevel = Field(description="The new level")
+    previous_level: CreditLevel | None = Field(description="The level before; null if first")
+    score: int = Field(description="The score that gave the level")
+    previous_score: int | None = Field(description="The score before; null if first")
+    policy_version: int = Field(ge=1, description="Version of the credit policy that computed it")
+    changed_at: AwareDatetime = Field(description="When the level was recomputed")
+
+
+class _ListingEvent(AggregateEvent):
+    """What every red/black list event carries."""
+
+    producer = "credit"
+    aggregate_field = "party_id"
+
+    entry_id: Id = Field(description="Id of the list entry")
+    list_kind: ListKind = Field(description="red (诚信红名单) or black (失信黑名单)")
+    party_id: Id = Field(description="Worker, company, institution or employer listed")
+    party_kind: PartyKind = Field(description="What kind of party the id names")
+    basis: Literal["automatic", "officer"] = Field(
+        description="Entered by the policy's rule, or by an officer's decision"
+    )
+    legal_basis: str | None = Field(
+        max_length=500, description="Legal basis an officer cited; null for automatic entries"
+    )
+    starts_at: AwareDatetime = Field(description="Start of the publication period")
+    publish_until: AwareDatetime = Field(description="End of the publication period")
+    policy_version: int = Field(ge=1, description="Credit policy version in force at entry")
+
+
+class CreditListEntryAdded(_ListingEvent):
+    """A party entered the red or the black list. While listed: black keeps a worker from
+    candidates and the home-service certificate; red ranks first with the guarantee mark."""
+
+    event_type = "jiasao.credit.list_entry.added.v1"
+    subject = "credit.list_entry.added"
+
+
+class CreditListEntryRemoved(_ListingEvent):
+    """A party left the red or black list: publication period over, repair approved, level
+    recovered (automatic entries) or an officer ended it."""
+
+    event_type = "jiasao.credit.list_entry.removed.v1"
+    subject = "credit.list_entry.removed"
+
+    ended_at: AwareDatetime = Field(description="When the entry ended")
+    end_reason: Literal["period_ended", "repaired", "level_changed", "officer"] = Field(
+        description="Why it ended"
+    )

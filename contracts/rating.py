@@ -8,7 +8,7 @@ from contracts.common import AggregateEvent, Id
 
 
 class WorkerRatingChanged(AggregateEvent):
-    """A worker's star rating for a year was set or changed."""
+    """A worker's star rating for a year was set or changed (provisionally, or published)."""
 
     event_type = "jiasao.rating.worker.changed.v1"
     subject = "rating.worker.changed"
@@ -23,3 +23,12 @@ class WorkerRatingChanged(AggregateEvent):
     )
     score: float = Field(ge=0, le=100, description="Weighted score the stars derive from, 0-100")
     changed_at: AwareDatetime = Field(description="When the rating changed")
+    # Added with the yearly assessment (issue 11); optional, so earlier events stay valid.
+    provisional: bool = Field(
+        default=False,
+        description="True while the assessment year is open: a level from the evidence so far, "
+        "not yet published; false for a level published by the year's closing or an appeal",
+    )
+    policy_version: int | None = Field(
+        default=None, ge=1, description="Version of the star policy that computed the level"
+    )

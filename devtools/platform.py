@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -23,6 +25,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from devtools.databases import (
+    DEFAULT_POSTGRES_URL,
+    DEFAULT_PREFIX,
+    POSTGRESQL,
+    SQLITE,
+    DatabaseSetupError,
+    check_backend,
+    database_name,
+    ensure_postgres_databases,
+)
 from devtools.logs import LogFollower
 from devtools.nats import NatsServer, NatsServerError, server_info
 from devtools.nats_auth import NatsCredentials, ensure_dev_credentials, write_dev_config
@@ -30,6 +42,7 @@ from devtools.ports import LOCALHOST, connect_host, free_ports, port_is_free
 from devtools.proc import ManagedProcess, log_tail, stop_all
 from services.kit.auth import ensure_dev_jwt_keys
 from services.kit.pii import ensure_dev_pii_keys
+from services.kit.secret_files import write_once
 from services.kit.settings import SERVICE_PORTS, SERVICES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +59,15 @@ def ensure_dev_secrets(var_dir: Path) -> None:
     """
     ensure_dev_pii_keys(var_dir)
     ensure_dev_jwt_keys(var_dir)
+    dev_metrics_token(var_dir)
+
+
+def dev_metrics_token(var_dir: Path) -> str:
+    """The development Prometheus scrape token (``JIASAO_METRICS_TOKEN`` of every child)."""
+    path = write_once(
+        var_dir / "secrets" / "metrics_token.json", {"token": secrets.token_urlsafe(32)}
+    )
+    return str(json.loads(path.read_text(encoding="utf-8"))["token"])
 
 
 class PlatformError(RuntimeError):
@@ -80,6 +102,11 @@ class PlatformConfig:
     env: dict[str, str] = field(default_factory=dict)
     #: Drop inherited JIASAO_*, GATEWAY_* and <SERVICE>_* variables (tests want isolation).
     clean_env: bool = False
+    #: "sqlite" (files under var/) or "postgresql": one database per service on postgres_url,
+    #: named <database_prefix>_<service>, created when missing (devtools.databases).
+    database: str = SQLITE
+    postgres_url: str = DEFAULT_POSTGRES_URL
+    database_prefix: str = DEFAULT_PREFIX
     ready_timeout: float = 60.0
     stop_timeout: float = 10.0
     migrate_timeout: float = 120.0
@@ -97,13 +124,23 @@ class PlatformConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PlatformConfig:
-        """Defaults overridden by JIASAO_VAR_DIR, JIASAO_NATS_PORT, JIASAO_NATS_URL, and
-        ``<NAME>_PORT`` / ``<NAME>_HOST`` for the gateway and each service."""
+        """Defaults overridden by JIASAO_VAR_DIR, JIASAO_NATS_PORT, JIASAO_NATS_URL, JIASAO_DB,
+        JIASAO_POSTGRES_URL, JIASAO_DB_PREFIX, and ``<NAME>_PORT`` / ``<NAME>_HOST`` for the
+        gateway and each service. A bad JIASAO_DB raises :class:`PlatformError`."""
         environ = os.environ if environ is None else environ
+        prefix = environ.get("JIASAO_DB_PREFIX") or DEFAULT_PREFIX
+        try:
+            database = check_backend(environ.get("JIASAO_DB") or SQLITE)
+            database_name(prefix, "service")  # a usable prefix
+        except DatabaseSetupError as exc:
+            raise PlatformError(str(exc)) from None
         config = cls(
             var_dir=Path(environ.get("JIASAO_VAR_DIR") or "var"),
             nats_port=int(environ.get("JIASAO_NATS_PORT") or 4222),
             nats_url=environ.get("JIASAO_NATS_URL") or None,
+            database=database,
+            postgres_url=environ.get("JIASAO_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
+            database_prefix=prefix,
         )
         if environ.get("JIASAO_NATS_PORT"):
             config.explicit.add(NATS)
@@ -143,12 +180,19 @@ class Platform:
         self._follower = LogFollower() if echo_logs else None
         self._ports_chosen = False
         self.nats_credentials: dict[str, NatsCredentials] = {}
+        #: <SERVICE>_DATABASE_URL per service when config.database is "postgresql".
+        self.database_urls: dict[str, str] = {}
 
     # -- addresses ---------------------------------------------------------------------------
 
     @property
     def names(self) -> tuple[str, ...]:
         return (*self.config.services, *((GATEWAY,) if self.config.gateway else ()))
+
+    @property
+    def metrics_token(self) -> str:
+        """What a Prometheus scrape of any process sends as its bearer token."""
+        return dev_metrics_token(self.var_dir)
 
     def url(self, name: str) -> str:
         host = connect_host(self.config.host(name))
@@ -241,6 +285,7 @@ class Platform:
                 self._follower.follow(name, self.log_path(name))
             self._follower.start()
         ensure_dev_secrets(self.var_dir)
+        self._prepare_databases()
         self._start_nats()
         if self.config.migrate:
             for name in self.config.services:
@@ -271,6 +316,21 @@ class Platform:
                     f"port {port} for {name} on {host} is already in use; "
                     f"set {_port_env(name)} to a free port, or unset it to let make run pick one"
                 )
+
+    def _prepare_databases(self) -> None:
+        """On PostgreSQL: one database per service, unless ``<SERVICE>_DATABASE_URL`` is set
+        for it (in the environment, or config.env), which then wins."""
+        if self.config.database != POSTGRESQL:
+            return
+        inherited = {} if self.config.clean_env else dict(os.environ)
+        given = {**inherited, **self.config.env}
+        services = [s for s in self.config.services if not given.get(f"{s.upper()}_DATABASE_URL")]
+        try:
+            self.database_urls = ensure_postgres_databases(
+                self.config.postgres_url, services, self.config.database_prefix
+            )
+        except DatabaseSetupError as exc:
+            raise PlatformError(str(exc)) from exc
 
     def _start_nats(self) -> None:
         if self.config.nats_url:
@@ -312,11 +372,14 @@ class Platform:
         env["PYTHONUNBUFFERED"] = "1"
         env["JIASAO_VAR_DIR"] = str(self.var_dir)
         env["JIASAO_NATS_URL"] = self.nats_url
+        env["JIASAO_METRICS_TOKEN"] = self.metrics_token
         for other in NAMES:
             env[f"{other.upper()}_HOST"] = self.config.host(other)
             env[_port_env(other)] = str(self.config.port(other))
         for service in SERVICES:
             env[f"GATEWAY_{service.upper()}_URL"] = self.url(service)
+        for service, database_url in self.database_urls.items():
+            env[f"{service.upper()}_DATABASE_URL"] = database_url
         if self.nats is not None:  # our server: only the users it knows, never an inherited one
             env.pop("JIASAO_NATS_USER", None)
             env.pop("JIASAO_NATS_PASSWORD", None)

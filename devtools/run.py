@@ -7,6 +7,8 @@ Every option has an environment variable (see ``--help``); service ports come fr
 set explicitly that is taken is an error. With ``JIASAO_NATS_URL`` set, that server is used and
 none is started; otherwise nats-server refuses anonymous clients and each service connects as
 its own user (passwords under ``<var>/secrets/nats/``).
+With ``JIASAO_DB=postgresql`` (or ``--db postgresql``) each service gets its own database
+``jiasao_<service>`` on ``JIASAO_POSTGRES_URL``, created when missing (devtools.databases).
 Logs go to ``<var>/logs/<name>.log`` and are echoed to the console unless ``--quiet``.
 Exit status: 0 after Ctrl-C/SIGTERM, 1 if something failed to start or died.
 """
@@ -20,6 +22,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from devtools.databases import POSTGRESQL, database_name, describe
 from devtools.platform import (
     GATEWAY,
     NATS,
@@ -47,6 +50,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=float(env.get("JIASAO_READY_TIMEOUT") or 60),
         help="seconds to wait for every /readyz (JIASAO_READY_TIMEOUT, 60)",
     )
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        help="sqlite files under var/, or one PostgreSQL database per service (JIASAO_DB, sqlite)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        help="PostgreSQL server for --db postgresql "
+        "(JIASAO_POSTGRES_URL, postgresql://postgres@127.0.0.1:5432/postgres)",
+    )
     parser.add_argument("--no-migrate", action="store_true", help="skip the migrations")
     parser.add_argument("--quiet", action="store_true", help="do not echo logs to the console")
     return parser.parse_args(argv)
@@ -66,6 +79,10 @@ def config_from_args(args: argparse.Namespace) -> PlatformConfig:
         config.explicit.add(NATS)
     if args.nats_url:
         config.nats_url = args.nats_url
+    if args.db:
+        config.database = args.db
+    if args.postgres_url:
+        config.postgres_url = args.postgres_url
     config.ready_timeout = args.ready_timeout
     config.migrate = not args.no_migrate
     return config
@@ -77,7 +94,11 @@ def _say(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+    except PlatformError as exc:
+        _say(str(exc))
+        return 2
     platform = Platform(config, echo_logs=not args.quiet)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -96,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         nats = "external NATS" if "@" in config.nats_url else config.nats_url  # no credentials
     else:
         nats = f"nats-server on port {config.nats_port}"
+    if config.database == POSTGRESQL:
+        names = ", ".join(database_name(config.database_prefix, s) for s in config.services)
+        databases = f"PostgreSQL {describe(config.postgres_url)}: {names}"
+    else:
+        databases = f"SQLite files in {platform.var_dir}"
     _say(f"starting in {platform.var_dir} ({nats}); logs in {platform.log_dir}")
+    _say(f"databases: {databases}")
     try:
         platform.start()
     except PlatformInterrupted:

@@ -25,17 +25,20 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from gateway.auth import EdgeGuard
 from gateway.openapi import TITLE, VERSION, OpenAPIAggregator
 from gateway.proxy import Proxy, ProxyMiddleware
 from gateway.ratelimit import RateLimiter
+from gateway.routes import resolve
 from gateway.settings import GatewaySettings
 from services.kit.auth import build_verifier
 from services.kit.errors import install_error_handlers, problem_response
 from services.kit.logging import configure_logging
+from services.kit.metrics import install_metrics
 from services.kit.middleware import RequestContextMiddleware
+from services.kit.otel import install_tracing, make_tracer
 from services.kit.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,12 @@ _LANDING = """<!doctype html>
 </ul>
 </body></html>
 """
+
+
+def proxied_route(scope: Scope) -> str | None:
+    """The metrics label of a proxied request: the service it went to (bounded values)."""
+    service = resolve(scope["path"])
+    return f"proxied:{service}" if service else None
 
 
 class _GatewayApp(FastAPI):
@@ -131,6 +140,12 @@ def create_app(
                 "RateLimit-Policy",
             ],
         )
+
+    # Outermost of the added middleware: every answer is counted and (when OTEL_EXPORTER_OTLP_*
+    # is set) traced; proxied requests are labelled by service (each service's own
+    # /internal/metrics and spans have its route templates).
+    install_tracing(app, make_tracer("gateway"), route_of=proxied_route)
+    install_metrics(app, "gateway", route_of=proxied_route)
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

@@ -36,7 +36,11 @@ ROUTES: tuple[Route, ...] = _table(
         r"|training-bases|ventures)(/|$)",
         "training",
     ),
-    (r"^/api/v1/(certificates|credit-files|blacklist|redlist|insurance)(/|$)", "credit"),
+    (
+        r"^/api/v1/(certificates|credit-files|credit-policies|credit-complaints|credit-repairs"
+        r"|blacklist|redlist|insurance)(/|$)",
+        "credit",
+    ),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
     (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
 )
@@ -77,6 +81,7 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/training-bases$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/training-bases/(?!report$)[^/]+$", {"GET"}),
     _public(r"^/api/v1/certificates/verify/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/(redlist|blacklist)$", {"GET"}),
 )
 
 

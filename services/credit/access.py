@@ -134,7 +134,7 @@ async def log_read(
     reader: Reader,
     worker_id: uuid.UUID,
     *,
-    resource: Literal["certificate", "certificates"],
+    resource: Literal["certificate", "certificates", "credit", "credit_file", "credit_records"],
     items: int,
     certificate_id: uuid.UUID | None = None,
 ) -> None:

@@ -11,6 +11,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.registry import ConsentChanged, EmploymentChanged, WorkerRegistered, WorkerUpdated
 from contracts.training import EnrollmentCompleted
 from services.credit.access import record_consent
+from services.credit.files.handlers import SUBSCRIPTIONS as FILE_SUBSCRIPTIONS
 from services.credit.service import record_completion
 from services.credit.workers import record_employment, upsert_worker
 from services.kit.inbox import Subscription
@@ -85,4 +86,5 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     ),
     Subscription("credit-employment", [EmploymentChanged.subject], handle_employment_changed),
     Subscription("credit-consents", [ConsentChanged.subject], handle_consent_changed),
+    *FILE_SUBSCRIPTIONS,
 )

@@ -62,8 +62,11 @@ class AccessLogEntry(BaseModel):
         description="The company, employer or partner platform that read"
     )
     reader_subject: str = Field(description="The reading account, or the partner's client id")
-    resource: Literal["certificate", "certificates"] = Field(
-        description="One certificate, or a page of the worker's certificates"
+    resource: Literal["certificate", "certificates", "credit", "credit_file", "credit_records"] = (
+        Field(
+            description="One certificate, a page of the worker's certificates, the credit "
+            "summary, the credit file, or a page of its records"
+        )
     )
     certificate_id: uuid.UUID | None = Field(description="The certificate, for single reads")
     items: int = Field(description="How many certificates the answer carried")

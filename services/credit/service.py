@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.credit import CertificateIssued
 from contracts.training import EnrollmentCompleted
 from services.credit.codes import matches, new_check_code
+from services.credit.files import service as credit_files
 from services.credit.models import Certificate, CreditWorker, TrainingCompletion
 from services.credit.numbers import local_date, next_number
 from services.kit.errors import NotFound, Problem
@@ -104,7 +105,9 @@ async def issue_training_certificate(
     )
     session.add(certificate)
     await session.flush()
-    await publish(session, certificate_issued(certificate))
+    issued = certificate_issued(certificate)
+    await publish(session, issued)
+    await credit_files.record_certificate(session, issued)
     return certificate
 
 

@@ -29,9 +29,11 @@ from services.kit.logging import configure_logging
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrate import upgrade
 from services.kit.openapi_doc import document_errors_and_headers
+from services.kit.otel import install_tracing, make_tracer, traced_subscriptions
 from services.kit.outbox import Relay
 from services.kit.pii import PiiCipher, PiiKeyError, load_pii_cipher
 from services.kit.policy import document_security, public
+from services.kit.service_metrics import install_service_metrics
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
 
 #: Routes import the context from here (it lives in kit.context so nothing imports this module).
@@ -56,6 +58,8 @@ def create_service_app(
     platform = platform or PlatformSettings()
     settings = settings or service_settings(name, platform)
     configure_logging(name, platform.log_level)
+    tracer = make_tracer(name)  # None (no spans) unless OTEL_EXPORTER_OTLP_* is set
+    subscriptions = traced_subscriptions(subscriptions, tracer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -137,7 +141,9 @@ def create_service_app(
         upload_prefixes=upload_prefixes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    install_tracing(app, tracer)  # inside the request context: child of its traceparent
     app.add_middleware(RequestContextMiddleware)
+    install_service_metrics(app, name)  # outermost: every answer is counted and timed
     install_error_handlers(app)
     app.include_router(health_router())
     app.include_router(dead_letters_router())

@@ -13,6 +13,8 @@ driver, 10-40x cheaper in CPU (see :mod:`services.kit.reads`).
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,13 +36,40 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 def sqlite_pragmas(connection: Any) -> None:
     """The pragmas of every connection to a service's SQLite file (engine or plain reader)."""
     cursor = connection.cursor()
-    # busy_timeout first: switching to WAL needs a lock, and without the timeout a second
-    # connection opening at the same moment fails at once with "database is locked".
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    sqlite_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def sqlite_wal(cursor: Any) -> None:
+    """A busy timeout, and WAL (the migration's connection needs just these two)."""
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL is a property of the file: once set (by the migration, see kit.migrate), every later
+    # connection only needs to see it. Asking for it again would take a write lock each time.
+    cursor.execute("PRAGMA journal_mode")  # DB-API: execute's return value is unspecified
+    if cursor.fetchone()[0].lower() != "wal":
+        _switch_to_wal(cursor)
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Turn a rollback-journal file into WAL, waiting out other connections doing the same.
+
+    Two connections switching one file at the same moment both hold its shared lock and both
+    want the exclusive one; SQLite breaks that deadlock by answering one of them "database is
+    locked" at once, without its busy handler. Retrying is safe: the pragma is idempotent.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)  # first start of a fresh file only; a few ms at most
+        pause = min(pause * 2, 0.05)
 
 
 def _tune_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:

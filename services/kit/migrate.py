@@ -68,6 +68,14 @@ def run_env(target_metadata: object) -> None:
             context.run_migrations()
         return
     engine = create_engine(url, poolclass=pool.NullPool)
+    if is_sqlite:
+        # WAL is set here, once, on the one connection a migration uses, so the service's many
+        # connections never race to switch the file (see kit.db.sqlite_pragmas).
+        from sqlalchemy import event
+
+        from services.kit.db import sqlite_wal
+
+        event.listen(engine, "connect", lambda dbapi, _record: sqlite_wal(dbapi.cursor()))
     with engine.connect() as connection:
         context.configure(
             connection=connection,

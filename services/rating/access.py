@@ -1,16 +1,18 @@
 """Who may rate whom and who may read which scores, from the verified caller (DESIGN.md §6).
 
-The rater is the calling account (``Principal.subject``) and the source follows from its role;
-neither ever comes from the request body, so nobody can rate as someone else or as a source
-they are not:
+The rater is the calling account (``Principal.subject``) and the source follows from its role
+and the engagement; neither ever comes from the request body, so nobody can rate as someone
+else or as a source they are not:
 
-============  ========  =====================================================
-role          source    may rate
-============  ========  =====================================================
-employer      employer  any registered worker
-company       company   only the workers their company currently employs
-worker        self      only themself
-============  ========  =====================================================
+==================  ========  ===============================================================
+caller              source    may rate
+==================  ========  ===============================================================
+with engagement_id  employer  the engagement's worker, if the caller's account posted its job
+                              and it finished (employer or company accounts; service.py)
+employer            --        nobody without a finished engagement (403)
+company             company   only the workers their company currently employs
+worker              self      only themself
+==================  ========  ===============================================================
 
 Reads of individual scores (with rater ids and comments) are for the programme's staff, the
 rater, the rated worker (without the rater ids of others) and the worker's current company.
@@ -19,6 +21,7 @@ rater, the rated worker (without the rater ids of others) and the worker's curre
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,19 +30,38 @@ from services.kit.principal import Principal, forbidden
 from services.rating.models import Score, WorkerEmployment
 from services.rating.scoring import Source
 
-#: The source each rating role rates as; every other role may not rate.
-SOURCE_OF_ROLE: dict[str, Source] = {"employer": "employer", "company": "company", "worker": "self"}
+#: The source each rating role rates as without an engagement; every other role may not.
+SOURCE_OF_ROLE: dict[str, Source] = {"company": "company", "worker": "self"}
+#: Roles whose accounts post jobs, and so may review the engagements of their jobs.
+REVIEWING_ROLES = ("employer", "company")
 
 
-def rater_of(principal: Principal) -> tuple[uuid.UUID, Source]:
-    """The rater's account id and source; 403 for a role that may not rate."""
-    source = SOURCE_OF_ROLE.get(principal.role)
-    if source is None:
+@dataclass(frozen=True)
+class Rater:
+    account_id: uuid.UUID
+    source: Source
+    party_id: uuid.UUID | None
+
+
+def rater_of(principal: Principal, *, with_engagement: bool) -> Rater:
+    """The rater's account, source and party; 403 for a caller who may not rate so."""
+    if with_engagement:
+        if principal.role not in REVIEWING_ROLES:
+            raise forbidden(f"Role {principal.role} does not review engagements")
+        source: Source = "employer"
+    elif principal.role == "employer":
+        raise forbidden(
+            "An employer reviews a worker only for a finished engagement: give its engagement_id"
+        )
+    elif (role_source := SOURCE_OF_ROLE.get(principal.role)) is None:
         raise forbidden(f"Role {principal.role} may not rate workers")
+    else:
+        source = role_source
     try:
-        return uuid.UUID(principal.subject), source
+        account = uuid.UUID(principal.subject)
     except ValueError:
         raise forbidden("Only a person's account may rate workers") from None
+    return Rater(account, source, principal.party_id)
 
 
 async def current_company(session: AsyncSession, worker_id: uuid.UUID) -> uuid.UUID | None:

@@ -13,15 +13,21 @@ from services.kit.http import conditional_json, etag_for
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
-from services.rating import access, scoring, service
-from services.rating.models import Score, WorkerLevel
+from services.kit.types import utcnow
+from services.rating import access, assessment, moderation, scoring, service
+from services.rating.models import ModerationAction, Score, WorkerLevel
 from services.rating.schemas import (
     MAX_YEAR,
     MIN_YEAR,
+    ContributionOut,
     LevelSummary,
+    ModerationCreate,
+    ModerationOut,
     RatingCreate,
     RatingOut,
     RatingPosted,
+    ReplyCreate,
+    ScoreStatus,
     SourceOut,
     WorkerRatingOut,
     current_year,
@@ -45,6 +51,16 @@ def rating_out(score: Score, principal: Principal) -> RatingOut:
         comment=score.comment,
         created_at=score.created_at,
         updated_at=score.updated_at,
+        engagement_id=score.engagement_id,
+        criteria=(
+            {k: float(scoring.from_hundredths(v)) for k, v in score.criteria.items()}
+            if score.criteria is not None
+            else None
+        ),
+        status=score.status,  # type: ignore[arg-type]
+        flags=list(score.flags),
+        reply=score.reply,
+        replied_at=score.replied_at,
     )
 
 
@@ -56,37 +72,48 @@ def level_out(level: WorkerLevel) -> WorkerRatingOut:
         score=float(scoring.from_hundredths(level.score_hundredths)),
         sources={source: SourceOut(**summary) for source, summary in level.sources.items()},
         updated_at=level.updated_at,
+        provisional=level.provisional,
+        policy_version=level.policy_version,
+        explanation=[ContributionOut(**c) for c in assessment.explanation(level.contributions)],
     )
 
 
-@router.post(
-    "/ratings",
-    status_code=201,
-    response_model=RatingPosted,
-    responses={200: {"model": RatingPosted, "description": "Replaced the rater's earlier score"}},
-)
+@router.post("/ratings", status_code=201, response_model=RatingPosted)
 async def post_rating(
     body: RatingCreate,
     response: Response,
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow("employer", "company", "worker")),
 ) -> RatingPosted:
-    """Score a worker as the calling account. The source follows from the role: an employer
-    rates as "employer", company staff as "company" (only workers their company currently
-    employs), a worker as "self" (only themself); other roles get 403. One score per rater,
-    worker and year: posting again replaces it (200)."""
-    rater_id, source = access.rater_of(principal)
+    """Score a worker as the calling account, for an open assessment year.
+
+    - An **employer review** gives ``engagement_id`` and ``criteria``: only the account that
+      posted the job of that *finished* engagement (employer or company staff) may give it,
+      once (409 after), within the policy's review window; otherwise 403. An employer without
+      an engagement gets 403.
+    - Company staff without an engagement evaluate a worker their company currently employs,
+      a worker themself: once per year each (409 after).
+
+    A year that is not open is a 409. Anti-abuse signals flag a review for moderation: it is
+    kept but does not count until an officer keeps it. Answers the worker's provisional level.
+    """
+    body.value()  # score or criteria: a 422 before anything else
+    rater = access.rater_of(principal, with_engagement=body.engagement_id is not None)
     async with ctx.db.write() as session:
-        await access.check_may_rate(session, principal, body.worker_id)
-        result = await service.rate(session, body, rater_id, source)
-    response.status_code = 201 if result.created else 200
+        if body.engagement_id is None:
+            await access.check_may_rate(session, principal, body.worker_id)
+        result = await service.rate(session, body, rater)
     response.headers["Location"] = f"/api/v1/ratings/{result.score.id}"
     response.headers["ETag"] = etag_for(result.score.id, result.score.updated_at.isoformat())
     return RatingPosted(
         **rating_out(result.score, principal).model_dump(),
-        level=LevelSummary(
-            stars=result.level.stars,
-            score=float(scoring.from_hundredths(result.level.score_hundredths)),
+        level=(
+            LevelSummary(
+                stars=result.level.stars,
+                score=float(scoring.from_hundredths(result.level.score_hundredths)),
+            )
+            if result.level is not None
+            else None
         ),
     )
 
@@ -120,6 +147,7 @@ async def list_ratings(
     worker_id: uuid.UUID | None = Query(None),
     year: int | None = Query(None, ge=MIN_YEAR, le=MAX_YEAR),
     source: Source | None = Query(None),
+    status: ScoreStatus | None = Query(None, description="e.g. flagged: awaiting moderation"),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[RatingOut]:
@@ -135,6 +163,8 @@ async def list_ratings(
         query = query.where(Score.year == year)
     if source is not None:
         query = query.where(Score.source == source)
+    if status is not None:
+        query = query.where(Score.status == status)
     async with ctx.db.read() as session:
         scores, next_cursor = await keyset_page(session, query, Score.id, cursor, limit)
     return Page[RatingOut](
@@ -152,9 +182,10 @@ async def get_worker_rating(
     ),
     year: int | None = Query(None, ge=MIN_YEAR, le=MAX_YEAR, description="Default: this year"),
 ) -> Response:
-    """A worker's star level for a year: for officers, admins, employers, partners with
-    "candidates:read", the worker themself and their current company (404 for other workers
-    and companies, as for a worker without a rating)."""
+    """A worker's star level for a year, provisional while the year is open, with the policy
+    version that computed it and each source's contribution: for officers, admins, employers,
+    partners with "candidates:read", the worker themself and their current company (404 for
+    other workers and companies, as for a worker without a rating)."""
     year = year if year is not None else current_year()
     async with ctx.db.read() as session:
         if not await access.may_read_level(session, principal, worker_id):
@@ -162,4 +193,77 @@ async def get_worker_rating(
         level = await service.get_level(session, worker_id, year)
     return conditional_json(
         request, level_out(level), etag_for(level.worker_id, level.year, level.version)
+    )
+
+
+@router.post("/ratings/{rating_id}/reply", response_model=RatingOut)
+async def reply_to_rating(
+    rating_id: uuid.UUID,
+    body: ReplyCreate,
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(allow("worker")),
+) -> RatingOut:
+    """The reviewed worker's one public reply to an employer review (409 for a second one or
+    for an evaluation); 404 for a score that is not theirs."""
+    async with ctx.db.write() as session:
+        score = await session.get(Score, rating_id, with_for_update=True)
+        if score is None or not principal.acts_for(score.worker_id):
+            raise NotFound("rating", rating_id)
+        await moderation.reply(session, score, body.text, utcnow())
+    return rating_out(score, principal)
+
+
+@router.post("/ratings/{rating_id}/moderation", status_code=201, response_model=ModerationOut)
+async def moderate_rating(
+    rating_id: uuid.UUID,
+    body: ModerationCreate,
+    response: Response,
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(allow("officer")),
+) -> ModerationOut:
+    """An officer hides a score or keeps it (a flagged one then counts), with a reason; the
+    decision is logged and the level recomputed (republished once the year is closed).
+    409 when the score already has that status."""
+    async with ctx.db.write() as session:
+        score = await session.get(Score, rating_id, with_for_update=True)
+        if score is None:
+            raise NotFound("rating", rating_id)
+        entry = await moderation.moderate(
+            session, score, body.action, body.reason, principal.subject, utcnow()
+        )
+    response.headers["Location"] = f"/api/v1/ratings/{rating_id}/moderation"
+    return moderation_out(entry)
+
+
+@router.get("/ratings/{rating_id}/moderation", response_model=list[ModerationOut])
+async def list_moderation(
+    rating_id: uuid.UUID,
+    request: Request,
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(allow(*STAFF)),
+) -> Response:
+    """The moderation log of one score, oldest first (officers and admins)."""
+    async with ctx.db.read() as session:
+        if await session.get(Score, rating_id) is None:
+            raise NotFound("rating", rating_id)
+        entries = (
+            await session.scalars(
+                select(ModerationAction)
+                .where(ModerationAction.score_id == rating_id)
+                .order_by(ModerationAction.at, ModerationAction.id)
+            )
+        ).all()
+    return conditional_json(
+        request, [moderation_out(e) for e in entries], etag_for(rating_id, [e.id for e in entries])
+    )
+
+
+def moderation_out(entry: ModerationAction) -> ModerationOut:
+    return ModerationOut(
+        id=entry.id,
+        rating_id=entry.score_id,
+        action=entry.action,  # type: ignore[arg-type]
+        reason=entry.reason,
+        actor=entry.actor,
+        at=entry.at,
     )

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.kit.app import create_service_app
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.rating.api import router
+from services.rating.assessments_api import router as assessments_router
 from services.rating.handlers import SUBSCRIPTIONS
 
 
@@ -15,10 +16,11 @@ def create_app(
 ) -> FastAPI:
     return create_service_app(
         "rating",
-        routers=[router],
+        routers=[router, assessments_router],
         subscriptions=SUBSCRIPTIONS,
         title="Jiasao rating",
-        description="Yearly 1-5 star levels of workers from employer, company and self scores.",
+        description="Yearly 1-5 star assessment of workers: employer reviews of finished "
+        "engagements, company and self evaluations, closed years, appeals.",
         settings=settings,
         platform=platform,
     )

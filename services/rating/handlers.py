@@ -1,4 +1,5 @@
-"""Rating's event consumers: which workers exist, and which company employs each of them."""
+"""Rating's event consumers: which workers exist, which company employs each of them, and which
+engagements finished (the only ground for an employer review)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
+from contracts.matching import EngagementFinished
 from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
 from services.kit.inbox import Subscription
 from services.rating import service
@@ -48,6 +50,14 @@ async def handle_employment_event(
     await service.record_employment(session, uuid.UUID(data.worker_id), company, as_of)
 
 
+async def handle_engagement_finished(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    if not isinstance(data, EngagementFinished):
+        raise TypeError(f"rating-engagements got {envelope.type}")  # a wiring bug: dead-letter
+    await service.record_engagement(session, data)
+
+
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("rating-workers", [WorkerRegistered.subject], handle_worker_registered),
     # A consumer of its own, so a deployment builds this read model by replaying the registry
@@ -57,4 +67,5 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         [WorkerRegistered.subject, WorkerUpdated.subject, EmploymentChanged.subject],
         handle_employment_event,
     ),
+    Subscription("rating-engagements", [EngagementFinished.subject], handle_engagement_finished),
 )

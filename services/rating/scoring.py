@@ -18,6 +18,11 @@ The rule, for one worker and one year:
    (:data:`SELF_ONLY_MAX_STARS`). Trust comes from others: a worker cannot rate themself to 4
    or 5 stars. The score itself is not capped; it stays the self mean.
 
+Everything above that is programme policy (weights, thresholds, the cap, how an absent source
+counts) is a :class:`StarPolicy`, published and versioned in the database (policies.py); the
+constants below are version 1 of it, the rule as first published, which the first migration
+seeds and the pure functions default to.
+
 Scores are stored as integer hundredths (:func:`to_hundredths`), which is exact on SQLite and
 PostgreSQL alike; the API accepts at most two decimals.
 """
@@ -52,6 +57,36 @@ SELF_ONLY_MAX_STARS = 3
 
 _CENT = Decimal("0.01")
 
+AbsentRule = Literal["redistribute", "zero"]
+
+
+@dataclass(frozen=True)
+class StarPolicy:
+    """The published rule that turns a year's evidence into stars (one version of it)."""
+
+    version: int
+    weights: Mapping[Source, Fraction]
+    #: (minimum rounded score, stars), best first.
+    thresholds: tuple[tuple[Decimal, int], ...]
+    #: "redistribute": an absent source's weight goes to the present ones in proportion;
+    #: "zero": an absent source counts as a score of 0 at its full weight.
+    absent_sources: AbsentRule
+    #: Fewer than this many scores from others (employer reviews and company evaluations)
+    #: caps the stars at ``capped_max_stars``; version 1 (1 and 3) is the self-only cap.
+    min_reviews: int
+    capped_max_stars: int
+
+
+#: Version 1 of the policy: the rule as first published (see the module docstring).
+POLICY_V1 = StarPolicy(
+    version=1,
+    weights=WEIGHTS,
+    thresholds=STAR_THRESHOLDS,
+    absent_sources="redistribute",
+    min_reviews=1,
+    capped_max_stars=SELF_ONLY_MAX_STARS,
+)
+
 
 @dataclass(frozen=True)
 class SourceSummary:
@@ -61,11 +96,29 @@ class SourceSummary:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """What one source added to the score: its effective weight times its mean."""
+
+    source: Source
+    count: int
+    mean: Decimal
+    #: The weight the source counted with, after the absent-source rule (exact).
+    weight: Fraction
+    #: Two decimals; the contributions of a level sum exactly to its score.
+    points: Decimal
+
+
+@dataclass(frozen=True)
 class Level:
     stars: int
     #: Weighted score, rounded half-up to two decimals; the stars derive from this value.
     score: Decimal
     sources: dict[Source, SourceSummary]
+    #: Every source the policy weighs, present or not, in policy order.
+    contributions: tuple[Contribution, ...] = ()
+    #: Whether the minimum-reviews cap limited the stars.
+    capped: bool = False
+    policy_version: int = 1
 
 
 def round_score(value: Fraction | Decimal) -> Decimal:
@@ -76,43 +129,101 @@ def round_score(value: Fraction | Decimal) -> Decimal:
     )
 
 
-def weighted_score(means: Mapping[Source, Fraction | Decimal]) -> Decimal:
-    """The weighted score of the present sources' means, weights redistributed (rule 2)."""
-    if not means:
+def effective_weights(
+    present: Iterable[Source], policy: StarPolicy = POLICY_V1
+) -> dict[Source, Fraction]:
+    """Each weighed source's weight after the policy's absent-source rule (rule 2)."""
+    present = set(present)
+    if not present:
         raise ValueError("no scores to weigh")
-    total_weight = sum((WEIGHTS[source] for source in means), Fraction(0))
-    weighted = sum((WEIGHTS[s] * Fraction(mean) for s, mean in means.items()), Fraction(0))
-    return round_score(weighted / total_weight)
+    if policy.absent_sources == "zero":
+        total = sum(policy.weights.values(), Fraction(0))
+        return {source: weight / total for source, weight in policy.weights.items()}
+    total = sum((w for s, w in policy.weights.items() if s in present), Fraction(0))
+    if total == 0:
+        raise ValueError("the present sources all weigh nothing")
+    return {s: (w / total if s in present else Fraction(0)) for s, w in policy.weights.items()}
 
 
-def stars_for(score: Decimal) -> int:
-    """Stars for a (rounded) weighted score, before the self-only cap."""
-    for minimum, stars in STAR_THRESHOLDS:
+def weighted_score(
+    means: Mapping[Source, Fraction | Decimal], policy: StarPolicy = POLICY_V1
+) -> Decimal:
+    """The weighted score of the present sources' means, under the absent-source rule."""
+    weights = effective_weights(means, policy)
+    weighted = sum((weights[s] * Fraction(mean) for s, mean in means.items()), Fraction(0))
+    return round_score(weighted)
+
+
+def stars_for(score: Decimal, policy: StarPolicy = POLICY_V1) -> int:
+    """Stars for a (rounded) weighted score, before the minimum-reviews cap."""
+    for minimum, stars in policy.thresholds:
         if score >= minimum:
             return stars
     return MIN_STARS
 
 
-def level_for(scores: Iterable[tuple[Source, Decimal]]) -> Level | None:
+def split_points(exact: Mapping[Source, Fraction], total: Decimal) -> dict[Source, Decimal]:
+    """Round each exact contribution to cents so that they sum to ``total`` exactly.
+
+    ``total`` is the half-up rounding of their exact sum. Each is rounded down, and the
+    missing cents go to the largest remainders (ties in the given order): the explanation
+    then adds up to the score the worker sees, to the cent.
+    """
+    cents = {s: Fraction(v) * 100 for s, v in exact.items()}
+    floors = {s: c.numerator // c.denominator for s, c in cents.items()}
+    missing = int(total * 100) - sum(floors.values())
+    order = sorted(cents, key=lambda s: cents[s] - floors[s], reverse=True)
+    if not 0 <= missing <= len(order):
+        raise ValueError("total is not the rounding of the contributions' sum")
+    for source in order[:missing]:
+        floors[source] += 1
+    return {s: Decimal(floors[s]) / 100 for s in exact}
+
+
+def level_for(
+    scores: Iterable[tuple[Source, Decimal]], policy: StarPolicy = POLICY_V1
+) -> Level | None:
     """The level from all ``(source, score)`` pairs of a worker's year; None without scores."""
     by_source: dict[Source, list[Fraction]] = {}
     for source, score in scores:
-        if source not in WEIGHTS:
+        if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
         by_source.setdefault(source, []).append(Fraction(score))
     if not by_source:
         return None
     means = {source: sum(values, Fraction(0)) / len(values) for source, values in by_source.items()}
-    score = weighted_score(means)
-    stars = stars_for(score)
-    if set(by_source) == {"self"}:
-        stars = min(stars, SELF_ONLY_MAX_STARS)
+    weights = effective_weights(means, policy)
+    exact = {s: w * means.get(s, Fraction(0)) for s, w in weights.items()}
+    score = round_score(sum(exact.values(), Fraction(0)))
+    stars = stars_for(score, policy)
+    others = sum(len(v) for s, v in by_source.items() if s != "self")
+    capped = others < policy.min_reviews and stars > policy.capped_max_stars
+    if capped:
+        stars = policy.capped_max_stars
     sources = {
         source: SourceSummary(count=len(by_source[source]), mean=round_score(means[source]))
         for source in SOURCES
         if source in by_source
     }
-    return Level(stars=stars, score=score, sources=sources)
+    points = split_points(exact, score)
+    contributions = tuple(
+        Contribution(
+            source=s,
+            count=len(by_source.get(s, [])),
+            mean=round_score(means.get(s, Fraction(0))),
+            weight=weights[s],
+            points=points[s],
+        )
+        for s in weights
+    )
+    return Level(
+        stars=stars,
+        score=score,
+        sources=sources,
+        contributions=contributions,
+        capped=capped,
+        policy_version=policy.version,
+    )
 
 
 def to_hundredths(score: Decimal) -> int:

@@ -1,38 +1,57 @@
 """Rating domain operations. Each runs inside the caller's write transaction.
 
-Re-posting a score for the same (worker, year, rater) *replaces* the rater's earlier score
-rather than conflicting (the source follows from the rater's role, see access.py): a rater may
-revise their opinion, and a retried POST is then harmless. Every score recomputes the worker's
-level for that year in the same transaction; a change of stars (including the first level)
-publishes ``rating.worker.changed``.
+A score takes one *slot* of the worker's year, and a taken slot is a 409 (issue 11: before,
+re-posting replaced the score at will): an employer review holds its finished engagement's slot
+(one review per engagement), a company evaluation its company's, a self-evaluation "self".
+A retried POST is answered from the kit's Idempotency-Key store, not by replacing.
+Scores are taken only while the year is open (assessment.py); every score recomputes the
+worker's provisional level in the same transaction (an event when the stars change).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.rating import WorkerRatingChanged
-from services.kit.errors import InvalidField, Problem
+from contracts.matching import EngagementFinished
+from services.kit.errors import Conflict, InvalidField, Problem
 from services.kit.ids import new_id
-from services.kit.outbox import publish
 from services.kit.types import utcnow
-from services.rating import scoring
-from services.rating.models import KnownWorker, Score, WorkerEmployment, WorkerLevel
-from services.rating.schemas import RatingCreate
-from services.rating.scoring import Source
+from services.rating import assessment, moderation, policies, scoring
+from services.rating.access import Rater
+from services.rating.models import (
+    FinishedEngagement,
+    KnownWorker,
+    Score,
+    WorkerEmployment,
+    WorkerLevel,
+)
+from services.rating.schemas import RatingCreate, current_year
 
 
 @dataclass(frozen=True)
 class RateResult:
     score: Score
-    #: False when the rater's earlier score was replaced.
-    created: bool
-    level: WorkerLevel
+    #: The worker's level for the year after this score; None while nothing counts yet.
+    level: WorkerLevel | None
+
+
+class NoFinishedEngagement(Problem):
+    """The same answer whether the engagement is unknown, unfinished, someone else's or of
+    another worker: an employer learns nothing about engagements that are not theirs."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "no-finished-engagement",
+            "No finished engagement",
+            "An employer reviews a worker only for a finished engagement whose job they "
+            "posted; this one is not (or not yet) known as such",
+        )
 
 
 class RatingNotFound(Problem):
@@ -70,15 +89,14 @@ async def record_employment(
         row.recorded_at = utcnow()
 
 
-async def rate(
-    session: AsyncSession, data: RatingCreate, rater_id: uuid.UUID, source: Source
-) -> RateResult:
-    """Record (or replace) one rater's score and bring the worker's level up to date.
+async def rate(session: AsyncSession, data: RatingCreate, rater: Rater) -> RateResult:
+    """Record one score: an employer review of a finished engagement, or a yearly evaluation.
 
-    ``rater_id`` and ``source`` come from the verified caller (access.rater_of), never the body.
+    ``rater`` comes from the verified caller (access.rater_of), never the body.
     """
-    # Locking the worker's row serialises ratings of one worker on PostgreSQL, so concurrent
-    # raters cannot compute levels that miss each other's scores (SQLite serialises all writes).
+    # Locking the worker's row serialises scores of one worker on PostgreSQL, so concurrent
+    # raters cannot compute levels that miss each other's scores, nor both take one slot
+    # (SQLite serialises all writes).
     known = await session.scalar(
         select(KnownWorker.worker_id)
         .where(KnownWorker.worker_id == data.worker_id)
@@ -92,78 +110,112 @@ async def rate(
             slug="unknown-worker",
         )
     now = utcnow()
-    score = await session.scalar(
-        select(Score).where(
-            Score.worker_id == data.worker_id,
-            Score.year == data.year,
-            Score.source == source,
-            Score.rater_id == rater_id,
-        )
-    )
-    created = score is None
-    if score is None:
-        score = Score(
-            id=new_id(),
-            worker_id=data.worker_id,
-            year=data.year,
-            source=source,
-            rater_id=rater_id,
-            created_at=now,
-        )
-        session.add(score)
-    score.score_hundredths = scoring.to_hundredths(data.score)
-    score.comment = data.comment
-    score.updated_at = now
-    await session.flush()
-    level = await recompute_level(session, data.worker_id, data.year, now)
-    return RateResult(score=score, created=created, level=level)
-
-
-async def recompute_level(
-    session: AsyncSession, worker_id: uuid.UUID, year: int, now: datetime
-) -> WorkerLevel:
-    """Recompute the level from all scores; publish an event when the stars change."""
-    rows = (
-        await session.execute(
-            select(Score.source, Score.score_hundredths).where(
-                Score.worker_id == worker_id, Score.year == year
+    policy_row = await policies.current(session)
+    rules = policies.rules_of(policy_row)
+    engagement: FinishedEngagement | None = None
+    if data.engagement_id is not None:
+        engagement = await session.get(FinishedEngagement, data.engagement_id)
+        if (
+            engagement is None
+            or not _same_account(engagement.poster_account_id, rater.account_id)
+            or engagement.worker_id != data.worker_id
+        ):
+            raise NoFinishedEngagement()
+        if now > engagement.finished_at + timedelta(days=rules.review_window_days):
+            raise Problem(
+                403,
+                "review-window-closed",
+                "Review window closed",
+                f"Reviews are taken up to {rules.review_window_days} days after the "
+                f"engagement finished (star policy version {policy_row.version})",
             )
+        year = engagement.end_date.year
+        if data.year is not None and data.year != year:
+            raise InvalidField("year", f"the engagement ended in {year}: its review counts there")
+        slot = f"engagement:{engagement.engagement_id}"
+    else:
+        year = data.year if data.year is not None else current_year()
+        slot = "self" if rater.source == "self" else f"company:{rater.party_id}"
+    await assessment.require_open(session, year)
+    taken = await session.scalar(
+        select(Score.id).where(
+            Score.worker_id == data.worker_id, Score.year == year, Score.slot == slot
         )
-    ).all()
-    computed = scoring.level_for(
-        (row.source, scoring.from_hundredths(row.score_hundredths)) for row in rows
     )
-    if computed is None:  # only reachable if called without any score
-        raise RatingNotFound(worker_id, year)
-    sources = {
-        source: {"count": summary.count, "mean": float(summary.mean)}
-        for source, summary in computed.sources.items()
-    }
-    level = await session.get(WorkerLevel, (worker_id, year), with_for_update=True)
-    previous_stars = level.stars if level is not None else None
-    if level is None:
-        level = WorkerLevel(worker_id=worker_id, year=year, version=0, created_at=now)
-        session.add(level)
-    level.stars = computed.stars
-    level.score_hundredths = scoring.to_hundredths(computed.score)
-    level.sources = sources
-    level.version += 1
-    level.updated_at = now
-    await session.flush()
-    # Only a change of stars is news to others; a score change within the band is not.
-    if computed.stars != previous_stars:
-        await publish(
+    if taken is not None:
+        what = {
+            "employer": "This engagement was already reviewed",
+            "company": f"Your company already evaluated this worker for {year}",
+            "self": f"The self-evaluation for {year} was already given",
+        }[rater.source]
+        raise Conflict(what, slug="already-rated", existing=str(taken))
+    value = data.value()
+    flags: list[str] = []
+    if engagement is not None:
+        flags = await moderation.flags_for(
             session,
-            WorkerRatingChanged(
-                worker_id=str(worker_id),
-                year=year,
-                stars=computed.stars,
-                previous_stars=previous_stars,
-                score=float(computed.score),
-                changed_at=now,
-            ),
+            rules.abuse,
+            worker_id=data.worker_id,
+            year=year,
+            rater_id=rater.account_id,
+            engagement=engagement,
+            value=value,
+            now=now,
         )
-    return level
+    score = Score(
+        id=new_id(),
+        worker_id=data.worker_id,
+        year=year,
+        source=rater.source,
+        rater_id=rater.account_id,
+        rater_party_id=rater.party_id if rater.source == "company" else None,
+        slot=slot,
+        engagement_id=data.engagement_id,
+        criteria=(
+            {k: scoring.to_hundredths(v) for k, v in data.criteria.model_dump().items()}
+            if data.criteria is not None
+            else None
+        ),
+        score_hundredths=scoring.to_hundredths(value),
+        comment=data.comment,
+        status="flagged" if flags else "visible",
+        flags=flags,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(score)
+    await session.flush()
+    level = await assessment.refresh_level(session, data.worker_id, year, now)
+    return RateResult(score=score, level=level)
+
+
+def _same_account(poster_account_id: str, account: uuid.UUID) -> bool:
+    """Whether the engagement's poster is the caller (account ids compared as UUIDs)."""
+    try:
+        return uuid.UUID(poster_account_id) == account
+    except ValueError:
+        return False
+
+
+async def record_engagement(session: AsyncSession, data: EngagementFinished) -> None:
+    """Remember a finished engagement; a repeat (redelivery, replay) is a no-op."""
+    engagement_id = uuid.UUID(data.engagement_id)
+    if await session.get(FinishedEngagement, engagement_id) is not None:
+        return
+    session.add(
+        FinishedEngagement(
+            engagement_id=engagement_id,
+            job_id=uuid.UUID(data.job_id),
+            worker_id=uuid.UUID(data.worker_id),
+            employer_id=uuid.UUID(data.employer_id) if data.employer_id else None,
+            company_id=uuid.UUID(data.company_id) if data.company_id else None,
+            poster_account_id=data.poster_account_id,
+            start_date=data.start_date,
+            end_date=data.end_date,
+            finished_at=data.finished_at,
+            recorded_at=utcnow(),
+        )
+    )
 
 
 async def get_level(session: AsyncSession, worker_id: uuid.UUID, year: int) -> WorkerLevel:

@@ -155,6 +155,40 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "issued_at": AT,
         "valid_until": None,
     },
+    EVENTS_BY_SUBJECT["credit.level.changed"]: {
+        "party_id": WORKER,
+        "party_kind": "worker",
+        "level": "C",
+        "previous_level": "B",
+        "score": 58,
+        "previous_score": 73,
+        "policy_version": 1,
+        "changed_at": AT,
+    },
+    EVENTS_BY_SUBJECT["credit.list_entry.added"]: {
+        "entry_id": OTHER,
+        "list_kind": "black",
+        "party_id": WORKER,
+        "party_kind": "worker",
+        "basis": "automatic",
+        "legal_basis": None,
+        "starts_at": AT,
+        "publish_until": AT,
+        "policy_version": 1,
+    },
+    EVENTS_BY_SUBJECT["credit.list_entry.removed"]: {
+        "entry_id": OTHER,
+        "list_kind": "red",
+        "party_id": COMPANY,
+        "party_kind": "company",
+        "basis": "officer",
+        "legal_basis": "国家发展改革委令第58号",
+        "starts_at": AT,
+        "publish_until": AT,
+        "policy_version": 2,
+        "ended_at": AT,
+        "end_reason": "repaired",
+    },
     EVENTS_BY_SUBJECT["rating.worker.changed"]: {
         "worker_id": WORKER,
         "year": 2026,
@@ -280,7 +314,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 16
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 19
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 

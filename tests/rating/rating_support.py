@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,10 +15,12 @@ from sqlalchemy import func, select
 
 from contracts.catalog import stream_for
 from contracts.envelope import CloudEvent
+from contracts.matching import EngagementFinished
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import EmploymentChanged, WorkerRegistered
 from services.kit.tables import inbox, outbox
-from services.rating.models import KnownWorker, WorkerEmployment
+from services.rating.models import FinishedEngagement, KnownWorker, WorkerEmployment
+from services.rating.schemas import CHINA_TZ
 from tests.support.apps import context, eventually
 from tests.support.jetstream import JetStreamPeer
 from tests.support.tokens import bearer
@@ -28,6 +30,14 @@ YEAR = 2026
 
 #: The durable consumer that keeps the employment read model.
 EMPLOYMENT_CONSUMER = "rating-employment"
+#: The durable consumer of finished engagements.
+ENGAGEMENT_CONSUMER = "rating-engagements"
+CRITERIA = ("skill", "punctuality", "attitude", "safety", "communication")
+
+
+def criteria(value: float, **overrides: float) -> dict[str, float]:
+    """Criteria scores, all ``value`` unless overridden (their mean is then ``value``)."""
+    return {name: value for name in CRITERIA} | overrides
 
 
 # --- callers -----------------------------------------------------------------------------------
@@ -83,6 +93,8 @@ class RatingHarness:
     app: FastAPI
     client: httpx.AsyncClient
     peer: JetStreamPeer
+    #: Every EngagementFinished published, by engagement id (to replay one).
+    finished: dict[uuid.UUID, EngagementFinished] = field(default_factory=dict)
 
     # --- the registry's side ----------------------------------------------------------------
 
@@ -144,6 +156,77 @@ class RatingHarness:
 
         await eventually(done)
 
+    async def finish_engagement(
+        self,
+        worker_id: uuid.UUID,
+        poster_account: uuid.UUID,
+        *,
+        year: int = YEAR,
+        company_id: uuid.UUID | None = None,
+        employer_id: uuid.UUID | None = None,
+        finished_at: datetime | None = None,
+    ) -> uuid.UUID:
+        """Publish matching's EngagementFinished (ending in ``year``) and wait until rating
+        recorded it. ``employer_id`` defaults to a household unless ``company_id`` posted."""
+        today = datetime.now(CHINA_TZ).date()
+        end = today if year == today.year else date(year, 12, 31)
+        event = EngagementFinished(
+            engagement_id=str(uuid.uuid4()),
+            job_id=str(uuid.uuid4()),
+            worker_id=str(worker_id),
+            employer_id=str(employer_id or uuid.uuid4()) if company_id is None else None,
+            company_id=str(company_id) if company_id else None,
+            poster_account_id=str(poster_account),
+            track="housekeeping",
+            start_date=end - timedelta(days=20),
+            end_date=end,
+            finished_at=finished_at or datetime.now(UTC),
+        )
+        envelope = await self.peer.publish(event)
+        await self.handled(envelope, ENGAGEMENT_CONSUMER)
+        async with context(self.app).db.read() as session:
+            assert await session.get(FinishedEngagement, uuid.UUID(event.engagement_id))
+        self.finished[uuid.UUID(event.engagement_id)] = event
+        return uuid.UUID(event.engagement_id)
+
+    async def engagement_rows(self, worker_id: uuid.UUID) -> int:
+        async with context(self.app).db.read() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(FinishedEngagement)
+                .where(FinishedEngagement.worker_id == worker_id)
+            )
+            return int(count or 0)
+
+    async def review(
+        self,
+        account: uuid.UUID,
+        worker: uuid.UUID,
+        *,
+        score: float = 85,
+        year: int = YEAR,
+        headers: Headers | None = None,
+        **fields: Any,
+    ) -> httpx.Response:
+        """An employer review by ``account``: a finished engagement of theirs with ``worker``
+        (ending in ``year``) first, then the review with every criterion at ``score``."""
+        engagement = await self.finish_engagement(worker, account, year=year)
+        payload: dict[str, Any] = {
+            "worker_id": str(worker),
+            "engagement_id": str(engagement),
+            "criteria": criteria(score),
+        }
+        payload.update(fields)
+        return await self.client.post(
+            "/api/v1/ratings", json=payload, headers=dict(headers or employer(account))
+        )
+
+    async def open_year(self, year: int) -> None:
+        response = await self.client.post(
+            "/api/v1/assessments/years", json={"year": year}, headers=dict(officer())
+        )
+        assert response.status_code == 201, response.text
+
     async def employment(self, worker_id: uuid.UUID) -> uuid.UUID | None:
         async with context(self.app).db.read() as session:
             row = await session.get(WorkerEmployment, worker_id)
@@ -152,7 +235,10 @@ class RatingHarness:
     # --- HTTP --------------------------------------------------------------------------------
 
     async def rate(self, as_: Headers | None, worker: uuid.UUID, **fields: Any) -> httpx.Response:
-        """POST a score for ``worker`` as ``as_`` (None: anonymous); ``fields`` override."""
+        """POST a score for ``worker`` as ``as_`` (None: anonymous); ``fields`` override.
+
+        Without ``engagement_id`` this is an evaluation (company, self); an employer's review
+        goes through :meth:`review`."""
         payload: dict[str, Any] = {"worker_id": str(worker), "year": YEAR, "score": 85}
         payload.update(fields)
         return await self.client.post("/api/v1/ratings", json=payload, headers=dict(as_ or {}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from services.kit.policy import routes_without_policy
 from tests.rating.rating_support import (
@@ -13,6 +14,7 @@ from tests.rating.rating_support import (
     Headers,
     RatingHarness,
     company_staff,
+    criteria,
     employer,
     officer,
     worker_account,
@@ -22,12 +24,14 @@ from tests.support.tokens import bearer
 
 @dataclass
 class Scene:
-    """A worker employed by a company, rated once by an employer."""
+    """A worker employed by a company, reviewed once by an employer for a finished
+    engagement."""
 
     worker: uuid.UUID
     company: uuid.UUID
     rater: uuid.UUID  # the employer's account
     rating_id: str
+    engagement_id: str
 
 
 async def scene(rating: RatingHarness) -> Scene:
@@ -35,9 +39,9 @@ async def scene(rating: RatingHarness) -> Scene:
     worker = await rating.register()
     await rating.employ(worker, company)
     rater = uuid.uuid4()
-    posted = await rating.rate(employer(rater), worker, comment="准时")
+    posted = await rating.review(rater, worker, comment="准时")
     assert posted.status_code == 201, posted.text
-    return Scene(worker, company, rater, posted.json()["id"])
+    return Scene(worker, company, rater, posted.json()["id"], posted.json()["engagement_id"])
 
 
 def callers(s: Scene) -> dict[str, Callable[[], Headers]]:
@@ -71,18 +75,19 @@ async def test_every_route_declares_a_policy(rating: RatingHarness) -> None:
 #: of two (the scene's and another worker's). A refused record of a role that may see some is
 #: 404; a role that may never call the route is 403; no valid bearer token is 401.
 #: Columns: GET /ratings/{id}; GET /ratings (status, scores seen); GET /workers/{id}/rating;
-#: POST /ratings.
+#: POST /ratings without an engagement (issue 11: an employer reviews only a finished
+#: engagement, so every employer is 403 here; before, any employer could post a score).
 MATRIX: dict[str, tuple[int, tuple[int, int | None], int, int]] = {
     "anonymous": (401, (401, None), 401, 401),
     "basic auth": (401, (401, None), 401, 401),
     "officer": (200, (200, 2), 200, 403),
     "admin": (200, (200, 2), 200, 403),
-    "the rater": (200, (200, 1), 200, 200),  # POST: their score, replaced
+    "the rater": (200, (200, 1), 200, 403),
     "worker self": (200, (200, 1), 200, 201),
     "other worker": (404, (200, 0), 404, 403),
     "employing company": (200, (200, 1), 200, 201),
     "other company": (404, (200, 0), 404, 403),
-    "other employer": (404, (200, 0), 200, 201),
+    "other employer": (404, (200, 0), 200, 403),
     "partner candidates:read": (403, (403, None), 200, 403),
     "partner workers:read": (403, (403, None), 403, 403),
     "partner no scope": (403, (403, None), 403, 403),
@@ -109,7 +114,7 @@ async def test_listing_scores_shows_each_caller_only_theirs(rating: RatingHarnes
     s = await scene(rating)
     # A score of another worker, which only staff and its rater may list.
     elsewhere = await rating.register()
-    assert (await rating.rate(employer(), elsewhere)).status_code == 201
+    assert (await rating.review(uuid.uuid4(), elsewhere)).status_code == 201
     actual: dict[str, object] = {}
     for name, headers in callers(s).items():
         response = await rating.get("/api/v1/ratings", headers())
@@ -150,10 +155,89 @@ async def test_posting_a_score(rating: RatingHarness) -> None:
     assert (await rating.rate({}, s.worker)).headers["www-authenticate"].startswith("Bearer")
     level = await rating.get(f"/api/v1/workers/{s.worker}/rating", officer())
     assert level.json()["sources"] == {
-        "employer": {"count": 2, "mean": 90.0},
+        "employer": {"count": 1, "mean": 85.0},
         "company": {"count": 1, "mean": 90.0},
         "self": {"count": 1, "mean": 90.0},
     }
+
+
+async def test_reviewing_needs_a_finished_engagement_of_ones_own(rating: RatingHarness) -> None:
+    """Issue 11: an employer review stands on a finished engagement whose job the reviewer
+    posted, for that engagement's worker; every other case is the same 403."""
+    s = await scene(rating)
+    other_worker = await rating.register()
+    theirs = await rating.finish_engagement(other_worker, uuid.uuid4())
+    mine_of_other = await rating.finish_engagement(other_worker, s.rater)
+
+    def body(worker: uuid.UUID, engagement: object) -> dict[str, object]:
+        return {
+            "worker_id": str(worker),
+            "engagement_id": str(engagement),
+            "criteria": criteria(90),
+        }
+
+    refused = [
+        # An engagement nobody announced as finished (unknown, or not finished yet).
+        (employer(s.rater), body(s.worker, uuid.uuid4())),
+        # Someone else's engagement.
+        (employer(s.rater), body(other_worker, theirs)),
+        # The rater's own engagement, but with another worker than the one named.
+        (employer(s.rater), body(s.worker, mine_of_other)),
+        # Another account of the same household is not the poster.
+        (employer(), body(s.worker, s.engagement_id)),
+    ]
+    answers = [
+        await rating.client.post("/api/v1/ratings", json=b, headers=dict(h)) for h, b in refused
+    ]
+    assert [a.status_code for a in answers] == [403] * 4, [a.text for a in answers]
+    assert {a.json()["type"] for a in answers} == {
+        "https://jiasao.gov.cn/problems/no-finished-engagement"
+    }
+    assert len({a.json()["detail"] for a in answers}) == 1
+    # Workers and partners do not review engagements, whoever's they are.
+    for headers in (worker_account(s.worker), bearer("partner", uuid.uuid4())):
+        answer = await rating.client.post(
+            "/api/v1/ratings", json=body(other_worker, theirs), headers=dict(headers)
+        )
+        assert answer.status_code == 403
+    # The scene's engagement, reviewed once already: 409.
+    again = await rating.client.post(
+        "/api/v1/ratings", json=body(s.worker, s.engagement_id), headers=dict(employer(s.rater))
+    )
+    assert again.status_code == 409
+    # The rater's engagement with the other worker: that review is theirs to give.
+    allowed = await rating.client.post(
+        "/api/v1/ratings", json=body(other_worker, mine_of_other), headers=dict(employer(s.rater))
+    )
+    assert allowed.status_code == 201, allowed.text
+    assert allowed.json()["source"] == "employer"
+
+
+async def test_the_review_window_closes(rating: RatingHarness) -> None:
+    worker = await rating.register()
+    account = uuid.uuid4()
+    window = (await rating.get("/api/v1/assessments/policy", officer())).json()["rules"][
+        "review_window_days"
+    ]
+    now = datetime.now(UTC)
+    late = await rating.finish_engagement(
+        worker, account, finished_at=now - timedelta(days=window, minutes=1)
+    )
+    just_in = await rating.finish_engagement(
+        worker, account, finished_at=now - timedelta(days=window, minutes=-5)
+    )
+    for engagement, status in ((late, 403), (just_in, 201)):
+        answer = await rating.client.post(
+            "/api/v1/ratings",
+            json={
+                "worker_id": str(worker),
+                "engagement_id": str(engagement),
+                "criteria": criteria(80),
+            },
+            headers=dict(employer(account)),
+        )
+        assert answer.status_code == status, answer.text
+    assert answer.json()["year"] == YEAR
 
 
 # --- the attacks of issue 16 ---------------------------------------------------------------
@@ -213,7 +297,9 @@ async def test_a_company_cannot_rate_a_worker_it_does_not_employ(rating: RatingH
     assert (await rating.rate(company_staff(ours), employed_elsewhere)).status_code == 403
 
 
-async def test_the_same_rater_posting_again_replaces_their_score(rating: RatingHarness) -> None:
+async def test_the_same_rater_posting_again_is_refused(rating: RatingHarness) -> None:
+    """Issue 11 (before: the score was replaced): a fresh token of the same account cannot
+    post again for the same engagement or year; the first score stands."""
     company = uuid.uuid4()
     worker = await rating.register(company_id=company)
     accounts = {source: uuid.uuid4() for source in ("employer", "company", "self")}
@@ -226,23 +312,23 @@ async def test_the_same_rater_posting_again_replaces_their_score(rating: RatingH
             return company_staff(company, accounts[source])
         return worker_account(worker, accounts[source])
 
-    first: dict[str, str] = {}
-    for source in accounts:
+    first = await rating.review(accounts["employer"], worker, score=40)
+    assert first.status_code == 201, first.text
+    engagement = first.json()["engagement_id"]
+    for source in ("company", "self"):
         posted = await rating.rate(token(source), worker, score=40)
         assert posted.status_code == 201, posted.text
-        first[source] = posted.json()["id"]
-    # A new token of the same account is the same rater: the score is replaced, not added.
     for source in accounts:
-        again = await rating.rate(token(source), worker, score=90)
-        assert again.status_code == 200, again.text
-        assert again.json()["id"] == first[source]
-        assert again.json()["source"] == source
+        extra = {"engagement_id": engagement, "criteria": criteria(90), "score": None}
+        again = await rating.rate(token(source), worker, **(extra if source == "employer" else {}))
+        assert again.status_code == 409, again.text
+        assert again.json()["type"].endswith("/already-rated")
 
     listed = await rating.get("/api/v1/ratings", officer(), params={"worker_id": str(worker)})
-    assert sorted(item["score"] for item in listed.json()["items"]) == [90.0, 90.0, 90.0]
+    assert sorted(item["score"] for item in listed.json()["items"]) == [40.0, 40.0, 40.0]
     level = await rating.get(f"/api/v1/workers/{worker}/rating", officer(), params={"year": YEAR})
     assert level.json()["sources"] == {
-        source: {"count": 1, "mean": 90.0} for source in ("employer", "company", "self")
+        source: {"count": 1, "mean": 40.0} for source in ("employer", "company", "self")
     }
 
 
@@ -285,7 +371,14 @@ async def test_a_company_sees_only_its_current_employees_scores(rating: RatingHa
 async def test_the_request_body_names_no_rater(rating: RatingHarness) -> None:
     schema = (await rating.client.get("/openapi.json")).json()
     body = schema["components"]["schemas"]["RatingCreate"]
-    assert set(body["properties"]) == {"worker_id", "year", "score", "comment"}
+    assert set(body["properties"]) == {
+        "worker_id",
+        "year",
+        "score",
+        "comment",
+        "engagement_id",
+        "criteria",
+    }
     assert body["additionalProperties"] is False
     post = schema["paths"]["/api/v1/ratings"]["post"]
     assert post["x-jiasao-policy"]["roles"] == ["company", "employer", "worker"]

@@ -10,6 +10,7 @@ from tests.rating.rating_support import (
     YEAR,
     RatingHarness,
     company_staff,
+    criteria,
     employer,
     officer,
     worker_account,
@@ -24,10 +25,14 @@ async def test_first_rating_sets_the_level_and_emits_an_event(rating: RatingHarn
     worker = await rating.register()
     account = uuid.uuid4()
 
-    response = await rating.rate(employer(account), worker, comment="细心")
+    response = await rating.review(account, worker, comment="细心")
     assert response.status_code == 201, response.text
     posted = response.json()
     assert posted["score"] == 85.0
+    assert posted["criteria"] == {
+        name: 85.0 for name in ("skill", "punctuality", "attitude", "safety", "communication")
+    }
+    assert posted["status"] == "visible" and posted["flags"] == []
     assert posted["comment"] == "细心"
     assert posted["source"] == "employer"
     assert posted["rater_id"] == str(account)
@@ -42,6 +47,9 @@ async def test_first_rating_sets_the_level_and_emits_an_event(rating: RatingHarn
     assert level["score"] == 85.0
     assert level["sources"] == {"employer": {"count": 1, "mean": 85.0}}
     assert level["worker_id"] == str(worker) and level["year"] == YEAR
+    # The year is open: the level is provisional, computed by policy version 1.
+    assert level["provisional"] is True and level["policy_version"] == 1
+    assert sum(c["points"] for c in level["explanation"]) == 85.0
 
     unchanged = await rating.get(
         path, officer(), params={"year": YEAR}, headers={"If-None-Match": read.headers["etag"]}
@@ -57,13 +65,15 @@ async def test_first_rating_sets_the_level_and_emits_an_event(rating: RatingHarn
     assert event.data["stars"] == 4
     assert event.data["previous_stars"] is None
     assert event.data["score"] == 85.0
+    assert event.data["provisional"] is True
+    assert event.data["policy_version"] == 1
 
 
 async def test_only_a_change_of_stars_emits_an_event(rating: RatingHarness) -> None:
     company = uuid.uuid4()
     worker = await rating.register(company_id=company)
 
-    first = await rating.rate(employer(), worker, score=85)
+    first = await rating.review(uuid.uuid4(), worker, score=85)
     assert first.json()["level"]["stars"] == 4
     assert await rating.outbox_count() == 1
 
@@ -87,34 +97,52 @@ async def test_only_a_change_of_stars_emits_an_event(rating: RatingHarness) -> N
     assert len(await tap.poll()) == 2
 
 
-async def test_reposting_replaces_the_raters_score(rating: RatingHarness) -> None:
-    worker = await rating.register()
-    rater = employer(uuid.uuid4())
-    first = await rating.rate(rater, worker, score=70)
+async def test_each_engagement_and_each_evaluation_counts_once(rating: RatingHarness) -> None:
+    """Issue 11: re-posting no longer replaces a score (it did before); a taken slot is 409."""
+    company = uuid.uuid4()
+    worker = await rating.register(company_id=company)
+    account = uuid.uuid4()
+    first = await rating.review(account, worker, score=70)
     assert first.status_code == 201
+    engagement = first.json()["engagement_id"]
 
-    again = await rating.rate(rater, worker, score=95, comment="改评")
-    assert again.status_code == 200, again.text
-    replaced = again.json()
-    assert replaced["id"] == first.json()["id"]
-    assert replaced["score"] == 95.0
-    assert replaced["comment"] == "改评"
-    assert replaced["level"] == {"stars": 5, "score": 95.0}
+    again = await rating.client.post(
+        "/api/v1/ratings",
+        json={"worker_id": str(worker), "engagement_id": engagement, "criteria": criteria(95)},
+        headers=dict(employer(account)),
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["type"].endswith("/already-rated")
+    # A second finished engagement with the same worker is a second review.
+    second = await rating.review(account, worker, score=90)
+    assert second.status_code == 201, second.text
+
+    assert (await rating.rate(company_staff(company), worker, score=60)).status_code == 201
+    assert (await rating.rate(worker_account(worker), worker, score=60)).status_code == 201
+    # Another staff account of the same company, a new token of the worker: still taken.
+    for headers in (company_staff(company), worker_account(worker)):
+        repeat = await rating.rate(headers, worker, score=99)
+        assert repeat.status_code == 409, repeat.text
+        assert repeat.json()["type"].endswith("/already-rated")
 
     listed = await rating.get("/api/v1/ratings", officer(), params={"worker_id": str(worker)})
-    assert [item["score"] for item in listed.json()["items"]] == [95.0]
+    assert sorted(item["score"] for item in listed.json()["items"]) == [60.0, 60.0, 70.0, 90.0]
     level = (await rating.get(f"/api/v1/workers/{worker}/rating?year={YEAR}", officer())).json()
-    assert level["sources"] == {"employer": {"count": 1, "mean": 95.0}}
+    assert level["sources"]["employer"] == {"count": 2, "mean": 80.0}
 
-    # Another year is another assessment: a separate score.
-    other = await rating.rate(rater, worker, year=YEAR - 1, score=95)
-    assert other.status_code == 201
+    # Another year is another assessment: its own reviews and evaluations.
+    other = await rating.review(account, worker, year=YEAR - 1, score=95)
+    assert other.status_code == 201, other.text
+    assert other.json()["year"] == YEAR - 1
+    assert (await rating.rate(worker_account(worker), worker, year=YEAR - 1)).status_code == 201
 
 
 async def test_year_defaults_to_the_current_year(rating: RatingHarness) -> None:
     worker = await rating.register()
     response = await rating.client.post(
-        "/api/v1/ratings", json={"worker_id": str(worker), "score": 85}, headers=dict(employer())
+        "/api/v1/ratings",
+        json={"worker_id": str(worker), "score": 85},
+        headers=dict(worker_account(worker)),
     )
     assert response.status_code == 201
     assert response.json()["year"] == current_year()
@@ -146,6 +174,13 @@ async def test_invalid_scores_are_422_naming_the_field(rating: RatingHarness) ->
         # Who rates, and as what, is the token's to say.
         ({"source": "employer"}, "source"),
         ({"rater_id": str(uuid.uuid4())}, "rater_id"),
+        # A score or criteria, not both, not neither; a review gives criteria, all five.
+        ({"criteria": criteria(80)}, "score"),
+        ({"score": None}, "score"),
+        ({"engagement_id": str(uuid.uuid4())}, "criteria"),
+        ({"score": None, "criteria": {"skill": 80}}, "criteria.punctuality"),
+        ({"score": None, "criteria": criteria(80, looks=90)}, "criteria.looks"),
+        ({"score": None, "criteria": criteria(80, safety=100.5)}, "criteria.safety"),
     ]
     for override, field in cases:
         response = await rating.rate(employer(), worker, **override)
@@ -158,7 +193,8 @@ async def test_invalid_scores_are_422_naming_the_field(rating: RatingHarness) ->
 
 
 async def test_rating_an_unknown_worker_is_422(rating: RatingHarness) -> None:
-    response = await rating.rate(employer(), uuid.uuid4())
+    unknown = uuid.uuid4()
+    response = await rating.rate(worker_account(unknown), unknown)
     assert response.status_code == 422
     problem = response.json()
     assert problem["type"] == "https://jiasao.gov.cn/problems/unknown-worker"
@@ -172,14 +208,14 @@ async def test_a_worker_without_rating_is_404(rating: RatingHarness) -> None:
     response = await rating.get(path, officer(), params={"year": YEAR})
     assert response.status_code == 404
     assert response.json()["type"].endswith("/not-found")
-    await rating.rate(employer(), worker, year=YEAR)
+    assert (await rating.review(uuid.uuid4(), worker, year=YEAR)).status_code == 201
     other_year = await rating.get(path, officer(), params={"year": YEAR - 1})
     assert other_year.status_code == 404
 
 
 async def test_single_score_read_has_an_etag(rating: RatingHarness) -> None:
     worker = await rating.register()
-    posted = (await rating.rate(employer(), worker)).json()
+    posted = (await rating.review(uuid.uuid4(), worker)).json()
     read = await rating.get(f"/api/v1/ratings/{posted['id']}", officer())
     assert read.status_code == 200
     assert read.json()["score"] == 85.0
@@ -196,9 +232,11 @@ async def test_single_score_read_has_an_etag(rating: RatingHarness) -> None:
 async def test_listing_scores_pages_with_a_cursor(rating: RatingHarness) -> None:
     worker = await rating.register()
     other = await rating.register()
-    posted = [(await rating.rate(employer(), worker, score=60 + i)).json()["id"] for i in range(3)]
-    await rating.rate(employer(), other)
-    await rating.rate(employer(), worker, year=YEAR - 1)
+    posted = [
+        (await rating.review(uuid.uuid4(), worker, score=60 + i)).json()["id"] for i in range(3)
+    ]
+    await rating.review(uuid.uuid4(), other)
+    await rating.review(uuid.uuid4(), worker, year=YEAR - 1)
 
     seen: list[str] = []
     cursor: str | None = None
@@ -225,5 +263,5 @@ async def test_listing_scores_pages_with_a_cursor(rating: RatingHarness) -> None
 async def test_a_repeated_registration_event_is_harmless(rating: RatingHarness) -> None:
     worker = await rating.register()
     await rating.register(worker)  # a second event for the same worker (e.g. a replay)
-    response = await rating.rate(employer(), worker)
+    response = await rating.review(uuid.uuid4(), worker)
     assert response.status_code == 201

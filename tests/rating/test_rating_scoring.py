@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
 from services.rating.scoring import (
+    POLICY_V1,
+    SOURCES,
     Level,
     Source,
+    StarPolicy,
     from_hundredths,
     level_for,
+    split_points,
     stars_for,
     to_hundredths,
     weighted_score,
@@ -124,3 +131,63 @@ def test_hundredths_storage_is_exact() -> None:
     assert from_hundredths(8750) == Decimal("87.5")
     with pytest.raises(ValueError):
         to_hundredths(Decimal("87.555"))
+
+
+# --- the published policy and the explanation (issue 11) ----------------------------------
+
+
+def policy(**changes: object) -> StarPolicy:
+    return replace(POLICY_V1, **changes)  # type: ignore[arg-type]
+
+
+def test_absent_sources_can_count_as_zero() -> None:
+    zero = policy(version=2, absent_sources="zero")
+    # Employer only: 0.5·90 + 0.3·0 + 0.2·0 = 45.
+    result = level_for([("employer", Decimal(90))], zero)
+    assert result is not None
+    assert result.score == Decimal("45.00") and result.stars == 1
+    assert result.policy_version == 2
+    assert [(c.source, c.weight, c.points) for c in result.contributions] == [
+        ("employer", Fraction(1, 2), Decimal("45.00")),
+        ("company", Fraction(3, 10), Decimal("0.00")),
+        ("self", Fraction(1, 5), Decimal("0.00")),
+    ]
+
+
+def test_too_few_reviews_cap_the_stars() -> None:
+    strict = policy(min_reviews=3, capped_max_stars=2)
+    two = level_for([("employer", Decimal(95)), ("company", Decimal(95))], strict)
+    three = level_for([("employer", Decimal(95))] * 2 + [("company", Decimal(95))], strict)
+    assert two is not None and three is not None
+    assert (two.stars, two.capped, two.score) == (2, True, Decimal("95.00"))
+    assert (three.stars, three.capped) == (5, False)
+    # Self-evaluations are not reviews by others, however many.
+    selfish = level_for([("self", Decimal(100))] * 5, policy(min_reviews=1))
+    assert selfish is not None and selfish.stars == 3
+
+
+def test_the_explanation_sums_to_the_score_to_the_cent() -> None:
+    rng = random.Random(11)
+    for _ in range(500):
+        scores: list[tuple[Source, Decimal]] = [
+            (rng.choice(SOURCES), Decimal(rng.randint(0, 10000)) / 100)
+            for _ in range(rng.randint(1, 6))
+        ]
+        rule = policy(absent_sources=rng.choice(["redistribute", "zero"]))
+        result = level_for(scores, rule)
+        assert result is not None
+        assert sum((c.points for c in result.contributions), Decimal(0)) == result.score
+        for c in result.contributions:
+            assert abs(Fraction(c.points) - c.weight * Fraction(c.mean)) <= Fraction(2, 100)
+
+
+def test_split_points_gives_missing_cents_to_the_largest_remainders() -> None:
+    # Thirds of 100: 33.333…, rounded down to 33.33 each (99.99); the missing cent goes to
+    # the first largest remainder.
+    third = Fraction(100, 3)
+    points = split_points({"employer": third, "company": third, "self": third}, Decimal(100))
+    assert points == {
+        "employer": Decimal("33.34"),
+        "company": Decimal("33.33"),
+        "self": Decimal("33.33"),
+    }

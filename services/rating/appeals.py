@@ -1,0 +1,125 @@
+"""Appeals: a worker contests a published level of a year, or one score of their year.
+
+- Filing: the worker themself (from the token). A level appeal needs the year closed and is
+  taken within the policy's ``appeal_window_days`` after the latest publication; a score appeal
+  names a score of the worker's that counts or awaits moderation. One pending appeal per target
+  (409 for a second). The officer's deadline is ``appeal_decision_days`` after filing.
+- Deciding: an officer upholds or rejects with a reason, once (409 after). Upholding a score
+  appeal hides the score (logged as moderation); either upheld kind recomputes the level, which
+  is republished when the year is closed (provisional otherwise).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kit.errors import Conflict, InvalidField, NotFound
+from services.kit.ids import new_id
+from services.rating import assessment, policies
+from services.rating.models import (
+    Appeal,
+    AssessmentYear,
+    LevelPublication,
+    ModerationAction,
+    Score,
+)
+
+
+async def file_appeal(
+    session: AsyncSession,
+    worker_id: uuid.UUID,
+    year: int,
+    score_id: uuid.UUID | None,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> Appeal:
+    rules = policies.rules_of(await policies.current(session))
+    if score_id is not None:
+        score = await session.get(Score, score_id)
+        if score is None or score.worker_id != worker_id:
+            raise NotFound("rating", score_id)
+        if score.year != year:
+            raise InvalidField("year", f"the score belongs to {score.year}")
+        if score.status == "hidden":
+            raise Conflict("The score is already hidden", slug="already-moderated")
+    else:
+        year_row = await session.get(AssessmentYear, year)
+        if year_row is None or year_row.status != "closed":
+            raise Conflict(
+                f"No level of {year} is published yet: appeal a score, or wait for the closing",
+                slug="nothing-published",
+            )
+        latest = await session.scalar(
+            select(LevelPublication.published_at)
+            .where(LevelPublication.worker_id == worker_id, LevelPublication.year == year)
+            .order_by(LevelPublication.published_at.desc())
+        )
+        if latest is None:
+            raise Conflict(f"You have no published level for {year}", slug="nothing-published")
+        if now > latest + timedelta(days=rules.appeal_window_days):
+            raise Conflict(
+                f"Appeals are taken up to {rules.appeal_window_days} days after publication",
+                slug="appeal-window-closed",
+            )
+    pending = await session.scalar(
+        select(Appeal.id).where(
+            Appeal.worker_id == worker_id,
+            Appeal.year == year,
+            Appeal.status == "pending",
+            Appeal.score_id.is_(None) if score_id is None else Appeal.score_id == score_id,
+        )
+    )
+    if pending is not None:
+        raise Conflict("An appeal of this is already pending", slug="appeal-pending")
+    appeal = Appeal(
+        id=new_id(),
+        worker_id=worker_id,
+        year=year,
+        score_id=score_id,
+        reason=reason,
+        filed_by=actor,
+        filed_at=now,
+        decide_by=now + timedelta(days=rules.appeal_decision_days),
+        status="pending",
+    )
+    session.add(appeal)
+    await session.flush()
+    return appeal
+
+
+async def decide(
+    session: AsyncSession, appeal: Appeal, outcome: str, reason: str, actor: str, now: datetime
+) -> Appeal:
+    if appeal.status != "pending":
+        raise Conflict(f"The appeal was already {appeal.status}", slug="appeal-decided")
+    appeal.status = outcome
+    appeal.decided_at = now
+    appeal.decided_by = actor
+    appeal.decision_reason = reason
+    if outcome == "upheld":
+        if appeal.score_id is not None:
+            score = await session.get(Score, appeal.score_id, with_for_update=True)
+            if score is not None and score.status != "hidden":
+                score.status = "hidden"
+                score.updated_at = now
+                session.add(
+                    ModerationAction(
+                        id=new_id(),
+                        score_id=score.id,
+                        action="hide",
+                        reason=f"Appeal {appeal.id} upheld: {reason}",
+                        actor=actor,
+                        at=now,
+                    )
+                )
+        await session.flush()
+        await assessment.refresh_level(
+            session, appeal.worker_id, appeal.year, now, reason="appeal", appeal_id=appeal.id
+        )
+    await session.flush()
+    return appeal
