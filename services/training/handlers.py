@@ -68,8 +68,9 @@ async def handle_employment_event(
 async def handle_rating_event(
     session: AsyncSession, envelope: CloudEvent[Any], data: EventData
 ) -> None:
-    """Keep ``known_ratings`` current: each worker's newest stars, which qualify mentors."""
-    if not isinstance(data, WorkerRatingChanged):
+    """Keep ``known_ratings`` current: each worker's newest *published* stars, which qualify
+    mentors (a provisional level of an open assessment year is not a title to mentor on)."""
+    if not isinstance(data, WorkerRatingChanged) or data.provisional:
         return
     await upsert_rating(session, uuid.UUID(data.worker_id), data.year, data.stars, data.changed_at)
 

@@ -11,24 +11,27 @@ from contracts.training import EnrollmentCompleted
 from services.training.apprenticeships.models import KnownRating
 from tests.support.apps import context, eventually
 from tests.support.tokens import bearer
-from tests.training.test_training_programme import problem
+from tests.training.test_training_programme import handled, problem
 from tests.training.training_support import Training
 
 BASE = "/api/v1/apprenticeships"
 
 
-async def rated(training: Training, worker_id: uuid.UUID, stars: int) -> None:
-    """Announce the worker's stars as rating would, and wait until training has them."""
-    await training.peer.publish(
-        WorkerRatingChanged(
-            worker_id=str(worker_id),
-            year=2026,
-            stars=stars,
-            previous_stars=None,
-            score=20.0 * stars,
-            changed_at=datetime.now(UTC),
-        )
+def rating(worker_id: uuid.UUID, stars: int, *, provisional: bool = False) -> WorkerRatingChanged:
+    return WorkerRatingChanged(
+        worker_id=str(worker_id),
+        year=2026,
+        stars=stars,
+        previous_stars=None,
+        score=20.0 * stars,
+        changed_at=datetime.now(UTC),
+        provisional=provisional,
     )
+
+
+async def rated(training: Training, worker_id: uuid.UUID, stars: int) -> None:
+    """Announce the worker's published stars as rating would; wait until training has them."""
+    await training.peer.publish(rating(worker_id, stars))
 
     async def arrived() -> bool:
         async with context(training.app).db.read() as session:
@@ -61,6 +64,10 @@ async def test_apprenticeship_completes_like_a_course(training: Training) -> Non
     assert policy["current"]["mentor_min_stars"] == 4
 
     await rated(training, mentor, 3)
+    problem(await training.post(BASE, body, as_=staff), 422, "mentor-not-qualified")
+    # A provisional level of the open year does not count; the published 3 stars stand.
+    provisional = await training.peer.publish(rating(mentor, 5, provisional=True))
+    await eventually(lambda: handled(training, "training-ratings", provisional.id))
     problem(await training.post(BASE, body, as_=staff), 422, "mentor-not-qualified")
     await rated(training, mentor, 4)
     foreign = {**body, "company_id": str(company)}

@@ -36,7 +36,7 @@ async def _status_is(training: Training, worker_id: uuid.UUID, status: str) -> b
     return worker is not None and worker.status == status
 
 
-async def _handled(training: Training, consumer: str, event_id: str) -> bool:
+async def handled(training: Training, consumer: str, event_id: str) -> bool:
     async with context(training.app).db.read() as session:
         found = await session.scalar(
             select(inbox.c.event_id).where(
@@ -266,7 +266,7 @@ async def test_course_runs_under_versioned_rules(training: Training) -> None:
     problem(await training.post("/api/v1/enrollments", body, as_=staff), 409, "worker-not-eligible")
     await status_changed(training, plain, "active", now + timedelta(minutes=1))
     stale = await status_changed(training, plain, "left", now - timedelta(minutes=1), wait=False)
-    await eventually(lambda: _handled(training, "training-worker-status", stale))
+    await eventually(lambda: handled(training, "training-worker-status", stale))
     assert await _status_is(training, plain, "active")
     assert (await training.enroll(cid, plain, as_=staff))["status"] == "enrolled"
 
