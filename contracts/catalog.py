@@ -30,7 +30,7 @@ from contracts.registry import (
     WorkerUpdated,
     WorkerVerified,
 )
-from contracts.training import EnrollmentCompleted
+from contracts.training import CompetitionAwarded, EnrollmentCompleted
 
 ALL_EVENTS: tuple[type[EventData], ...] = (
     WorkerRegistered,
@@ -44,6 +44,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     EmployerRegistered,
     PartnerRegistered,
     EnrollmentCompleted,
+    CompetitionAwarded,
     CertificateIssued,
     CreditLevelChanged,
     CreditListEntryAdded,

@@ -8,8 +8,8 @@ from pydantic import AwareDatetime, Field
 
 from contracts.common import AggregateEvent, Id, Name, Track
 
-#: Pre-job training, refresher training or entrepreneurship training.
-TrainingType = Literal["pre_job", "refresher", "entrepreneurship"]
+#: Pre-job, refresher or entrepreneurship training, or a new-style enterprise apprenticeship.
+TrainingType = Literal["pre_job", "refresher", "entrepreneurship", "apprenticeship"]
 
 
 class EnrollmentCompleted(AggregateEvent):
@@ -30,3 +30,43 @@ class EnrollmentCompleted(AggregateEvent):
     score: float = Field(ge=0, le=100, description="Final assessment score, 0 to 100")
     passed: bool = Field(description="Whether the worker passed the assessment")
     completed_at: AwareDatetime = Field(description="When the enrollment was completed")
+    rules_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="Version of the course's completion rules that decided passed (added, "
+        "optional)",
+    )
+    theory_score: float | None = Field(
+        default=None, ge=0, le=100, description="Best theory exam score, if sat (added, optional)"
+    )
+    practical_score: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Best practical exam score, if sat (added, optional)",
+    )
+
+
+class CompetitionAwarded(AggregateEvent):
+    """A skill competition's winner was awarded the 肇庆市技术能手 (city technical expert) title.
+
+    Credit issues the certificate (and its credential) and a positive record from this.
+    """
+
+    event_type = "jiasao.training.competition.awarded.v1"
+    subject = "training.competition.awarded"
+    producer = "training"
+    aggregate_field = "award_id"
+
+    award_id: Id = Field(description="Id of the award (one per winner and competition)")
+    competition_id: Id = Field(description="Id of the competition")
+    competition_title: Name = Field(description="Competition title at award time")
+    worker_id: Id = Field(description="The winner")
+    track: Track = Field(description="Track of the competition")
+    rank: int = Field(ge=1, description="Final rank, 1 for first place")
+    total_score: float = Field(ge=0, description="Sum of the winner's judged scores")
+    title: Literal["technical_expert"] = Field(
+        description="Title awarded: technical_expert is 肇庆市技术能手"
+    )
+    policy_version: int = Field(ge=1, description="Competition policy version that set winners")
+    awarded_at: AwareDatetime = Field(description="When the award was made")

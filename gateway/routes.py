@@ -31,7 +31,11 @@ ROUTES: tuple[Route, ...] = _table(
         "registry",
     ),
     (r"^/\.well-known/jwks\.json$", "registry"),
-    (r"^/api/v1/(courses|enrollments|competitions|subsidies)(/|$)", "training"),
+    (
+        r"^/api/v1/(courses|enrollments|competitions|subsidies|skills-records|apprenticeships"
+        r"|training-bases|ventures)(/|$)",
+        "training",
+    ),
     (
         r"^/api/v1/(certificates|credit-files|credit-policies|credit-complaints|credit-repairs"
         r"|blacklist|redlist|insurance)(/|$)",
@@ -68,6 +72,17 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/\.well-known/jwks\.json$", {"GET"}),
     _public(r"^/api/v1/courses$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/courses/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/courses/[^/]+/(rules|sessions)$", {"GET"}, {"POST"}),
+    _public(
+        r"^/api/v1/(subsidies|competitions|training-bases|apprenticeships|ventures)/policy$",
+        {"GET"},
+        {"POST"},
+    ),
+    _public(r"^/api/v1/competitions$", {"GET"}, {"POST"}),
+    _public(r"^/api/v1/competitions/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/competitions/[^/]+/entries$", {"GET"}, {"POST"}),
+    _public(r"^/api/v1/training-bases$", {"GET"}, {"POST"}),
+    _public(r"^/api/v1/training-bases/(?!report$)[^/]+$", {"GET"}),
     _public(r"^/api/v1/certificates/verify/[^/]+$", {"GET"}),
     _public(r"^/api/v1/(redlist|blacklist)$", {"GET"}),
     _public(r"^/\.well-known/did\.json$", {"GET"}),

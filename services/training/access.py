@@ -59,7 +59,8 @@ async def enrolment_target(
         worker_id = own
     elif worker_id is None:
         raise InvalidField("worker_id", "name the worker to enrol", slug="missing-worker")
-    course = await service.get_course(session, course_id)
+    # Locked, so concurrent enrolments count the course's seats one after another.
+    course = await service.get_course(session, course_id, for_update=True)
     # The catalogue is public, so refusing another institution's course reveals nothing.
     if principal.role == "institution" and not runs(principal, course):
         raise forbidden("Institution staff may enrol workers only in their own courses")
@@ -101,6 +102,31 @@ async def runnable_enrollment(
     if not runs(principal, await service.get_course(session, enrollment.course_id)):
         raise NotFound("enrollment", enrollment_id)
     return enrollment
+
+
+async def runnable_course(
+    session: AsyncSession, principal: Principal, course_id: uuid.UUID
+) -> Course:
+    """The course, locked, for someone who runs it (the catalogue is public, so another
+    institution's course is 403, not 404)."""
+    course = await service.get_course(session, course_id, for_update=True)
+    if not runs(principal, course):
+        raise forbidden("Only officers and the institution running the course may change it")
+    return course
+
+
+async def withdrawable_enrollment(
+    session: AsyncSession, principal: Principal, enrollment_id: uuid.UUID
+) -> tuple[Course, Enrollment]:
+    """The course and the enrolment, both locked (course first, as enrolment does), for the
+    worker themself or someone who runs the course."""
+    enrollment = await service.get_enrollment(session, enrollment_id)
+    course = await service.get_course(session, enrollment.course_id, for_update=True)
+    own = principal.role == "worker" and principal.acts_for(enrollment.worker_id)
+    if not (own or runs(principal, course)):
+        raise NotFound("enrollment", enrollment_id)
+    enrollment = await service.get_enrollment(session, enrollment_id, for_update=True)
+    return course, enrollment
 
 
 def visible(query: Select[tuple[Enrollment]], principal: Principal) -> Select[tuple[Enrollment]]:

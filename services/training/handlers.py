@@ -8,14 +8,28 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
-from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
-from services.training.workers import upsert_employment, upsert_worker
+from contracts.rating import WorkerRatingChanged
+from contracts.registry import (
+    EmploymentChanged,
+    InstitutionRegistered,
+    WorkerRegistered,
+    WorkerStatusChanged,
+    WorkerUpdated,
+)
+from services.training.apprenticeships.service import upsert_rating
+from services.training.workers import (
+    set_status,
+    upsert_employment,
+    upsert_institution,
+    upsert_worker,
+)
 
 
 async def handle_worker_event(
     session: AsyncSession, envelope: CloudEvent[Any], data: EventData
 ) -> None:
-    """Keep ``known_workers`` current from registrations and profile updates.
+    """Keep ``known_workers`` current (name, county, target groups) from registrations and
+    profile updates.
 
     Ordered by the registry's own timestamps (``registered_at`` / ``updated_at``), not by
     arrival, so redelivery and reordering converge on the newest profile.
@@ -27,7 +41,12 @@ async def handle_worker_event(
     else:  # a subject we did not subscribe to: nothing to do, but ack it
         return
     await upsert_worker(
-        session, uuid.UUID(data.worker_id), name=data.name, county=data.county, as_of=as_of
+        session,
+        uuid.UUID(data.worker_id),
+        name=data.name,
+        county=data.county,
+        as_of=as_of,
+        target_groups=list(data.target_groups),
     )
 
 
@@ -44,3 +63,43 @@ async def handle_employment_event(
         return
     company_id = uuid.UUID(data.company_id) if data.company_id is not None else None
     await upsert_employment(session, uuid.UUID(data.worker_id), company_id, data.changed_at)
+
+
+async def handle_rating_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep ``known_ratings`` current: each worker's newest *published* stars, which qualify
+    mentors (a provisional level of an open assessment year is not a title to mentor on)."""
+    if not isinstance(data, WorkerRatingChanged) or data.provisional:
+        return
+    await upsert_rating(session, uuid.UUID(data.worker_id), data.year, data.stars, data.changed_at)
+
+
+async def handle_status_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep each worker's registry status (enrolment eligibility): the status at registration,
+    then every WorkerStatusChanged, newest registry time winning."""
+    if isinstance(data, WorkerRegistered):
+        # The profile too (same registry time, so idempotent with the workers consumer): the
+        # status needs the row, whichever consumer gets there first.
+        await handle_worker_event(session, envelope, data)
+        await set_status(session, uuid.UUID(data.worker_id), data.status, data.registered_at)
+    elif isinstance(data, WorkerStatusChanged):
+        await set_status(session, uuid.UUID(data.worker_id), data.to_status, data.changed_at)
+
+
+async def handle_institution_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep ``known_institutions`` (a course's provider is verified against it)."""
+    if not isinstance(data, InstitutionRegistered):
+        return
+    await upsert_institution(
+        session,
+        uuid.UUID(data.institution_id),
+        name=data.name,
+        level=data.level,
+        tracks=list(data.tracks),
+        as_of=data.registered_at,
+    )

@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Uuid, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.kit.types import UtcDateTime
 
-#: Enrollment life cycle; a result may be (re)recorded only while ``enrolled``.
+#: Enrollment life cycle; a result may be (re)recorded only while ``enrolled``. A worker beyond
+#: the course's capacity is ``waiting`` and moves up when a seat frees; ``withdrawn`` left.
 ENROLLED = "enrolled"
 COMPLETED = "completed"
+WAITING = "waiting"
+WITHDRAWN = "withdrawn"
+#: Statuses that hold the worker's place in a course (at most one per worker and course).
+OPEN_STATUSES = (ENROLLED, WAITING)
 
 
 #: Named constraints, so later migrations (batch mode on SQLite) can refer to them.
@@ -39,9 +57,96 @@ class Course(Base):
     hours: Mapped[float] = mapped_column(Float)
     pass_score: Mapped[float] = mapped_column(Float, default=60)
     institution_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    #: Seats; None is unlimited. Workers beyond it wait.
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fee: Mapped[float] = mapped_column(Float, default=0, server_default="0")
+    #: Whether workers of a target group named by the subsidy policy train free of tuition.
+    free_for_target_groups: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    curriculum_origin: Mapped[str] = mapped_column(
+        String(20), default="local", server_default="local"
+    )
+    county: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: Whether the registry announced the institution as approved for the course's track
+    #: (set at creation and when the institution's registration arrives later).
+    provider_verified: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    #: Version of the completion rules in force (see :class:`CompletionRule`).
+    rules_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CompletionRule(Base):
+    """One version of a course's completion rules: programme policy stored as data (DESIGN §7).
+
+    Versions are never changed, only added; each completion and exam records the version used.
+    """
+
+    __tablename__ = "completion_rules"
+
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Share of the course's hours to attend, 0-1.
+    min_attendance_share: Mapped[float] = mapped_column(Float)
+    theory_pass_score: Mapped[float] = mapped_column(Float)
+    #: None: the course has no practical exam.
+    practical_pass_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Resits allowed per exam part after a failed first attempt.
+    max_resits: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CourseSession(Base):
+    """A scheduled class session of a course: a day, its hours, a venue or online."""
+
+    __tablename__ = "course_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    hours: Mapped[float] = mapped_column(Float)
+    venue: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Attendance(Base):
+    """Whether an enrolled worker attended one session (re-recording replaces the mark)."""
+
+    __tablename__ = "attendance"
+
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.id"), primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("course_sessions.id"), primary_key=True
+    )
+    present: Mapped[bool] = mapped_column(Boolean)
+    hours: Mapped[float] = mapped_column(Float)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ExamAttempt(Base):
+    """One sitting of the theory or practical exam; attempt 1 is the first, later ones resits."""
+
+    __tablename__ = "exam_attempts"
+    __table_args__ = (UniqueConstraint("enrollment_id", "part", "attempt"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    part: Mapped[str] = mapped_column(String(12))
+    attempt: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    rules_version: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    taken_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Enrollment(Base):
@@ -54,8 +159,8 @@ class Enrollment(Base):
             "worker_id",
             "course_id",
             unique=True,
-            sqlite_where=text("status = 'enrolled'"),
-            postgresql_where=text("status = 'enrolled'"),
+            sqlite_where=text("status IN ('enrolled', 'waiting')"),
+            postgresql_where=text("status IN ('enrolled', 'waiting')"),
         ),
     )
 
@@ -66,6 +171,14 @@ class Enrollment(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     hours_attended: Mapped[float | None] = mapped_column(Float, nullable=True)
     passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: Tuition the worker owes; 0 when waived for a target group.
+    fee_due: Mapped[float] = mapped_column(Float, default=0, server_default="0")
+    fee_waived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    #: Completion-rule version that decided ``passed``.
+    rules_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    theory_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    practical_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
     result_recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -81,6 +194,14 @@ class KnownWorker(Base):
     worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     county: Mapped[str] = mapped_column(String(20))
+    #: Employment-support target groups (poverty_alleviation, 4050, ...), from the registry.
+    target_groups: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Registry life-cycle status (registered, verified, active, suspended, left); None until
+    #: known. Suspended workers and workers who left may not enrol.
+    status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    #: Registry time of the status this row reflects (its own clock: status changes arrive on
+    #: their own consumer, so they are ordered apart from profile updates).
+    status_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: Timestamp of the registry state this row reflects; older events are ignored.
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -102,3 +223,15 @@ class KnownEmployment(Base):
     #: ``changed_at`` of the registry change this row reflects; older events are ignored.
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KnownInstitution(Base):
+    """Training institutions the registry announced, with the tracks they are approved for."""
+
+    __tablename__ = "known_institutions"
+
+    institution_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(40))
+    tracks: Mapped[list[str]] = mapped_column(JSON)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -132,6 +132,18 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "passed": True,
         "completed_at": AT,
     },
+    EVENTS_BY_SUBJECT["training.competition.awarded"]: {
+        "award_id": OTHER,
+        "competition_id": COMPANY,
+        "competition_title": "肇庆市家政服务职业技能大赛",
+        "worker_id": WORKER,
+        "track": "maternal_infant",
+        "rank": 1,
+        "total_score": 271.5,
+        "title": "technical_expert",
+        "policy_version": 1,
+        "awarded_at": AT,
+    },
     EVENTS_BY_SUBJECT["credit.certificate.issued"]: {
         "certificate_id": OTHER,
         "certificate_number": "ZQJS-2026-000123",
@@ -330,7 +342,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 21
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 22
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 

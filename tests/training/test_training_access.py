@@ -209,20 +209,44 @@ async def test_public_catalogue_still_verifies_a_sent_token(training: Training) 
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+#: The public operations outside /courses/{course_id}; every other one needs a token.
+PUBLIC_OPERATIONS = {
+    ("get", "/api/v1/courses"),
+    ("get", "/api/v1/subsidies/policy"),
+    ("get", "/api/v1/competitions/policy"),
+    ("get", "/api/v1/competitions"),
+    ("get", "/api/v1/competitions/{competition_id}"),
+    ("get", "/api/v1/competitions/{competition_id}/entries"),
+    ("get", "/api/v1/training-bases/policy"),
+    ("get", "/api/v1/training-bases"),
+    ("get", "/api/v1/training-bases/{base_id}"),
+    ("get", "/api/v1/apprenticeships/policy"),
+    ("get", "/api/v1/ventures/policy"),
+}
+
+
 async def test_every_other_route_refuses_anonymous_callers(training: Training) -> None:
     sample = str(uuid.uuid4())
     checked = 0
     for path, operations in training.app.openapi()["paths"].items():
         if not path.startswith("/api/v1/") or path.startswith("/api/v1/courses/{"):
             continue
-        concrete = path.replace("{enrollment_id}", sample)
+        concrete = path
+        for name in (
+            "{enrollment_id}",
+            "{claim_id}",
+            "{competition_id}",
+            "{worker_id}",
+            "{base_id}",
+        ):
+            concrete = concrete.replace(name, sample)
         for method in operations:
-            if (method, path) == ("get", "/api/v1/courses"):
+            if (method, path) in PUBLIC_OPERATIONS:
                 continue
             response = await training.client.request(method.upper(), concrete, json={})
             assert response.status_code == 401, (method, path, response.status_code)
             checked += 1
-    assert checked == 6
+    assert checked == 47
 
 
 @pytest.mark.parametrize(

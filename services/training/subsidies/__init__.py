@@ -1,0 +1,1 @@
+"""Training subsidies: the versioned subsidy policy and claims per passed completion."""

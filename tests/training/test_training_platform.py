@@ -1,0 +1,110 @@
+"""Across processes, through the gateway: a poverty-alleviation target registered in the
+registry trains free, attends, passes the theory and practical exams, receives credit's
+certificate, and the training subsidy is approved and paid exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.run import Platform
+from services.kit.idnumbers import make_id_card
+from tests.e2e.conftest import start_platform
+from tests.e2e.test_chain import poll, token_headers
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    started = start_platform(request.config, tmp_path_factory.mktemp("training-platform"))
+    yield started
+    started.stop()
+
+
+def test_poverty_target_trains_free_is_certified_and_subsidised_once(platform: Platform) -> None:
+    officer = token_headers(platform, "officer")
+    with httpx.Client(base_url=platform.gateway_url, timeout=10, headers=officer) as api:
+        created = api.post(
+            "/api/v1/workers",
+            json={
+                "name": "梁秀芳",
+                "id_card_number": make_id_card("441283", date(1979, 3, 8), "046"),
+                "phone": "13800138046",
+                "county": "gaoyao",
+                "tracks": ["elderly_care"],
+                "target_groups": ["poverty_alleviation"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        worker_id = created.json()["id"]
+        policy = {"amounts": {"pre_job": 800}, "eligible_groups": ["poverty_alleviation"]}
+        assert api.post("/api/v1/subsidies/policy", json=policy).status_code == 201
+        course = api.post(
+            "/api/v1/courses",
+            json={
+                "title": "养老护理员（初级）",
+                "track": "elderly_care",
+                "training_type": "pre_job",
+                "hours": 8,
+                "tuition_fee": 900,
+                "free_for_target_groups": True,
+                "rules": {"practical_pass_score": 60},
+            },
+        ).json()
+        session = api.post(
+            f"/api/v1/courses/{course['id']}/sessions",
+            json={"held_on": "2026-04-01", "hours": 8, "venue": "高要区培训中心"},
+        ).json()
+
+        def enrol() -> Any:
+            body = {"course_id": course["id"], "worker_id": worker_id}
+            response = api.post("/api/v1/enrollments", json=body)
+            if response.status_code == 422 and "unknown-worker" in response.json()["type"]:
+                return None  # the registration has not reached training yet
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        enrollment = poll(enrol)
+        assert (enrollment["fee_due"], enrollment["fee_waived"]) == (0, True)
+        path = f"/api/v1/enrollments/{enrollment['id']}"
+        mark = {"session_id": session["id"], "present": True}
+        assert api.post(f"{path}/attendance", json=mark).status_code == 200
+        for part, score in (("theory", 86), ("practical", 78)):
+            exam = {"part": part, "score": score, "taken_on": "2026-04-02"}
+            assert api.post(f"{path}/exams", json=exam).status_code == 201
+        done = api.post(f"{path}/complete")
+        assert done.status_code == 200, done.text
+        assert (done.json()["passed"], done.json()["rules_version"]) == (True, 1)
+
+        def certificates() -> list[Any]:
+            response = api.get(f"/api/v1/workers/{worker_id}/certificates")
+            assert response.status_code == 200, response.text
+            return response.json()["items"]  # type: ignore[no-any-return]
+
+        [certificate] = poll(certificates)
+        assert certificate["track"] == "elderly_care"
+
+        claim = api.post("/api/v1/subsidies", json={"enrollment_id": enrollment["id"]})
+        assert claim.status_code == 201, claim.text
+        assert claim.json()["amount"] == 800
+        claim_path = f"/api/v1/subsidies/{claim.json()['id']}"
+        approved = api.post(f"{claim_path}/review", json={"decision": "approve"})
+        assert approved.status_code == 200, approved.text
+
+    def pay(_: int) -> int:
+        with httpx.Client(base_url=platform.gateway_url, timeout=10, headers=officer) as client:
+            reference = {"payment_reference": "ZQ-TREASURY-2026-0046"}
+            return client.post(f"{claim_path}/pay", json=reference).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = Counter(pool.map(pay, range(8)))
+    assert statuses == {200: 1, 409: 7}
