@@ -5,6 +5,7 @@ renewed → green again. Verified as a stranger would: no token, only public doc
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -42,6 +43,8 @@ def browser() -> Iterator[Browser]:
     """Debian's chromium, headless, driven by Playwright (no browser download)."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is part of CI (.ci/run installs it)")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
