@@ -34,7 +34,11 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/(courses|enrollments|competitions|subsidies)(/|$)", "training"),
     (r"^/api/v1/(certificates|credit-files|blacklist|redlist|insurance)(/|$)", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
-    (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
+    (
+        r"^/api/v1/(candidates|jobs|applications|hires|engagements|fairs|webhooks|match-policy)"
+        r"(/|$)",
+        "matching",
+    ),
 )
 
 

@@ -39,7 +39,7 @@ class Candidate(Base):
     #: Producer time of the status applied (registration, update or status change).
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: Languages and dialects spoken (registry profile).
-    languages: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     # --- Credit standing: the bounded hook for credit's level / list / card events. Nothing
     # sets these yet; services.matching.service.apply_credit_standing is the one writer.
     #: Credit level as credit publishes it (e.g. "A".."D"); null = unknown.
@@ -55,7 +55,9 @@ class Candidate(Base):
     #: Finished engagements: the experience factor of the score.
     finished_engagements: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: The worker's own preferences (PUT /candidates/{id}/preferences); null = none stated.
-    preferred_cities: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    preferred_cities: Mapped[list[str] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     expected_pay_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
     accepts_live_in: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     #: Grows with every applied change; the ETag of the candidate read.

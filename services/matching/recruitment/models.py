@@ -73,8 +73,10 @@ class Application(Base):
     origin: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12))
     fair_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
-    interview: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
-    offer: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    interview: Mapped[dict[str, object] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
+    offer: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     engagement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
