@@ -164,7 +164,7 @@ async def online_board_stats(
     )
 
 
-@router.get("/fairs/{fair_id}", response_model=FairOut)
+@router.get("/fairs/{fair_id:uuid}", response_model=FairOut)
 async def get_fair(
     fair_id: uuid.UUID,
     request: Request,
@@ -177,7 +177,7 @@ async def get_fair(
     return conditional_json(request, _out(fair), etag_for(fair.id))
 
 
-@router.post("/fairs/{fair_id}/jobs", status_code=201, response_model=FairJobIn)
+@router.post("/fairs/{fair_id:uuid}/jobs", status_code=201, response_model=FairJobIn)
 async def add_fair_job(
     fair_id: uuid.UUID,
     body: FairJobIn,
@@ -197,7 +197,7 @@ async def add_fair_job(
     return body
 
 
-@router.get("/fairs/{fair_id}/jobs", response_model=list[uuid.UUID])
+@router.get("/fairs/{fair_id:uuid}/jobs", response_model=list[uuid.UUID])
 async def list_fair_jobs(
     fair_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
@@ -217,7 +217,7 @@ async def list_fair_jobs(
         )
 
 
-@router.post("/fairs/{fair_id}/signups", status_code=201, response_model=CheckInIn)
+@router.post("/fairs/{fair_id:uuid}/signups", status_code=201, response_model=CheckInIn)
 async def sign_up(
     fair_id: uuid.UUID,
     response: Response,
@@ -237,7 +237,7 @@ async def sign_up(
     return CheckInIn(worker_id=principal.party_id)
 
 
-@router.post("/fairs/{fair_id}/checkins", response_model=CheckInIn)
+@router.post("/fairs/{fair_id:uuid}/checkins", response_model=CheckInIn)
 async def check_in(
     fair_id: uuid.UUID,
     body: CheckInIn,
@@ -254,7 +254,7 @@ async def check_in(
     return body
 
 
-@router.get("/fairs/{fair_id}/results", response_model=FairResults)
+@router.get("/fairs/{fair_id:uuid}/results", response_model=FairResults)
 async def fair_results(
     fair_id: uuid.UUID,
     request: Request,

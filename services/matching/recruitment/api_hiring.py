@@ -74,7 +74,7 @@ async def engagement_out(session: AsyncSession, engagement: Engagement) -> Engag
     )
 
 
-@router.post("/jobs/{job_id}/applications", status_code=201, response_model=ApplicationOut)
+@router.post("/jobs/{job_id:uuid}/applications", status_code=201, response_model=ApplicationOut)
 async def apply(
     job_id: uuid.UUID,
     body: ApplyIn,
@@ -95,7 +95,7 @@ async def apply(
     return out
 
 
-@router.post("/jobs/{job_id}/invitations", status_code=201, response_model=ApplicationOut)
+@router.post("/jobs/{job_id:uuid}/invitations", status_code=201, response_model=ApplicationOut)
 async def invite(
     job_id: uuid.UUID,
     body: InviteIn,
@@ -141,7 +141,7 @@ async def list_applications(
     return Page[ApplicationOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationOut)
+@router.get("/applications/{application_id:uuid}", response_model=ApplicationOut)
 async def get_application(
     application_id: uuid.UUID,
     request: Request,
@@ -155,7 +155,7 @@ async def get_application(
     return conditional_json(request, out, etag_for(application.id, application.version))
 
 
-@router.post("/applications/{application_id}/actions", response_model=ApplicationOut)
+@router.post("/applications/{application_id:uuid}/actions", response_model=ApplicationOut)
 async def act_on_application(
     application_id: uuid.UUID,
     body: ApplicationActionIn,
@@ -197,7 +197,7 @@ async def list_engagements(
     return Page[EngagementOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/engagements/{engagement_id}", response_model=EngagementOut)
+@router.get("/engagements/{engagement_id:uuid}", response_model=EngagementOut)
 async def get_engagement(
     engagement_id: uuid.UUID,
     request: Request,
@@ -211,7 +211,7 @@ async def get_engagement(
     return conditional_json(request, out, etag_for(engagement.id, engagement.version))
 
 
-@router.post("/engagements/{engagement_id}/start", response_model=EngagementOut)
+@router.post("/engagements/{engagement_id:uuid}/start", response_model=EngagementOut)
 async def start_engagement(
     engagement_id: uuid.UUID,
     body: CancelIn,
@@ -225,7 +225,7 @@ async def start_engagement(
         return await engagement_out(session, engagement)
 
 
-@router.post("/engagements/{engagement_id}/finish", response_model=EngagementOut)
+@router.post("/engagements/{engagement_id:uuid}/finish", response_model=EngagementOut)
 async def finish_engagement(
     engagement_id: uuid.UUID,
     body: FinishIn,
@@ -242,7 +242,7 @@ async def finish_engagement(
         return await engagement_out(session, engagement)
 
 
-@router.post("/engagements/{engagement_id}/cancel", response_model=EngagementOut)
+@router.post("/engagements/{engagement_id:uuid}/cancel", response_model=EngagementOut)
 async def cancel_engagement(
     engagement_id: uuid.UUID,
     body: CancelIn,

@@ -122,7 +122,7 @@ def _visible(principal: Principal, job: Job) -> bool:
     return job.status == "open" or principal.is_privileged or jobs.is_poster(principal, job)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut)
+@router.get("/jobs/{job_id:uuid}", response_model=JobOut)
 async def get_job(
     job_id: uuid.UUID,
     request: Request,
@@ -137,7 +137,7 @@ async def get_job(
     return conditional_json(request, jobs.job_out(job), etag_for(job.id, job.version))
 
 
-@router.post("/jobs/{job_id}/status", response_model=JobOut)
+@router.post("/jobs/{job_id:uuid}/status", response_model=JobOut)
 async def change_job_status(
     job_id: uuid.UUID,
     body: JobStatusChange,
@@ -155,7 +155,7 @@ def _reasons(reasons: list[Any]) -> list[ReasonOut]:
     return [ReasonOut(factor=r.factor, points=r.points, detail=r.detail) for r in reasons]
 
 
-@router.get("/jobs/{job_id}/matches", response_model=MatchResult)
+@router.get("/jobs/{job_id:uuid}/matches", response_model=MatchResult)
 async def match_job(
     job_id: uuid.UUID,
     request: Request,

@@ -131,7 +131,7 @@ async def list_webhooks(
     return Page[EndpointOut](items=[_endpoint_out(e) for e in rows], next_cursor=next_cursor)
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204)
+@router.delete("/webhooks/{webhook_id:uuid}", status_code=204)
 async def delete_webhook(
     webhook_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
@@ -144,7 +144,7 @@ async def delete_webhook(
     return Response(status_code=204)
 
 
-@router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut])
+@router.get("/webhooks/{webhook_id:uuid}/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
     webhook_id: uuid.UUID,
     ctx: ServiceContext = Depends(get_ctx),
@@ -165,7 +165,9 @@ async def list_deliveries(
     )
 
 
-@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", response_model=DeliveryOut)
+@router.post(
+    "/webhooks/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/replay", response_model=DeliveryOut
+)
 async def replay_delivery(
     webhook_id: uuid.UUID,
     delivery_id: uuid.UUID,
