@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,6 +172,19 @@ def score_for_job(
     )
 
 
+#: The candidate columns the score reads (one query per batch, no ORM objects).
+_SCORED_COLUMNS = (
+    Candidate.stars,
+    Candidate.rating_year,
+    Candidate.credit_level,
+    Candidate.finished_engagements,
+    Candidate.county,
+    Candidate.languages,
+    Candidate.preferred_cities,
+    Candidate.expected_pay_min,
+)
+
+
 async def match_job(
     session: AsyncSession, job: Job, policy: Policy, *, as_of: date, limit: int
 ) -> tuple[list[Scored], int]:
@@ -181,13 +195,14 @@ async def match_job(
     best: list[Scored] = []
     last: tuple[int, uuid.UUID] | None = None
     read = 0
+    batch = BATCH
     while read < MAX_ROWS:
         query = (
-            select(TrackRank.worker_id, TrackRank.base_score)
+            select(TrackRank.worker_id, TrackRank.base_score, *_SCORED_COLUMNS)
             .join(Candidate, Candidate.worker_id == TrackRank.worker_id)
             .where(TrackRank.track == job.track, TrackRank.eligible, *filters)  # type: ignore[arg-type]
             .order_by(TrackRank.base_score.desc(), TrackRank.worker_id.desc())
-            .limit(BATCH)
+            .limit(batch)
         )
         if last is not None:
             query = query.where(
@@ -200,20 +215,36 @@ async def match_job(
         read += len(rows)
         if not rows:
             break
-        views = await queries.load_views(session, [r.worker_id for r in rows])
+        certificates: dict[uuid.UUID, list[Any]] = {row.worker_id: [] for row in rows}
+        for certificate in await session.execute(
+            select(
+                CandidateCertificate.worker_id,
+                CandidateCertificate.track,
+                CandidateCertificate.number,
+                CandidateCertificate.valid_until,
+            ).where(CandidateCertificate.worker_id.in_(list(certificates)))
+        ):
+            certificates[certificate.worker_id].append(certificate)
         for row in rows:
-            view = views.get(row.worker_id)
-            if view is None:
-                continue
-            reasons = score_for_job(weights, view, job, as_of)
+            reasons = base_reasons(
+                weights, row, certificates[row.worker_id], job.track, as_of
+            ) + job_reasons(
+                weights,
+                row,
+                city=job.city,
+                district=job.district,
+                languages=job.languages,
+                pay_max=job.pay_max,
+            )
             best.append(Scored(row.worker_id, total(reasons), reasons))
         best.sort(key=lambda s: (-s.score, s.worker_id))
         del best[limit:]
         last = (rows[-1].base_score, rows[-1].worker_id)
-        if len(rows) < BATCH:
+        if len(rows) < batch:
             break
         if len(best) == limit and hundredths(best[-1].score) > last[0] + bonus:
             break
+        batch = min(batch * 2, 1000)
     return best, read
 
 
