@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,14 +35,9 @@ class FairIn(BaseModel):
     city: City
     association: str | None = Field(None, min_length=1, max_length=200)
     fair_date: date
-    venue: str | None = Field(None, min_length=1, max_length=300)
-    online: bool = False
-
-    @model_validator(mode="after")
-    def _where(self) -> FairIn:
-        if not self.online and self.venue is None:
-            raise ValueError("an on-site fair needs a venue")
-        return self
+    venue: str | None = Field(
+        None, min_length=1, max_length=300, description="Where it is held; null = online"
+    )
 
 
 class FairOut(BaseModel):
@@ -104,7 +99,13 @@ async def create_fair(
     principal: Principal = Depends(allow(*STAFF)),
 ) -> FairOut:
     """Officers announce a dedicated fair (city, partner association, date, venue or online)."""
-    fair = Fair(id=new_id(), created_by=principal.subject, created_at=utcnow(), **body.model_dump())
+    fair = Fair(
+        id=new_id(),
+        created_by=principal.subject,
+        created_at=utcnow(),
+        online=body.venue is None,
+        **body.model_dump(),
+    )
     async with ctx.db.write() as session:
         session.add(fair)
     response.headers["Location"] = f"/api/v1/fairs/{fair.id}"

@@ -38,15 +38,19 @@ class JobIn(_Strict):
         max_length=64,
         description="District; for Zhaoqing jobs the county (duanzhou, gaoyao …)",
     )
-    live_in: bool = False
+    live_in: bool = Field(False, strict=True)
     schedule: str = Field(min_length=1, max_length=200, examples=["Mon-Sat 8:00-18:00"])
-    pay_min: int = Field(ge=0, le=1_000_000, description="Lowest pay per period, in yuan")
-    pay_max: int = Field(ge=0, le=1_000_000, description="Highest pay per period, in yuan")
+    pay_min: int = Field(
+        strict=True, ge=0, le=1_000_000, description="Lowest pay per period, in yuan"
+    )
+    pay_max: int = Field(
+        strict=True, ge=0, le=1_000_000, description="Highest pay per period, in yuan"
+    )
     pay_period: PayPeriod = "month"
     languages: list[Language] = Field(default_factory=list, max_length=10)
-    certificate_required: bool = False
-    min_stars: int | None = Field(None, ge=1, le=5)
-    positions: int = Field(1, ge=1, le=100)
+    certificate_required: bool = Field(False, strict=True)
+    min_stars: int | None = Field(None, strict=True, ge=1, le=5)
+    positions: int = Field(1, strict=True, ge=1, le=100)
     start_date: date
 
     @model_validator(mode="after")
@@ -150,8 +154,8 @@ class JobsForMe(BaseModel):
 
 class PreferencesIn(_Strict):
     preferred_cities: list[City] | None = Field(None, max_length=6)
-    expected_pay_min: int | None = Field(None, ge=0, le=1_000_000)
-    accepts_live_in: bool | None = None
+    expected_pay_min: int | None = Field(None, strict=True, ge=0, le=1_000_000)
+    accepts_live_in: bool | None = Field(None, strict=True)
 
 
 class PreferencesOut(PreferencesIn):
@@ -207,7 +211,7 @@ class Interview(_Strict):
 class Offer(_Strict):
     start_date: date
     end_date: date | None = None
-    pay: int = Field(ge=0, le=1_000_000)
+    pay: int = Field(strict=True, ge=0, le=1_000_000)
     pay_period: PayPeriod = "month"
     terms: str = Field("", max_length=2000)
 
