@@ -107,9 +107,16 @@ async def rebuild_missing_ranks(session: AsyncSession, limit: int = 500) -> int:
     current = exists().where(
         TrackRank.worker_id == Candidate.worker_id, TrackRank.policy_version == policy.version
     )
+    has_track = or_(
+        exists().where(DeclaredTrack.worker_id == Candidate.worker_id),
+        exists().where(
+            CandidateCertificate.worker_id == Candidate.worker_id,
+            CandidateCertificate.track.is_not(None),
+        ),
+    )
     candidates = (
         await session.scalars(
-            select(Candidate).where(Candidate.name.is_not(None), ~current).limit(limit)
+            select(Candidate).where(Candidate.name.is_not(None), has_track, ~current).limit(limit)
         )
     ).all()
     for candidate in candidates:

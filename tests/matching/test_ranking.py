@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from services.kit.db import Database
 from services.matching import queries, ranking, service
@@ -172,3 +172,30 @@ async def test_a_suspension_or_the_black_list_takes_the_worker_out_of_the_orderi
             session, worker, changed_at=at(6), list_status="none"
         )
     assert not await eligible()
+
+
+async def test_candidates_from_before_the_ordering_are_ranked_once(matching_db: Database) -> None:
+    """What the app does at start: rank rows stored before the ordering existed; a candidate
+    with no track has nothing to rank and is not picked again and again."""
+    ranked_later, trackless = uuid.uuid4(), uuid.uuid4()
+    async with matching_db.write() as session:
+        for worker, tracks in ((ranked_later, ["elderly_care"]), (trackless, [])):
+            await service.apply_registration(
+                session,
+                worker,
+                name="甲",
+                county="gaoyao",
+                tracks=tracks,
+                status="active",
+                registered_at=at(0),
+            )
+        await session.execute(delete(TrackRank))
+    async with matching_db.write() as session:
+        assert await ranking.rebuild_missing_ranks(session) == 1
+    async with matching_db.write() as session:
+        assert await ranking.rebuild_missing_ranks(session) == 0
+    async with matching_db.read() as session:
+        ranks = (await session.scalars(select(TrackRank))).all()
+    assert [(r.worker_id, r.track, r.eligible) for r in ranks] == [
+        (ranked_later, "elderly_care", True)
+    ]
