@@ -16,7 +16,7 @@ from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
 from services.matching.recruitment import hiring, jobs
-from services.matching.recruitment.history import history_of
+from services.matching.recruitment.history import conflict_on_race, history_of
 from services.matching.recruitment.models import Application, Engagement, Job
 from services.matching.recruitment.schemas import (
     ApplicationActionIn,
@@ -86,11 +86,12 @@ async def apply(
     worker is suspended, has left or is excluded by credit)."""
     if principal.party_id is None:
         raise NotFound("candidate", "caller")
-    async with ctx.db.write() as session:
-        application = await hiring.open_application(
-            session, principal, job_id, principal.party_id, "applied", body.fair_id
-        )
-        out = await application_out(session, application)
+    with conflict_on_race("The worker already has an application for this job"):
+        async with ctx.db.write() as session:
+            application = await hiring.open_application(
+                session, principal, job_id, principal.party_id, "applied", body.fair_id
+            )
+            out = await application_out(session, application)
     response.headers["Location"] = f"/api/v1/applications/{out.id}"
     return out
 
@@ -104,11 +105,12 @@ async def invite(
     principal: Principal = Depends(ACTORS),
 ) -> ApplicationOut:
     """The job's poster invites a worker (an application in status "invited")."""
-    async with ctx.db.write() as session:
-        application = await hiring.open_application(
-            session, principal, job_id, body.worker_id, "invited", body.fair_id
-        )
-        out = await application_out(session, application)
+    with conflict_on_race("The worker already has an application for this job"):
+        async with ctx.db.write() as session:
+            application = await hiring.open_application(
+                session, principal, job_id, body.worker_id, "invited", body.fair_id
+            )
+            out = await application_out(session, application)
     response.headers["Location"] = f"/api/v1/applications/{out.id}"
     return out
 

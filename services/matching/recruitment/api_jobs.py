@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from contracts.common import City, Track
 from services.kit.app import ServiceContext, get_ctx
-from services.kit.errors import NotFound
+from services.kit.errors import InvalidField, NotFound
 from services.kit.http import conditional_json, etag_for
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow
@@ -21,6 +21,7 @@ from services.matching import queries, ranking, service
 from services.matching.models import Candidate, MatchingPolicy
 from services.matching.policy import current_policy
 from services.matching.recruitment import jobs
+from services.matching.recruitment.history import conflict_on_race
 from services.matching.recruitment.models import Job
 from services.matching.recruitment.schemas import (
     BulkJobs,
@@ -64,9 +65,10 @@ async def post_job(
     """Post a job as the calling employer, company or partner platform (``jobs:write``).
     Partners send their own ``external_id``: posting it again updates the job (200) or
     leaves it as it is when nothing changed (200)."""
-    async with ctx.db.write() as session:
-        posted = await jobs.post_job(session, principal, body)
-        out = jobs.job_out(posted.job)
+    with conflict_on_race("The same job was posted at the same moment; send it again"):
+        async with ctx.db.write() as session:
+            posted = await jobs.post_job(session, principal, body)
+            out = jobs.job_out(posted.job)
     response.status_code = 201 if posted.outcome == "created" else 200
     response.headers["Location"] = f"/api/v1/jobs/{out.id}"
     return out
@@ -81,8 +83,9 @@ async def post_jobs_bulk(
     """Partner bulk upload (up to 500 rows, each with the partner's ``external_id``):
     idempotent per row by that id; the report says for each row created, updated, unchanged
     or error (with the fields at fault). Good rows land even when others are refused."""
-    async with ctx.db.write() as session:
-        return await jobs.post_bulk(session, principal, body.jobs)
+    with conflict_on_race("The same jobs were posted at the same moment; send them again"):
+        async with ctx.db.write() as session:
+            return await jobs.post_bulk(session, principal, body.jobs)
 
 
 @router.get("/jobs", response_model=Page[JobOut])
@@ -103,6 +106,8 @@ async def list_jobs(
         query = query.where(
             Job.poster_role == principal.role, Job.poster_party_id == principal.party_id
         )
+    if status is not None and not (mine or principal.is_privileged) and status != "open":
+        raise InvalidField("status", "the board shows open jobs; use mine=true for your own")
     if (mine or principal.is_privileged) and status is not None:
         query = query.where(Job.status == status)
     elif not mine:
@@ -249,7 +254,7 @@ async def put_preferences(
     async with ctx.db.write() as session:
         known = await session.scalar(
             select(Candidate.worker_id).where(
-                Candidate.worker_id == worker_id, or_(Candidate.name.is_not(None))
+                Candidate.worker_id == worker_id, Candidate.name.is_not(None)
             )
         )
         if known is None:

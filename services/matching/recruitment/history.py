@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit.errors import Conflict
 from services.kit.ids import new_id
 from services.kit.principal import Principal
 from services.kit.types import utcnow
@@ -47,3 +51,13 @@ async def history_of(session: AsyncSession, entity: str, entity_id: uuid.UUID) -
         .order_by(HistoryEntry.id)
     )
     return [HistoryOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@contextmanager
+def conflict_on_race(detail: str) -> Iterator[None]:
+    """Around a write: a unique key another request took first (same partner job id, same
+    worker and job) is a 409 to retry, not a 500."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(detail, slug="concurrent-change") from exc
