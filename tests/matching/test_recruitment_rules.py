@@ -137,6 +137,13 @@ async def test_jobs_hiring_rules_jobs_for_me_and_a_fair(matching: MatchingHarnes
         headers=officer,
     )
     assert fair.status_code == 201, fair.text
+    assert fair.json()["online"] is False
+    as_number = await client.post(
+        "/api/v1/fairs",
+        json={"title": "线上", "city": "shenzhen", "fair_date": 0, "venue": None},
+        headers=officer,
+    )
+    assert as_number.status_code == 422  # a date is ISO text, never a Unix time
     fair_id = fair.json()["id"]
     assert (
         await client.post("/api/v1/fairs", json={**fair.json(), "id": None}, headers=employer)

@@ -22,6 +22,7 @@ from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.matching.recruitment import jobs
 from services.matching.recruitment.models import Application, Fair, FairJob, FairSignup, Job
+from services.matching.recruitment.schemas import IsoDate
 
 router = APIRouter(prefix="/api/v1", tags=["fairs"])
 
@@ -34,7 +35,7 @@ class FairIn(BaseModel):
     title: str = Field(min_length=1, max_length=200, examples=["深圳家政专场招聘会"])
     city: City
     association: str | None = Field(None, min_length=1, max_length=200)
-    fair_date: date
+    fair_date: IsoDate
     venue: str | None = Field(
         None, min_length=1, max_length=300, description="Where it is held; null = online"
     )

@@ -6,7 +6,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
 
 from contracts.common import City, County, Language, Track
 
@@ -14,6 +22,18 @@ JobStatus = Literal["open", "paused", "filled", "closed", "expired"]
 PayPeriod = Literal["month", "day", "hour"]
 Duty = Annotated[str, Field(min_length=1, max_length=200)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]
+
+
+def _text_only(value: Any) -> Any:
+    # pydantic's lax mode reads a number as a Unix time: 0 would be 1970-01-01, silently.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string")
+    return value
+
+
+#: A date or time written as ISO 8601 text, never a number.
+IsoDate = Annotated[date, BeforeValidator(_text_only)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
 class _Strict(BaseModel):
@@ -51,7 +71,7 @@ class JobIn(_Strict):
     certificate_required: bool = Field(False, strict=True)
     min_stars: int | None = Field(None, strict=True, ge=1, le=5)
     positions: int = Field(1, strict=True, ge=1, le=100)
-    start_date: date
+    start_date: IsoDate
 
     @model_validator(mode="after")
     def _pay_range(self) -> JobIn:
@@ -197,7 +217,7 @@ class InviteIn(_Strict):
 
 
 class Interview(_Strict):
-    at: AwareDatetime
+    at: IsoDateTime
     place: str | None = Field(None, min_length=1, max_length=300)
     online_url: HttpUrl | None = None
 
@@ -209,8 +229,8 @@ class Interview(_Strict):
 
 
 class Offer(_Strict):
-    start_date: date
-    end_date: date | None = None
+    start_date: IsoDate
+    end_date: IsoDate | None = None
     pay: int = Field(strict=True, ge=0, le=1_000_000)
     pay_period: PayPeriod = "month"
     terms: str = Field("", max_length=2000)
@@ -275,7 +295,7 @@ class EngagementOut(BaseModel):
 
 
 class FinishIn(_Strict):
-    end_date: date = Field(description="Last day worked")
+    end_date: IsoDate = Field(description="Last day worked")
     note: str | None = Field(None, max_length=500)
 
 
