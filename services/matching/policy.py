@@ -43,12 +43,14 @@ class Weights(BaseModel):
     excluded_worker_statuses: list[str] = Field(description="Registry statuses that exclude")
     consent_scope: str = Field(description="Consent a partner poster needs from the worker")
 
-    def max_job_bonus(self) -> float:
-        return (
+    def max_job_bonus(self, city: str, has_languages: bool) -> float:
+        """The most the job-dependent factors can add for a job in ``city``."""
+        place = (
             max(self.same_county, self.same_city, self.preferred_city)
-            + self.language_full
-            + self.pay_fit
+            if city == "zhaoqing"
+            else self.preferred_city
         )
+        return place + (self.language_full if has_languages else 0) + self.pay_fit
 
 
 #: Version 1, as the migration stores it. Code reads the table, never this constant.

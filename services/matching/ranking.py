@@ -179,6 +179,12 @@ def score_for_job(
     )
 
 
+def _order(scored: list[Scored]) -> None:
+    """Best score first; among equal scores the higher worker id first (the walk's order)."""
+    scored.sort(key=lambda s: s.worker_id, reverse=True)
+    scored.sort(key=lambda s: -s.score)
+
+
 #: The candidate columns the score reads (one query per batch, no ORM objects).
 _SCORED_COLUMNS = (
     Candidate.stars,
@@ -197,7 +203,7 @@ async def match_job(
 ) -> tuple[list[Scored], int]:
     """The best ``limit`` candidates for ``job``, best first, and the rows read to find them."""
     weights = policy.weights
-    bonus = hundredths(weights.max_job_bonus())
+    bonus = hundredths(weights.max_job_bonus(job.city, bool(job.languages)))
     filters = _job_filters(job, weights, as_of)
     best: list[Scored] = []
     last: tuple[int, uuid.UUID] | None = None
@@ -244,12 +250,14 @@ async def match_job(
                 pay_max=job.pay_max,
             )
             best.append(Scored(row.worker_id, total(reasons), reasons))
-        best.sort(key=lambda s: (-s.score, s.worker_id))
+        _order(best)
         del best[limit:]
         last = (rows[-1].base_score, rows[-1].worker_id)
         if len(rows) < batch:
             break
-        if len(best) == limit and hundredths(best[-1].score) > last[0] + bonus:
+        # Unread rows have a lower base, or the same base and a lower worker id (which loses
+        # a tie in the results' order): none can pass the k-th once it reaches this bound.
+        if len(best) == limit and hundredths(best[-1].score) >= last[0] + bonus:
             break
         batch = min(batch * 2, 1000)
     return best, read

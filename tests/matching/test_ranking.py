@@ -110,8 +110,9 @@ async def brute_force(db: Database, the_job: Job, k: int) -> list[tuple[float, u
         if candidate.open_engagements:
             continue
         reasons = ranking.score_for_job(policy.weights, view, the_job, AS_OF)
-        scored.append((-total(reasons), candidate.worker_id))
-    return [(-score, worker) for score, worker in sorted(scored)[:k]]
+        scored.append((total(reasons), candidate.worker_id))
+    # Best first; equal scores: the higher worker id first.
+    return sorted(scored, reverse=True)[:k]
 
 
 async def test_the_walk_finds_the_same_top_as_scoring_everyone(
