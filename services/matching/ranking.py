@@ -228,17 +228,24 @@ async def match_job(
         read += len(rows)
         if not rows:
             break
-        certificates: dict[uuid.UUID, list[Any]] = {row.worker_id: [] for row in rows}
-        for certificate in await session.execute(
-            select(
-                CandidateCertificate.worker_id,
-                CandidateCertificate.track,
-                CandidateCertificate.number,
-                CandidateCertificate.valid_until,
-            ).where(CandidateCertificate.worker_id.in_(list(certificates)))
-        ):
-            certificates[certificate.worker_id].append(certificate)
-        for row in rows:
+        if len(best) == limit:
+            # A row whose upper bound cannot reach the k-th is not scored at all.
+            floor = hundredths(best[-1].score)
+            contenders = [row for row in rows if row.base_score + bonus >= floor]
+        else:
+            contenders = list(rows)
+        certificates: dict[uuid.UUID, list[Any]] = {row.worker_id: [] for row in contenders}
+        if certificates:
+            for certificate in await session.execute(
+                select(
+                    CandidateCertificate.worker_id,
+                    CandidateCertificate.track,
+                    CandidateCertificate.number,
+                    CandidateCertificate.valid_until,
+                ).where(CandidateCertificate.worker_id.in_(list(certificates)))
+            ):
+                certificates[certificate.worker_id].append(certificate)
+        for row in contenders:
             reasons = base_reasons(
                 weights, row, certificates[row.worker_id], job.track, as_of
             ) + job_reasons(
