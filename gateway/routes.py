@@ -45,7 +45,11 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/\.well-known/did\.json$", "credit"),
     (r"^/verify/[^/]+$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
-    (r"^/api/v1/(candidates|jobs|applications|hires|fairs)(/|$)", "matching"),
+    (
+        r"^/api/v1/(candidates|jobs|applications|hires|engagements|fairs|webhooks|match-policy)"
+        r"(/|$)",
+        "matching",
+    ),
 )
 
 

@@ -1,24 +1,84 @@
-"""Matching service app."""
+"""Matching service app: candidates, jobs, matches, hiring, fairs and partner webhooks."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from services.kit.app import create_service_app
+from services.kit.context import ServiceContext
+from services.kit.pii import PiiKeyError, load_pii_cipher
 from services.kit.settings import PlatformSettings, ServiceSettings
+from services.matching import ranking
 from services.matching.api import router
 from services.matching.handlers import SUBSCRIPTIONS
+from services.matching.recruitment import api_fairs, api_hiring, api_jobs, api_webhooks
+from services.matching.recruitment.webhooks import DEFAULT_RETRY_DELAYS, Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+async def _rank_unranked(ctx: ServiceContext) -> None:
+    """Candidates stored before the per-track ordering existed (or under an older policy)."""
+    while True:
+        async with ctx.db.write() as session:
+            done = await ranking.rebuild_missing_ranks(session)
+        if done == 0:
+            return
 
 
 def create_app(
-    settings: ServiceSettings | None = None, platform: PlatformSettings | None = None
+    settings: ServiceSettings | None = None,
+    platform: PlatformSettings | None = None,
+    *,
+    webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
 ) -> FastAPI:
-    return create_service_app(
+    platform = platform or PlatformSettings()
+
+    async def on_startup(ctx: ServiceContext) -> None:
+        try:
+            ctx.extras[api_webhooks.CIPHER_KEY] = load_pii_cipher(platform)
+        except PiiKeyError:
+            log.warning("no data keys: partner webhooks cannot be registered or signed")
+        await _rank_unranked(ctx)
+
+    app = create_service_app(
         "matching",
-        routers=[router],
+        routers=[
+            router,
+            api_jobs.router,
+            api_hiring.router,
+            api_webhooks.router,
+            api_fairs.router,
+        ],
         subscriptions=SUBSCRIPTIONS,
         title="Jiasao matching",
-        description="Candidate workers per track, from registry, credit and rating events.",
+        description="Candidates, jobs and ranked matches with reasons, applications, offers and "
+        "engagements, recruitment fairs, and signed partner webhooks.",
         settings=settings,
         platform=platform,
+        on_startup=on_startup,
     )
+    # The webhook dispatcher lives inside the kit's lifespan (started after it, stopped before).
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            ctx: ServiceContext = app.state.ctx
+            dispatcher = Dispatcher(
+                ctx.db, ctx.extras.get(api_webhooks.CIPHER_KEY), retry_delays=webhook_retry_delays
+            )
+            ctx.extras["webhook_dispatcher"] = dispatcher
+            ctx.db.on_commit(dispatcher.wake)
+            await dispatcher.start()
+            try:
+                yield
+            finally:
+                await dispatcher.stop()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.credit import CertificateIssued
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
-from contracts.registry import WorkerRegistered, WorkerUpdated
+from contracts.registry import ConsentChanged, WorkerRegistered, WorkerStatusChanged, WorkerUpdated
 from services.kit.inbox import Subscription
 from services.matching import service
 
@@ -28,6 +28,7 @@ async def handle_worker_registered(
         tracks=data.tracks,
         status=data.status,
         registered_at=data.registered_at,
+        languages=data.languages,
     )
 
 
@@ -43,6 +44,8 @@ async def handle_worker_updated(
         county=data.county,
         tracks=data.tracks,
         updated_at=data.updated_at,
+        languages=data.languages,
+        status=data.status,
     )
 
 
@@ -89,6 +92,40 @@ async def handle_rating_changed(
     )
 
 
+async def handle_status_changed(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Suspended and left workers drop out of matching with this one event."""
+    if not isinstance(data, WorkerStatusChanged):
+        raise TypeError(f"matching-worker-status got {envelope.type}")
+    await service.apply_status(
+        session, uuid.UUID(data.worker_id), status=data.to_status, changed_at=data.changed_at
+    )
+
+
+async def handle_consent_changed(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    if not isinstance(data, ConsentChanged):
+        raise TypeError(f"matching-consents got {envelope.type}")
+    await service.record_consent(
+        session,
+        uuid.UUID(data.consent_id),
+        worker_id=uuid.UUID(data.worker_id),
+        scope=data.scope,
+        recipient=data.recipient,
+        granted=data.granted,
+        expires_at=data.expires_at,
+        changed_at=data.changed_at,
+    )
+
+
+# Credit's level / card / list events: their contracts are being added to contracts/credit.py
+# in parallel. When they land, a handler here maps each onto service.apply_credit_standing
+# (credit_level, card_status, list_status, changed_at) and a "matching-credit-standing"
+# subscription is added below; the read-model columns, the ordering and the filters already
+# use them.
+
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription(
         "matching-workers",
@@ -97,4 +134,6 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     ),
     Subscription("matching-certificates", [CertificateIssued.subject], handle_certificate_issued),
     Subscription("matching-ratings", [WorkerRatingChanged.subject], handle_rating_changed),
+    Subscription("matching-worker-status", [WorkerStatusChanged.subject], handle_status_changed),
+    Subscription("matching-consents", [ConsentChanged.subject], handle_consent_changed),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.kit.types import UtcDateTime
@@ -36,6 +36,30 @@ class Candidate(Base):
     profile_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: Producer time of the rating applied; with rating_year, orders rating events.
     rating_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: Producer time of the status applied (registration, update or status change).
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: Languages and dialects spoken (registry profile).
+    languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    # --- Credit standing: the bounded hook for credit's level / list / card events. Nothing
+    # sets these yet; services.matching.service.apply_credit_standing is the one writer.
+    #: Credit level as credit publishes it (e.g. "A".."D"); null = unknown.
+    credit_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    #: Card colour ("green", "yellow", "red"); red is a hard filter.
+    card_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    #: Public list the worker is on ("red" honour list, "black" list); black is a hard filter.
+    list_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    standing_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # --- Matching's own facts about the worker.
+    #: Engagements hired or started and not yet finished: a worker with one is not available.
+    open_engagements: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Finished engagements: the experience factor of the score.
+    finished_engagements: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The worker's own preferences (PUT /candidates/{id}/preferences); null = none stated.
+    preferred_cities: Mapped[list[str] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
+    expected_pay_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    accepts_live_in: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     #: Grows with every applied change; the ETag of the candidate read.
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -69,3 +93,53 @@ class CandidateCertificate(Base):
     #: Last day of validity; null = no expiry.
     valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CandidateConsent(Base):
+    """A worker's consent to share their data with a recipient (registry.consent.changed)."""
+
+    __tablename__ = "candidate_consents"
+    __table_args__ = (Index("ix_candidate_consents_lookup", "recipient", "worker_id"),)
+
+    consent_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    scope: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(128))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TrackRank(Base):
+    """The precomputed per-track ordering: a candidate's job-independent score in one track.
+
+    ``base_score`` (hundredths of a point) is an upper bound of the job-independent part of
+    the match score under ``policy_version`` (a certificate that expired since is still
+    counted; the exact score is recomputed for the rows read). Matching walks this index from
+    the top and stops when no unread row can still beat the results (see ranking.py), so a
+    match never scans the pool. ``eligible`` folds in the worker-level hard filters.
+    """
+
+    __tablename__ = "candidate_track_ranks"
+    __table_args__ = (
+        Index("ix_candidate_track_ranks_order", "track", "eligible", "base_score", "worker_id"),
+    )
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("candidates.worker_id", ondelete="CASCADE"), primary_key=True
+    )
+    track: Mapped[str] = mapped_column(String(20), primary_key=True)
+    base_score: Mapped[int] = mapped_column(Integer)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    policy_version: Mapped[int] = mapped_column(Integer)
+
+
+class MatchingPolicy(Base):
+    """Versioned programme policy for the match score (DESIGN §7); the newest version rules."""
+
+    __tablename__ = "matching_policies"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weights: Mapped[dict[str, object]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -17,7 +17,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.types import utcnow
-from services.matching.models import Candidate, CandidateCertificate, DeclaredTrack
+from services.matching.models import (
+    Candidate,
+    CandidateCertificate,
+    CandidateConsent,
+    DeclaredTrack,
+)
+from services.matching.ranking import refresh_ranks
 
 
 async def ensure_candidate(session: AsyncSession, worker_id: uuid.UUID) -> Candidate:
@@ -44,9 +50,23 @@ async def ensure_candidate(session: AsyncSession, worker_id: uuid.UUID) -> Candi
     return candidate
 
 
-def _touch(candidate: Candidate) -> None:
+async def _touch(session: AsyncSession, candidate: Candidate) -> None:
+    """Mark a change: a new version, and the candidate's place in the per-track ordering."""
     candidate.version += 1
     candidate.updated_at = utcnow()
+    await session.flush()
+    await refresh_ranks(session, candidate)
+
+
+def _take_status(candidate: Candidate, status: str | None, changed_at: datetime) -> bool:
+    """Apply a status unless a newer one is stored; True when applied."""
+    if status is None:
+        return False
+    if candidate.status_changed_at is not None and changed_at < candidate.status_changed_at:
+        return False
+    candidate.status = status
+    candidate.status_changed_at = changed_at
+    return True
 
 
 async def _set_profile(
@@ -56,10 +76,12 @@ async def _set_profile(
     name: str,
     county: str,
     tracks: Sequence[str],
+    languages: Sequence[str],
     changed_at: datetime,
 ) -> None:
     candidate.name = name
     candidate.county = county
+    candidate.languages = sorted(set(languages))
     candidate.profile_changed_at = changed_at
     await session.execute(
         delete(DeclaredTrack).where(DeclaredTrack.worker_id == candidate.worker_id)
@@ -80,22 +102,29 @@ async def apply_registration(
     tracks: Sequence[str],
     status: str,
     registered_at: datetime,
+    languages: Sequence[str] = (),
 ) -> None:
     candidate = await ensure_candidate(session, worker_id)
     changed = False
     if candidate.registered_at is None:
         # Registration happens once; its status is the starting point of the life cycle.
         candidate.registered_at = registered_at
-        candidate.status = candidate.status or status
+        _take_status(candidate, status, registered_at)
         changed = True
     # A profile update may have overtaken the registration; it is newer, so it stays.
     if candidate.profile_changed_at is None or registered_at > candidate.profile_changed_at:
         await _set_profile(
-            session, candidate, name=name, county=county, tracks=tracks, changed_at=registered_at
+            session,
+            candidate,
+            name=name,
+            county=county,
+            tracks=tracks,
+            languages=languages,
+            changed_at=registered_at,
         )
         changed = True
     if changed:
-        _touch(candidate)
+        await _touch(session, candidate)
 
 
 async def apply_profile_update(
@@ -106,15 +135,24 @@ async def apply_profile_update(
     county: str,
     tracks: Sequence[str],
     updated_at: datetime,
+    languages: Sequence[str] = (),
+    status: str | None = None,
 ) -> bool:
     """Apply a whole-profile update unless a newer one is stored; True when applied."""
     candidate = await ensure_candidate(session, worker_id)
     if candidate.profile_changed_at is not None and updated_at < candidate.profile_changed_at:
         return False
     await _set_profile(
-        session, candidate, name=name, county=county, tracks=tracks, changed_at=updated_at
+        session,
+        candidate,
+        name=name,
+        county=county,
+        tracks=tracks,
+        languages=languages,
+        changed_at=updated_at,
     )
-    _touch(candidate)
+    _take_status(candidate, status, updated_at)
+    await _touch(session, candidate)
     return True
 
 
@@ -145,7 +183,7 @@ async def add_certificate(
             recorded_at=utcnow(),
         )
     )
-    _touch(candidate)
+    await _touch(session, candidate)
     return True
 
 
@@ -169,5 +207,108 @@ async def apply_rating(
     candidate.stars = stars
     candidate.rating_year = year
     candidate.rating_changed_at = changed_at
-    _touch(candidate)
+    await _touch(session, candidate)
     return True
+
+
+async def apply_status(
+    session: AsyncSession, worker_id: uuid.UUID, *, status: str, changed_at: datetime
+) -> bool:
+    """A registry status change (suspended and left workers drop out of every match)."""
+    candidate = await ensure_candidate(session, worker_id)
+    if not _take_status(candidate, status, changed_at):
+        return False
+    await _touch(session, candidate)
+    return True
+
+
+async def record_consent(
+    session: AsyncSession,
+    consent_id: uuid.UUID,
+    *,
+    worker_id: uuid.UUID,
+    scope: str,
+    recipient: str,
+    granted: bool,
+    expires_at: datetime | None,
+    changed_at: datetime,
+) -> bool:
+    """Store a consent's state unless a newer change of it is stored; True when applied."""
+    row = await session.get(CandidateConsent, consent_id, with_for_update=True)
+    if row is None:
+        session.add(
+            CandidateConsent(
+                consent_id=consent_id,
+                worker_id=worker_id,
+                scope=scope,
+                recipient=recipient.lower(),
+                granted=granted,
+                expires_at=expires_at,
+                changed_at=changed_at,
+            )
+        )
+        return True
+    if changed_at < row.changed_at:
+        return False
+    row.granted, row.expires_at, row.changed_at = granted, expires_at, changed_at
+    return True
+
+
+async def apply_credit_standing(
+    session: AsyncSession,
+    worker_id: uuid.UUID,
+    *,
+    changed_at: datetime,
+    credit_level: str | None = None,
+    card_status: str | None = None,
+    list_status: str | None = None,
+) -> bool:
+    """THE HOOK for credit's level / card / list events (their contracts are being written
+    in parallel): a handler maps its event onto this call. Each given field replaces the
+    stored one unless a newer standing is stored; None leaves a field as it is. A red card
+    or the black list (policy ``blocked_*``) drops the worker from every match at once."""
+    candidate = await ensure_candidate(session, worker_id)
+    if candidate.standing_changed_at is not None and changed_at < candidate.standing_changed_at:
+        return False
+    if credit_level is not None:
+        candidate.credit_level = credit_level
+    if card_status is not None:
+        candidate.card_status = card_status
+    if list_status is not None:
+        candidate.list_status = list_status
+    candidate.standing_changed_at = changed_at
+    await _touch(session, candidate)
+    return True
+
+
+async def set_preferences(
+    session: AsyncSession,
+    worker_id: uuid.UUID,
+    *,
+    preferred_cities: list[str] | None,
+    expected_pay_min: int | None,
+    accepts_live_in: bool | None,
+) -> Candidate:
+    """The worker's own preferences (cities, minimum pay, live-in), used by the score."""
+    candidate = await ensure_candidate(session, worker_id)
+    candidate.preferred_cities = preferred_cities
+    candidate.expected_pay_min = expected_pay_min
+    candidate.accepts_live_in = accepts_live_in
+    await _touch(session, candidate)
+    return candidate
+
+
+async def engagement_opened(session: AsyncSession, worker_id: uuid.UUID) -> None:
+    """A hire: the worker is not available until the engagement ends."""
+    candidate = await ensure_candidate(session, worker_id)
+    candidate.open_engagements += 1
+    await _touch(session, candidate)
+
+
+async def engagement_closed(session: AsyncSession, worker_id: uuid.UUID, *, finished: bool) -> None:
+    """An engagement finished (experience +1) or was cancelled."""
+    candidate = await ensure_candidate(session, worker_id)
+    candidate.open_engagements = max(0, candidate.open_engagements - 1)
+    if finished:
+        candidate.finished_engagements += 1
+    await _touch(session, candidate)

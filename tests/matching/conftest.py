@@ -24,7 +24,8 @@ async def matching(
     try:
         with service_database("matching", backend, tmp_path) as url:
             settings, platform = settings_for("matching", url, nats_server.url)
-            app = create_app(settings, platform)
+            # Short webhook retry delays: a refused delivery is retried within the test.
+            app = create_app(settings, platform, webhook_retry_delays=(0.1, 0.2, 0.4))
             async with running_app(app) as client:
                 yield MatchingHarness(app, client, nc.jetstream())
     finally:

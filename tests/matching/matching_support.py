@@ -19,7 +19,7 @@ from contracts.catalog import STREAMS, stream_for
 from contracts.credit import CertificateIssued
 from contracts.envelope import CloudEvent, EventData, envelope_for
 from contracts.rating import WorkerRatingChanged
-from contracts.registry import WorkerRegistered, WorkerUpdated
+from contracts.registry import ConsentChanged, WorkerRegistered, WorkerStatusChanged, WorkerUpdated
 from services.kit.tables import inbox
 from tests.support.apps import context, eventually
 from tests.support.tokens import bearer
@@ -30,6 +30,8 @@ CONSUMERS: dict[str, str] = {
     WorkerUpdated.subject: "matching-workers",
     CertificateIssued.subject: "matching-certificates",
     WorkerRatingChanged.subject: "matching-ratings",
+    WorkerStatusChanged.subject: "matching-worker-status",
+    ConsentChanged.subject: "matching-consents",
 }
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -104,6 +106,33 @@ def rating_changed(worker_id: uuid.UUID, stars: int, **overrides: Any) -> Worker
     }
     values.update(overrides)
     return WorkerRatingChanged(**values)
+
+
+def status_changed(
+    worker_id: uuid.UUID, to_status: str, minute: int, from_status: str = "active"
+) -> WorkerStatusChanged:
+    return WorkerStatusChanged(
+        worker_id=str(worker_id),
+        from_status=from_status,  # type: ignore[arg-type]
+        to_status=to_status,  # type: ignore[arg-type]
+        changed_by="system",
+        reason="test",
+        changed_at=at(minute),
+    )
+
+
+def consent_granted(worker_id: uuid.UUID, recipient: uuid.UUID, **overrides: Any) -> ConsentChanged:
+    values: dict[str, Any] = {
+        "consent_id": str(uuid.uuid4()),
+        "worker_id": str(worker_id),
+        "scope": "credit_data",
+        "recipient": str(recipient),
+        "granted": True,
+        "expires_at": None,
+        "changed_at": at(3),
+    }
+    values.update(overrides)
+    return ConsentChanged(**values)
 
 
 async def ensure_stream(js: JetStreamContext, name: str) -> None:
@@ -217,6 +246,8 @@ _SUBJECTS = {
     WorkerUpdated.event_type: WorkerUpdated.subject,
     CertificateIssued.event_type: CertificateIssued.subject,
     WorkerRatingChanged.event_type: WorkerRatingChanged.subject,
+    WorkerStatusChanged.event_type: WorkerStatusChanged.subject,
+    ConsentChanged.event_type: ConsentChanged.subject,
 }
 
 

@@ -1,5 +1,6 @@
 from services.kit.migrate import run_env
 from services.kit.tables import kit_metadata
 from services.matching.models import Base
+from services.matching.recruitment import models as _recruitment  # noqa: F401  (registers tables)
 
 run_env([Base.metadata, kit_metadata])

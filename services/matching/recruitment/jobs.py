@@ -1,0 +1,186 @@
+"""Job operations: post (single and partner bulk, idempotent by the partner's job id), change
+status (409 for a move the life cycle does not allow), and who may act on a job."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kit.errors import Conflict, InvalidField, NotFound
+from services.kit.ids import new_id
+from services.kit.principal import Principal
+from services.kit.types import utcnow
+from services.matching.recruitment.history import record
+from services.matching.recruitment.models import Job
+from services.matching.recruitment.schemas import BulkReport, BulkRow, JobIn, JobOut
+
+#: Status moves a poster may make; "expired" is set by the platform only.
+JOB_MOVES: dict[str, frozenset[str]] = {
+    "open": frozenset({"paused", "filled", "closed"}),
+    "paused": frozenset({"open", "filled", "closed"}),
+    "filled": frozenset({"open", "closed"}),
+    "closed": frozenset(),
+    "expired": frozenset(),
+}
+#: The job fields a repost compares and replaces.
+_CONTENT = tuple(f for f in JobIn.model_fields if f != "external_id")
+
+
+def poster_parties(principal: Principal) -> dict[str, uuid.UUID | None]:
+    """The posting party of the caller: employer, company or partner (from the token)."""
+    party = principal.party_id
+    return {
+        "employer_id": party if principal.role == "employer" else None,
+        "company_id": party if principal.role == "company" else None,
+        "partner_id": party if principal.role == "partner" else None,
+    }
+
+
+def is_poster(principal: Principal, job: Job) -> bool:
+    return principal.role == job.poster_role and principal.acts_for(job.poster_party_id)
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut.model_validate(job, from_attributes=True)
+
+
+def _check_poster(principal: Principal, body: JobIn) -> None:
+    if principal.party_id is None:
+        raise InvalidField("token", "the caller's token names no employer, company or partner")
+    if principal.role == "partner" and body.external_id is None:
+        raise InvalidField("external_id", "partner platforms identify each job by their own id")
+    if principal.role != "partner" and body.external_id is not None:
+        raise InvalidField("external_id", "only partner platforms send their own job ids")
+
+
+@dataclass
+class Posted:
+    job: Job
+    outcome: Literal["created", "updated", "unchanged"]
+
+
+async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> Posted:
+    """Create a job; a partner's repost of the same external id updates or leaves it."""
+    _check_poster(principal, body)
+    assert principal.party_id is not None
+    content = body.model_dump(include=set(_CONTENT))
+    if body.external_id is not None:
+        existing = await session.scalar(
+            select(Job)
+            .where(Job.partner_id == principal.party_id, Job.external_id == body.external_id)
+            .with_for_update()
+        )
+        if existing is not None:
+            if all(getattr(existing, k) == v for k, v in content.items()):
+                return Posted(existing, "unchanged")
+            if existing.status not in ("open", "paused"):
+                raise Conflict(
+                    f"Job {body.external_id} is {existing.status}; it can no longer change",
+                    slug="job-not-editable",
+                )
+            for key, value in content.items():
+                setattr(existing, key, value)
+            existing.version += 1
+            existing.updated_at = utcnow()
+            await record(
+                session, "job", existing.id, "update", existing.status, existing.status, principal
+            )
+            return Posted(existing, "updated")
+    now = utcnow()
+    job = Job(
+        id=new_id(),
+        poster_role=principal.role,
+        poster_party_id=principal.party_id,
+        poster_account_id=principal.subject,
+        external_id=body.external_id,
+        status="open",
+        version=1,
+        created_at=now,
+        updated_at=now,
+        **poster_parties(principal),
+        **content,
+    )
+    session.add(job)
+    await session.flush()
+    await record(session, "job", job.id, "post", None, "open", principal)
+    return Posted(job, "created")
+
+
+async def post_bulk(
+    session: AsyncSession, principal: Principal, rows: list[dict[str, Any]]
+) -> BulkReport:
+    """Post each row on its own: a bad row is reported and the others still land."""
+    report = BulkReport(created=0, updated=0, unchanged=0, errors=0, rows=[])
+    for index, raw in enumerate(rows):
+        external = raw.get("external_id") if isinstance(raw, dict) else None
+        external = external if isinstance(external, str) else None
+        try:
+            body = JobIn.model_validate(raw)
+            # Every check comes before any write, so a refused row leaves nothing behind.
+            posted = await post_job(session, principal, body)
+        except ValidationError as exc:
+            errors = [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            report.rows.append(
+                BulkRow(
+                    row=index, external_id=external, outcome="error", job_id=None, errors=errors
+                )
+            )
+            report.errors += 1
+            continue
+        except (InvalidField, Conflict) as exc:
+            report.rows.append(
+                BulkRow(
+                    row=index,
+                    external_id=external,
+                    outcome="error",
+                    job_id=None,
+                    errors=[{"field": "", "message": exc.detail or exc.title}],
+                )
+            )
+            report.errors += 1
+            continue
+        setattr(report, posted.outcome, getattr(report, posted.outcome) + 1)
+        report.rows.append(
+            BulkRow(row=index, external_id=external, outcome=posted.outcome, job_id=posted.job.id)
+        )
+    return report
+
+
+async def get_job(session: AsyncSession, job_id: uuid.UUID, *, lock: bool = False) -> Job:
+    query = select(Job).where(Job.id == job_id)
+    if lock:
+        query = query.with_for_update()
+    job = await session.scalar(query)
+    if job is None:
+        raise NotFound("job", job_id)
+    return job
+
+
+async def change_status(
+    session: AsyncSession, principal: Principal, job_id: uuid.UUID, status: str, note: str | None
+) -> Job:
+    job = await get_job(session, job_id, lock=True)
+    if not (is_poster(principal, job) or principal.is_privileged):
+        raise NotFound("job", job_id)
+    if status == job.status:
+        return job
+    if status not in JOB_MOVES[job.status]:
+        raise Conflict(
+            f"A {job.status} job cannot become {status}",
+            slug="invalid-transition",
+            current_status=job.status,
+        )
+    previous = job.status
+    job.status = status
+    job.version += 1
+    job.updated_at = utcnow()
+    await record(session, "job", job.id, "status", previous, status, principal, note)
+    return job
