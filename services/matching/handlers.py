@@ -7,7 +7,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.credit import CertificateIssued
+from contracts.credit import (
+    CardStatusChanged,
+    CertificateIssued,
+    CreditLevelChanged,
+    CreditListEntryAdded,
+    CreditListEntryRemoved,
+)
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import ConsentChanged, WorkerRegistered, WorkerStatusChanged, WorkerUpdated
@@ -120,11 +126,41 @@ async def handle_consent_changed(
     )
 
 
-# Credit's level / card / list events: their contracts are being added to contracts/credit.py
-# in parallel. When they land, a handler here maps each onto service.apply_credit_standing
-# (credit_level, card_status, list_status, changed_at) and a "matching-credit-standing"
-# subscription is added below; the read-model columns, the ordering and the filters already
-# use them.
+async def handle_credit_standing(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """A worker's credit level, card colour or red/black listing; other parties' are not ours."""
+    if isinstance(data, CreditLevelChanged):
+        if data.party_kind == "worker":
+            await service.apply_credit_standing(
+                session,
+                uuid.UUID(data.party_id),
+                changed_at=data.changed_at,
+                credit_level=data.level,
+            )
+    elif isinstance(data, CreditListEntryAdded):
+        if data.party_kind == "worker":
+            await service.apply_credit_standing(
+                session,
+                uuid.UUID(data.party_id),
+                changed_at=data.starts_at,
+                list_status=data.list_kind,
+            )
+    elif isinstance(data, CreditListEntryRemoved):
+        if data.party_kind == "worker":
+            await service.apply_credit_standing(
+                session,
+                uuid.UUID(data.party_id),
+                changed_at=data.ended_at,
+                list_ended=data.list_kind,
+            )
+    elif isinstance(data, CardStatusChanged):
+        await service.apply_credit_standing(
+            session, uuid.UUID(data.worker_id), changed_at=data.changed_at, card_status=data.colour
+        )
+    else:
+        raise TypeError(f"matching-credit-standing got {envelope.type}")
+
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription(
@@ -133,6 +169,16 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         handle_worker_event,
     ),
     Subscription("matching-certificates", [CertificateIssued.subject], handle_certificate_issued),
+    Subscription(
+        "matching-credit-standing",
+        [
+            CreditLevelChanged.subject,
+            CreditListEntryAdded.subject,
+            CreditListEntryRemoved.subject,
+            CardStatusChanged.subject,
+        ],
+        handle_credit_standing,
+    ),
     Subscription("matching-ratings", [WorkerRatingChanged.subject], handle_rating_changed),
     Subscription("matching-worker-status", [WorkerStatusChanged.subject], handle_status_changed),
     Subscription("matching-consents", [ConsentChanged.subject], handle_consent_changed),

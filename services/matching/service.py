@@ -262,11 +262,12 @@ async def apply_credit_standing(
     credit_level: str | None = None,
     card_status: str | None = None,
     list_status: str | None = None,
+    list_ended: str | None = None,
 ) -> bool:
-    """THE HOOK for credit's level / card / list events (their contracts are being written
-    in parallel): a handler maps its event onto this call. Each given field replaces the
-    stored one unless a newer standing is stored; None leaves a field as it is. A red card
-    or the black list (policy ``blocked_*``) drops the worker from every match at once."""
+    """Credit's standing of a worker (from credit's level / card / list events, see
+    handlers.py). Each given field replaces the stored one unless a newer standing is stored;
+    None leaves a field as it is; ``list_ended`` clears the list status if it is that list. A
+    red card or the black list (policy ``blocked_*``) drops the worker from every match."""
     candidate = await ensure_candidate(session, worker_id)
     if candidate.standing_changed_at is not None and changed_at < candidate.standing_changed_at:
         return False
@@ -276,6 +277,8 @@ async def apply_credit_standing(
         candidate.card_status = card_status
     if list_status is not None:
         candidate.list_status = list_status
+    if list_ended is not None and candidate.list_status == list_ended:
+        candidate.list_status = None
     candidate.standing_changed_at = changed_at
     await _touch(session, candidate)
     return True

@@ -15,23 +15,21 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 from sqlalchemy import select
 
-from contracts.catalog import STREAMS, stream_for
+from contracts.catalog import STREAMS, model_for, stream_for
 from contracts.credit import CertificateIssued
 from contracts.envelope import CloudEvent, EventData, envelope_for
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import ConsentChanged, WorkerRegistered, WorkerStatusChanged, WorkerUpdated
 from services.kit.tables import inbox
+from services.matching.handlers import SUBSCRIPTIONS
 from tests.support.apps import context, eventually
 from tests.support.tokens import bearer
 
-#: Which durable consumer of matching applies each subject.
+#: Which durable consumer of matching applies each subject (from the app's own subscriptions).
 CONSUMERS: dict[str, str] = {
-    WorkerRegistered.subject: "matching-workers",
-    WorkerUpdated.subject: "matching-workers",
-    CertificateIssued.subject: "matching-certificates",
-    WorkerRatingChanged.subject: "matching-ratings",
-    WorkerStatusChanged.subject: "matching-worker-status",
-    ConsentChanged.subject: "matching-consents",
+    subject: subscription.name
+    for subscription in SUBSCRIPTIONS
+    for subject in subscription.subjects
 }
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -241,15 +239,5 @@ class MatchingHarness:
                 return items
 
 
-_SUBJECTS = {
-    WorkerRegistered.event_type: WorkerRegistered.subject,
-    WorkerUpdated.event_type: WorkerUpdated.subject,
-    CertificateIssued.event_type: CertificateIssued.subject,
-    WorkerRatingChanged.event_type: WorkerRatingChanged.subject,
-    WorkerStatusChanged.event_type: WorkerStatusChanged.subject,
-    ConsentChanged.event_type: ConsentChanged.subject,
-}
-
-
 def _subject_of(envelope: CloudEvent[Any]) -> str:
-    return _SUBJECTS[envelope.type]
+    return model_for(envelope.type).subject

@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 from nats.js import JetStreamContext
 
+from contracts.credit import CardStatusChanged, CreditListEntryAdded, CreditListEntryRemoved
 from contracts.envelope import CloudEvent
 from contracts.matching import EngagementFinished, EngagementStarted
-from services.matching import service
 from services.matching.recruitment.webhooks import new_secret, verify
 from tests.matching.matching_support import (
     MatchingHarness,
@@ -31,7 +31,7 @@ from tests.matching.matching_support import (
     status_changed,
     worker_registered,
 )
-from tests.support.apps import context, eventually
+from tests.support.apps import eventually
 from tests.support.tokens import bearer
 
 
@@ -169,8 +169,33 @@ async def test_partner_posts_matches_hires_and_gets_signed_webhooks(
     # One event hop: a suspension drops the worker; so does the credit black list (hook).
     await matching.send(status_changed(third, "suspended", 30))
     assert str(third) not in [i["worker_id"] for i in await matches()]
-    async with context(matching.app).db.write() as session:
-        await service.apply_credit_standing(session, starry, changed_at=at(31), list_status="black")
+    listing = {
+        "entry_id": str(uuid.uuid4()),
+        "list_kind": "black",
+        "party_id": str(starry),
+        "party_kind": "worker",
+        "basis": "officer",
+        "legal_basis": "家政服务条例",
+        "starts_at": at(31),
+        "publish_until": at(60 * 24 * 365),
+        "policy_version": 1,
+    }
+    await matching.send(CreditListEntryAdded(**listing))
+    assert [i["worker_id"] for i in await matches()] == [str(certified)]
+    # The entry ends: the worker is back; a red card (credit's card event) drops them again.
+    ended = CreditListEntryRemoved(**listing, ended_at=at(32), end_reason="officer")
+    await matching.send(ended)
+    assert str(starry) in [i["worker_id"] for i in await matches()]
+    red = CardStatusChanged(
+        card_id=str(uuid.uuid4()),
+        worker_id=str(starry),
+        state="suspended",
+        colour="red",
+        reason="health check expired",
+        valid_until=date(2028, 1, 1),
+        changed_at=at(33),
+    )
+    await matching.send(red)
     assert [i["worker_id"] for i in await matches()] == [str(certified)]
 
     # The worker applies; the poster shortlists, interviews, offers; the worker accepts.
