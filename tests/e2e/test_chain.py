@@ -1,8 +1,10 @@
 """The first chain across all five services, driven through the gateway over real HTTP.
 
 registry (worker) → training (course, enrolment, result, completion) → credit (certificate)
-→ rating (stars) → matching (candidate with certificate and stars), each service in its own
-process with its own SQLite database, events over the platform's own nats-server.
+→ matching (an employer's job, the worker's application, offer, hire, finished engagement)
+→ rating (the employer's review, allowed only now) → matching (candidate with certificate and
+stars), each service in its own process with its own SQLite database, events over the
+platform's own nats-server.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from services.kit.settings import PlatformSettings
 pytestmark = pytest.mark.e2e
 
 
-def token_headers(platform: Platform, role: str, party_id: str | None = None) -> dict[str, str]:
+def token_headers(
+    platform: Platform, role: str, party_id: str | None = None, *, account: str | None = None
+) -> dict[str, str]:
     settings = PlatformSettings()
     keys = SigningKeys.load(platform.config.var_dir / "secrets" / "jwt_keys.json")
     token, _ = TokenIssuer(
         keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=600
     ).issue(
-        subject=str(uuid.uuid4()),  # an account id
+        subject=account or str(uuid.uuid4()),  # an account id
         role=role,
         party_id=uuid.UUID(party_id) if party_id else None,
     )
@@ -115,27 +119,69 @@ def test_completion_reaches_the_candidate_through_every_service(platform: Platfo
             assert public.get(verify).status_code == 404
             assert public.get(f"/api/v1/workers/{worker_id}/certificates").status_code == 401
 
-        # The rater and the source come from the token: an employer account rates.
-        employer = token_headers(platform, "employer", str(uuid.uuid4()))
+        # The rater and the source come from the token, and an employer reviews only a finished
+        # engagement of a job they posted: post, apply, offer, hire, start, finish, review.
+        today = date.today()
+        opened = api.post("/api/v1/assessments/years", json={"year": today.year})
+        assert opened.status_code in (201, 409), opened.text
+        account = str(uuid.uuid4())
+        employer = token_headers(platform, "employer", str(uuid.uuid4()), account=account)
+        me = token_headers(platform, "worker", worker_id)
+        job = api.post(
+            "/api/v1/jobs",
+            json={
+                "title": "月嫂 端州区",
+                "track": "maternal_infant",
+                "city": "zhaoqing",
+                "schedule": "live-in, 26 days",
+                "pay_min": 7000,
+                "pay_max": 9000,
+                "start_date": today.isoformat(),
+            },
+            headers=employer,
+        )
+        assert job.status_code == 201, job.text
 
-        def rate(score: float) -> None:
+        def apply() -> Any:
             response = api.post(
-                "/api/v1/ratings",
-                json={"worker_id": worker_id, "score": score},
-                headers=employer,
+                f"/api/v1/jobs/{job.json()['id']}/applications", json={}, headers=me
             )
-            if response.status_code == 422 and "unknown-worker" in response.json()["type"]:
-                raise LookupError
-            assert response.status_code in (200, 201), response.text
+            if response.status_code == 201:
+                return response.json()
+            assert response.status_code in (404, 409, 422), response.text  # not known yet
+            return None
 
-        def rated() -> bool:
-            try:
-                rate(95)
-            except LookupError:
-                return False
+        application = f"/api/v1/applications/{poll(apply)['id']}/actions"
+        offer = {"start_date": today.isoformat(), "pay": 8000, "terms": "one month"}
+        for who, step in (
+            (employer, {"action": "offer", "offer": offer}),
+            (me, {"action": "accept"}),
+        ):
+            moved = api.post(application, json=step, headers=who)
+            assert moved.status_code == 200, moved.text
+        engagement = f"/api/v1/engagements/{moved.json()['engagement_id']}"
+        assert api.post(f"{engagement}/start", json={}, headers=employer).status_code == 200
+        finished = api.post(
+            f"{engagement}/finish", json={"end_date": today.isoformat()}, headers=employer
+        )
+        assert finished.status_code == 200, finished.text
+        criteria = dict.fromkeys(
+            ("skill", "punctuality", "attitude", "safety", "communication"), 95
+        )
+        review = {
+            "worker_id": worker_id,
+            "engagement_id": moved.json()["engagement_id"],
+            "criteria": criteria,
+        }
+
+        def reviewed() -> bool:
+            response = api.post("/api/v1/ratings", json=review, headers=employer)
+            if response.status_code == 403 and "no-finished-engagement" in response.text:
+                return False  # matching's event has not reached rating yet
+            assert response.status_code == 201, response.text
             return True
 
-        poll(rated)
+        poll(reviewed)
 
         def candidate() -> Any:
             response = api.get("/api/v1/candidates", params={"track": "maternal_infant"})
