@@ -126,7 +126,7 @@ _IF_MATCH: Json = {
     "in": "header",
     "required": True,
     "description": "The ETag of the version being changed (428 without it, 412 if stale)",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": '^(W/)?"[^"]+"$'},
 }
 _IF_NONE_MATCH: Json = {
     "name": "If-None-Match",
