@@ -126,7 +126,8 @@ _IF_MATCH: Json = {
     "in": "header",
     "required": True,
     "description": "The ETag of the version being changed (428 without it, 412 if stale)",
-    "schema": {"type": "string", "pattern": '^(W/)?"[^"]+"$'},
+    # Entity tags, a list of them or "*"; blank is refused like a missing header (428).
+    "schema": {"type": "string", "minLength": 1, "pattern": r"\S"},
 }
 _IF_NONE_MATCH: Json = {
     "name": "If-None-Match",

@@ -17,7 +17,7 @@ from services.credit.credentials.models import (
 from services.credit.credentials.schemas import (
     ClaimDecision,
     ClaimIn,
-    ClaimOut,
+    InsuranceClaimOut,
     InsurancePolicyOut,
 )
 from services.kit.app import ServiceContext, get_ctx
@@ -58,14 +58,16 @@ async def insurance_policies(
     )
 
 
-@router.post("/insurance/policies/{policy_id}/claims", response_model=ClaimOut, status_code=201)
+@router.post(
+    "/insurance/policies/{policy_id}/claims", response_model=InsuranceClaimOut, status_code=201
+)
 async def record_claim(
     policy_id: uuid.UUID,
     body: ClaimIn,
     response: Response,
     principal: Principal = Depends(staff),
     ctx: ServiceContext = Depends(get_ctx),
-) -> ClaimOut:
+) -> InsuranceClaimOut:
     """Record a claim; the incident must fall within the policy's cover."""
     async with ctx.db.write() as session:
         cover = await insurance.get_policy(session, policy_id)
@@ -79,7 +81,7 @@ async def record_claim(
         claim = await insurance.record_claim(
             session, cover, body.incident_date, body.incident, principal.subject
         )
-        out = ClaimOut.model_validate(claim)
+        out = InsuranceClaimOut.model_validate(claim)
     response.headers["Location"] = f"/api/v1/insurance/policies/{policy_id}/claims"
     return out
 
@@ -104,12 +106,12 @@ async def renew_insurance(
     return out
 
 
-@router.get("/insurance/policies/{policy_id}/claims", response_model=list[ClaimOut])
+@router.get("/insurance/policies/{policy_id}/claims", response_model=list[InsuranceClaimOut])
 async def policy_claims(
     policy_id: uuid.UUID,
     principal: Principal = Depends(staff),
     ctx: ServiceContext = Depends(get_ctx),
-) -> list[ClaimOut]:
+) -> list[InsuranceClaimOut]:
     """A policy's claims, oldest first."""
     async with ctx.db.read() as session:
         await insurance.get_policy(session, policy_id)
@@ -118,17 +120,17 @@ async def policy_claims(
             .where(InsuranceClaim.policy_id == policy_id)
             .order_by(InsuranceClaim.id)
         )
-        return [ClaimOut.model_validate(row) for row in rows]
+        return [InsuranceClaimOut.model_validate(row) for row in rows]
 
 
-@router.post("/insurance/claims/{claim_id}/decision", response_model=ClaimOut)
+@router.post("/insurance/claims/{claim_id}/decision", response_model=InsuranceClaimOut)
 async def decide_claim(
     claim_id: uuid.UUID,
     body: ClaimDecision,
     principal: Principal = Depends(staff),
     ctx: ServiceContext = Depends(get_ctx),
-) -> ClaimOut:
+) -> InsuranceClaimOut:
     """Move a claim on: reported → accepted or rejected, accepted → paid (409 otherwise)."""
     async with ctx.db.write() as session:
         claim = await insurance.decide_claim(session, claim_id, body.status)
-        return ClaimOut.model_validate(claim)
+        return InsuranceClaimOut.model_validate(claim)

@@ -145,7 +145,7 @@ class ClaimDecision(BaseModel):
     )
 
 
-class ClaimOut(BaseModel):
+class InsuranceClaimOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID

@@ -33,8 +33,8 @@ from services.matching.recruitment.schemas import (
     JobStatus,
     JobStatusChange,
     MatchItem,
+    MatchPolicyOut,
     MatchResult,
-    PolicyOut,
     PreferencesIn,
     PreferencesOut,
     ReasonOut,
@@ -269,13 +269,13 @@ async def put_preferences(
     return PreferencesOut(worker_id=worker_id, **body.model_dump())
 
 
-@router.get("/match-policy", response_model=PolicyOut)
+@router.get("/match-policy", response_model=MatchPolicyOut)
 async def get_match_policy(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(
         allow(*STAFF, "worker", "employer", "company", scopes=["candidates:read"])
     ),
-) -> PolicyOut:
+) -> MatchPolicyOut:
     """The match-score policy in force (weights of every factor, the hard-filter lists);
     every match result names the version that scored it."""
     async with ctx.db.read() as session:
@@ -284,4 +284,4 @@ async def get_match_policy(
         )
     if row is None:
         raise NotFound("match policy", "current")
-    return PolicyOut.model_validate(row, from_attributes=True)
+    return MatchPolicyOut.model_validate(row, from_attributes=True)

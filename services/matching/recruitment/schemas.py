@@ -182,7 +182,7 @@ class PreferencesOut(PreferencesIn):
     worker_id: uuid.UUID
 
 
-class PolicyOut(BaseModel):
+class MatchPolicyOut(BaseModel):
     version: int
     note: str
     created_at: datetime
