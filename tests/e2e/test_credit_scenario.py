@@ -1,17 +1,21 @@
 """Issue 7's scenario across processes, all through the gateway over HTTP: registry, training,
 credit and matching each in their own process, events over the platform's nats-server.
 
-A card-holding worker is matched to an employer's job; an upheld complaint lowers their credit
-level and matching's score for the job falls with it (the ``credit_level`` reason); the repair,
-refused before the policy's minimum period, is approved once a new policy version shortens the
-period, and the level and the score recover; an officer's black-list entry drops the worker
-from the job's matches and turns the home-service card red. A partner reads the worker's credit
-only while the worker's consent is valid, and the worker sees that read in their access log.
+A card-holding worker is matched to an employer's job. A partner reads the worker's credit only
+while the worker's consent is valid, and the worker sees that read in their access log. An
+upheld complaint lowers the credit level and matching's score for the job falls with it (the
+``credit_level`` reason). An officer's black-list entry on that record drops the worker from
+the job's matches and turns the home-service card red. The repair, refused before the policy's
+minimum period, is allowed once a new policy version shortens the period; its approval ends the
+black-list entry: the card is green again, and the worker is back in the matches at the
+recovered level and score.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +27,7 @@ from services.credit.numbers import local_date
 from services.kit.auth import SigningKeys, TokenIssuer
 from services.kit.idnumbers import make_id_card
 from services.kit.settings import PlatformSettings
-from tests.e2e.test_chain import poll, token_headers
+from tests.e2e.test_chain import token_headers
 from tests.registry.test_parties_support import company_body, new_phone, partner_body
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +42,18 @@ def partner_headers(platform: Platform, partner_id: uuid.UUID, scopes: list[str]
         keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=600
     ).issue(subject=str(uuid.uuid4()), role="partner", party_id=partner_id, scopes=scopes)
     return {"Authorization": f"Bearer {token}"}
+
+
+def poll(probe: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Until ``probe`` answers; slow enough to stay under the gateway's rate limit."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.15)
+    raise AssertionError(f"not reached within {timeout}s: {last!r}")
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -157,18 +173,20 @@ def test_credit_scenario_across_services(platform: Platform) -> None:
             return mine[0] if mine else None
 
         def matched_at(level: str) -> Any:
+            seen: list[Any] = [None]
+
             def probe() -> Any:
-                found = match()
+                seen[0] = found = match()
                 if found is None:
                     return None
                 [reason] = [r for r in found["reasons"] if r["factor"] == "credit_level"]
-                return (
-                    (found, reason["points"])
-                    if reason["detail"] == f"credit level {level}"
-                    else None
-                )
+                wanted = reason["detail"] == f"credit level {level}"
+                return (found, reason["points"]) if wanted else None
 
-            found, points = poll(probe)
+            try:
+                found, points = poll(probe)
+            except AssertionError as exc:
+                raise AssertionError(f"not matched at level {level}; last seen {seen[0]}") from exc
             assert found["score"] == sum(r["points"] for r in found["reasons"])
             return found["score"], points
 
@@ -242,7 +260,33 @@ def test_credit_scenario_across_services(platform: Platform) -> None:
         score_c, points_c = matched_at("C")
         assert points_c < points_b and score_c == score_b - (points_b - points_c)
 
-        # --- repair: too early under version 1; a new version shortens the period ---------
+        # --- an officer's black-list entry on that record: out of the matches, card red ----
+        listed = ok(
+            api.post(
+                f"/api/v1/credit-files/worker/{worker_id}/list-entries",
+                json={
+                    "list_kind": "black",
+                    "legal_basis": "《家政服务业信用体系建设指导意见》",
+                    "reason": "Serious misconduct towards an infant",
+                    "record_id": record_id,
+                },
+            ),
+            201,
+        )
+        assert listed["list_kind"] == "black"
+        poll(lambda: match() is None)
+        assert poll(lambda: card("red"))["state"] == "suspended"
+        eligibility = ok(api.get(f"/api/v1/workers/{worker_id}/credit/card-eligibility"))
+        assert eligibility["eligible"] is False
+        conditions = {c["name"]: c["met"] for c in eligibility["conditions"]}
+        assert conditions["not_blacklisted"] is False
+        assert [name for name, met in conditions.items() if not met] == ["not_blacklisted"]
+        public = httpx.get(f"{platform.gateway_url}/api/v1/blacklist", timeout=10).json()
+        assert listed["public_code"] in [p["public_code"] for p in public["items"]]
+
+        # --- repair: too early under version 1; a new version shortens the period; approval
+        # ends the black-list entry resting on the record: card green, back in the matches
+        # at level B
         early = api.post(
             "/api/v1/credit-repairs",
             json={"record_id": record_id, "proof": "Retrained"},
@@ -279,26 +323,6 @@ def test_credit_scenario_across_services(platform: Platform) -> None:
         recovered = poll(lambda: credit_file(level="B", score=start["score"]))
         assert recovered["policy_version"] == version
         assert matched_at("B") == (score_b, points_b)
-
-        # --- an officer's black-list entry: out of the matches, card red ------------------
-        listed = ok(
-            api.post(
-                f"/api/v1/credit-files/worker/{worker_id}/list-entries",
-                json={
-                    "list_kind": "black",
-                    "legal_basis": "《家政服务业信用体系建设指导意见》",
-                    "reason": "Repeated serious misconduct",
-                },
-            ),
-            201,
-        )
-        assert listed["list_kind"] == "black"
-        poll(lambda: match() is None)
-        assert poll(lambda: card("red"))["state"] == "suspended"
-        eligibility = ok(api.get(f"/api/v1/workers/{worker_id}/credit/card-eligibility"))
-        assert eligibility["eligible"] is False
-        conditions = {c["name"]: c["met"] for c in eligibility["conditions"]}
-        assert conditions["not_blacklisted"] is False
-        assert [name for name, met in conditions.items() if not met] == ["not_blacklisted"]
+        assert poll(lambda: card("green"))["state"] == "active"
         public = httpx.get(f"{platform.gateway_url}/api/v1/blacklist", timeout=10).json()
-        assert listed["public_code"] in [p["public_code"] for p in public["items"]]
+        assert listed["public_code"] not in [p["public_code"] for p in public["items"]]
