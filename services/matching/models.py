@@ -42,13 +42,17 @@ class Candidate(Base):
     languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     # --- Credit standing: the bounded hook for credit's level / list / card events. Nothing
     # sets these yet; services.matching.service.apply_credit_standing is the one writer.
+    # Each field has its own producer time: the three come from different events (level,
+    # card, list), so a newer card event must not make a level event look stale.
     #: Credit level as credit publishes it (e.g. "A".."D"); null = unknown.
     credit_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    credit_level_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: Card colour ("green", "yellow", "red"); red is a hard filter.
     card_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    card_status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: Public list the worker is on ("red" honour list, "black" list); black is a hard filter.
     list_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
-    standing_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    list_status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # --- Matching's own facts about the worker.
     #: Engagements hired or started and not yet finished: a worker with one is not available.
     open_engagements: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -265,23 +265,37 @@ async def apply_credit_standing(
     list_ended: str | None = None,
 ) -> bool:
     """Credit's standing of a worker (from credit's level / card / list events, see
-    handlers.py). Each given field replaces the stored one unless a newer standing is stored;
-    None leaves a field as it is; ``list_ended`` clears the list status if it is that list. A
-    red card or the black list (policy ``blocked_*``) drops the worker from every match."""
+    handlers.py). Each given field replaces the stored one unless a newer value of that same
+    field is stored (level, card and list each keep their own producer time: one event's time
+    says nothing about another field's); None leaves a field as it is; ``list_ended`` clears
+    the list status if it is that list. A red card or the black list (policy ``blocked_*``)
+    drops the worker from every match. Returns whether anything was applied."""
     candidate = await ensure_candidate(session, worker_id)
-    if candidate.standing_changed_at is not None and changed_at < candidate.standing_changed_at:
-        return False
-    if credit_level is not None:
+
+    def newer(stored: datetime | None) -> bool:
+        return stored is None or changed_at >= stored
+
+    applied = False
+    if credit_level is not None and newer(candidate.credit_level_changed_at):
         candidate.credit_level = credit_level
-    if card_status is not None:
+        candidate.credit_level_changed_at = changed_at
+        applied = True
+    if card_status is not None and newer(candidate.card_status_changed_at):
         candidate.card_status = card_status
-    if list_status is not None:
-        candidate.list_status = list_status
-    if list_ended is not None and candidate.list_status == list_ended:
-        candidate.list_status = None
-    candidate.standing_changed_at = changed_at
-    await _touch(session, candidate)
-    return True
+        candidate.card_status_changed_at = changed_at
+        applied = True
+    if (list_status is not None or list_ended is not None) and newer(
+        candidate.list_status_changed_at
+    ):
+        if list_status is not None:
+            candidate.list_status = list_status
+        if list_ended is not None and candidate.list_status == list_ended:
+            candidate.list_status = None
+        candidate.list_status_changed_at = changed_at
+        applied = True
+    if applied:
+        await _touch(session, candidate)
+    return applied
 
 
 async def set_preferences(
