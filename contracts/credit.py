@@ -9,8 +9,9 @@ from pydantic import AwareDatetime, Field
 
 from contracts.common import AggregateEvent, Id, Track
 
-#: A training certificate, or the home-service worker certificate (家政服务员证).
-CertificateKind = Literal["training", "home_service"]
+#: A training certificate, the home-service worker certificate (家政服务员证), or the
+#: 肇庆市技术能手 title certificate awarded to a skill competition's winner (added).
+CertificateKind = Literal["training", "home_service", "skill_title"]
 
 
 class CertificateIssued(AggregateEvent):

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
 from contracts.registry import ConsentChanged, EmploymentChanged, WorkerRegistered, WorkerUpdated
-from contracts.training import EnrollmentCompleted
+from contracts.training import CompetitionAwarded, EnrollmentCompleted
 from services.credit.access import record_consent
 from services.credit.credentials import cards
 from services.credit.files import service as credit_files
 from services.credit.files.handlers import SUBSCRIPTIONS as FILE_SUBSCRIPTIONS
-from services.credit.service import certificate_issued, record_completion
+from services.credit.service import certificate_issued, record_award, record_completion
 from services.credit.workers import record_employment, upsert_worker
 from services.kit.inbox import Subscription
 
@@ -30,6 +30,18 @@ async def handle_enrollment_completed(
             # record in the worker's credit file, and perhaps the card's last condition.
             await credit_files.record_certificate(session, certificate_issued(certificate))
             await cards.reevaluate(session, uuid.UUID(data.worker_id))
+
+
+async def handle_competition_awarded(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Issue the 肇庆市技术能手 certificate to a competition's winner, exactly once per award,
+    with its positive record (kind ``skill_title``) in the worker's credit file."""
+    if not isinstance(data, CompetitionAwarded):
+        raise TypeError(f"credit-skill-titles got {envelope.type}")  # a wiring bug: dead-letter
+    certificate = await record_award(session, data)
+    if certificate is not None:
+        await credit_files.record_certificate(session, certificate_issued(certificate))
 
 
 async def handle_worker_event(
@@ -88,6 +100,7 @@ async def handle_consent_changed(
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("credit-certificates", [EnrollmentCompleted.subject], handle_enrollment_completed),
+    Subscription("credit-skill-titles", [CompetitionAwarded.subject], handle_competition_awarded),
     Subscription(
         "credit-workers", [WorkerRegistered.subject, WorkerUpdated.subject], handle_worker_event
     ),

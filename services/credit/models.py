@@ -44,7 +44,7 @@ class Certificate(Base):
     #: Random check code printed on the certificate; verification needs number and code, so
     #: walking the sequential numbers reveals nothing. Not unique: lookups go by number.
     check_code: Mapped[str] = mapped_column(String(8))
-    #: ``training`` now; ``home_service`` (家政服务员证) later.
+    #: ``training``, or ``skill_title`` (肇庆市技术能手, see CompetitionAward).
     kind: Mapped[str] = mapped_column(String(20), index=True)
     worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     track: Mapped[str | None] = mapped_column(String(20), nullable=True)
@@ -92,6 +92,32 @@ class TrainingCompletion(Base):
     completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     #: The certificate issued for it; null when not passed.
     certificate_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CompetitionAward(Base):
+    """Every 技术能手 award training announced for a skill competition's winner.
+
+    The log of a worker's titles, and the guard that makes an award take effect once even if
+    it reaches us again under another event id.
+    """
+
+    __tablename__ = "competition_awards"
+
+    award_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    competition_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    competition_title: Mapped[str] = mapped_column(String(200))
+    track: Mapped[str] = mapped_column(String(20))
+    rank: Mapped[int] = mapped_column(Integer)
+    total_score: Mapped[float] = mapped_column(Float)
+    #: ``technical_expert`` (肇庆市技术能手).
+    title: Mapped[str] = mapped_column(String(30))
+    #: Training's competition policy version that set the winners.
+    policy_version: Mapped[int] = mapped_column(Integer)
+    awarded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: The certificate issued for it.
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, unique=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -9,9 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CertificateIssued
-from contracts.training import EnrollmentCompleted
+from contracts.training import CompetitionAwarded, EnrollmentCompleted
 from services.credit.codes import matches, new_check_code
-from services.credit.models import Certificate, CreditWorker, TrainingCompletion
+from services.credit.models import (
+    Certificate,
+    CompetitionAward,
+    CreditWorker,
+    TrainingCompletion,
+)
 from services.credit.numbers import local_date, next_number
 from services.kit.errors import NotFound, Problem
 from services.kit.ids import new_id
@@ -19,6 +24,8 @@ from services.kit.outbox import publish
 from services.kit.types import utcnow
 
 TRAINING = "training"
+#: The 肇庆市技术能手 title certificate of a skill competition's winner; it does not expire.
+SKILL_TITLE = "skill_title"
 #: Training certificates are valid for three years from the day of issue.
 TRAINING_VALIDITY_YEARS = 3
 
@@ -103,6 +110,53 @@ async def issue_training_certificate(
         version=1,
     )
     session.add(certificate)
+    await session.flush()
+    await publish(session, certificate_issued(certificate))
+    return certificate
+
+
+async def record_award(session: AsyncSession, data: CompetitionAwarded) -> Certificate | None:
+    """Log a competition award and issue its 技术能手 certificate, numbered in the public
+    ``ZQJS`` series with its own check code, and emit CertificateIssued with it.
+
+    An award already logged (the same award re-published under another event id) changes
+    nothing and answers None.
+    """
+    award_id = uuid.UUID(data.award_id)
+    if await session.get(CompetitionAward, award_id) is not None:
+        return None
+    award = CompetitionAward(
+        award_id=award_id,
+        worker_id=uuid.UUID(data.worker_id),
+        competition_id=uuid.UUID(data.competition_id),
+        competition_title=data.competition_title,
+        track=data.track,
+        rank=data.rank,
+        total_score=data.total_score,
+        title=data.title,
+        policy_version=data.policy_version,
+        awarded_at=data.awarded_at,
+        recorded_at=utcnow(),
+    )
+    session.add(award)
+    # Flush now: a concurrent duplicate fails here, before a certificate number is taken.
+    await session.flush()
+    issued_at = utcnow()
+    certificate = Certificate(
+        id=new_id(),
+        number=await next_number(session, issued_at),
+        check_code=new_check_code(),
+        kind=SKILL_TITLE,
+        worker_id=award.worker_id,
+        track=data.track,
+        course_title=data.competition_title,
+        issued_at=issued_at,
+        valid_until=None,
+        version=1,
+    )
+    session.add(certificate)
+    await session.flush()
+    award.certificate_id = certificate.id
     await session.flush()
     await publish(session, certificate_issued(certificate))
     return certificate

@@ -1,6 +1,7 @@
 """Across processes, through the gateway: a poverty-alleviation target registered in the
 registry trains free, attends, passes the theory and practical exams, receives credit's
-certificate, and the training subsidy is approved and paid exactly once."""
+certificate, and the training subsidy is approved and paid exactly once; a skill
+competition's winner receives credit's 肇庆市技术能手 certificate through events."""
 
 from __future__ import annotations
 
@@ -108,3 +109,76 @@ def test_poverty_target_trains_free_is_certified_and_subsidised_once(platform: P
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = Counter(pool.map(pay, range(8)))
     assert statuses == {200: 1, 409: 7}
+
+
+def test_competition_winner_receives_the_technical_expert_certificate(
+    platform: Platform,
+) -> None:
+    """Training announces the award; credit issues the 技术能手 certificate, anyone verifies it
+    with its check code, and it is a record in the winner's credit file."""
+    officer = token_headers(platform, "officer")
+    with httpx.Client(base_url=platform.gateway_url, timeout=10, headers=officer) as api:
+        created = api.post(
+            "/api/v1/workers",
+            json={
+                "name": "冯丽娟",
+                "id_card_number": make_id_card("441202", date(1984, 9, 21), "062"),
+                "phone": "13800138062",
+                "county": "duanzhou",
+                "tracks": ["elderly_care"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        worker_id = created.json()["id"]
+        policy = {"winners": 1, "min_total_score": 60}
+        assert api.post("/api/v1/competitions/policy", json=policy).status_code == 201
+        competition = api.post(
+            "/api/v1/competitions",
+            json={
+                "title": "肇庆市养老护理职业技能竞赛",
+                "track": "elderly_care",
+                "held_on": "2026-05-20",
+                "rounds": 1,
+            },
+        )
+        assert competition.status_code == 201, competition.text
+        path = f"/api/v1/competitions/{competition.json()['id']}"
+
+        def enter() -> Any:
+            response = api.post(f"{path}/entries", json={"worker_id": worker_id})
+            if response.status_code == 422 and "unknown-worker" in response.json()["type"]:
+                return None  # the registration has not reached training yet
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        entry = poll(enter)
+        score = {"entry_id": entry["id"], "round": 1, "score": 92}
+        assert api.post(f"{path}/scores", json=score).status_code == 200
+        finished = api.post(f"{path}/finish")
+        assert finished.status_code == 200, finished.text
+        assert [(e["rank"], e["awarded"]) for e in finished.json()] == [(1, True)]
+
+        def titles() -> list[Any]:
+            response = api.get(f"/api/v1/workers/{worker_id}/certificates")
+            assert response.status_code == 200, response.text
+            return [c for c in response.json()["items"] if c["kind"] == "skill_title"]
+
+        [certificate] = poll(titles)
+        assert (certificate["track"], certificate["valid_until"]) == ("elderly_care", None)
+        assert certificate["course_title"] == "肇庆市养老护理职业技能竞赛"
+
+        def records() -> list[Any]:
+            response = api.get(f"/api/v1/credit-files/worker/{worker_id}/records")
+            assert response.status_code == 200, response.text
+            return [r for r in response.json()["items"] if r["kind"] == "skill_title"]
+
+        [record] = poll(records)
+        assert record["polarity"] == "positive"
+
+    with httpx.Client(base_url=platform.gateway_url, timeout=10) as anyone:
+        verify = f"/api/v1/certificates/verify/{certificate['number']}"
+        verified = anyone.get(verify, params={"code": certificate["check_code"]})
+        assert verified.status_code == 200, verified.text
+        assert (verified.json()["kind"], verified.json()["valid"]) == ("skill_title", True)
+        assert verified.json()["worker_name"] == "冯**"
+        assert anyone.get(verify).status_code == 404  # the number alone proves nothing

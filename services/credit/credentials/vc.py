@@ -126,36 +126,46 @@ async def _store(
     return row
 
 
+#: Per certificate kind: the VC type, its name, and the subject's type.
+CERTIFICATE_TYPES: dict[str, tuple[str, str, str]] = {
+    "training": ("TrainingCertificate", "培训合格证书", "TrainingCertificateHolder"),
+    "skill_title": ("SkillTitleCertificate", "肇庆市技术能手", "SkillTitleHolder"),
+}
+
+
 async def training_credential(
     session: AsyncSession, issuer: Issuer, certificate: Certificate
 ) -> IssuedCredential:
-    """The VC of a training certificate, minted on first request."""
+    """The VC of a training or 技术能手 certificate, minted on first request."""
     existing = await _latest(session, "training", certificate.id)
     if existing is not None:
         return existing
     worker = await session.get(CreditWorker, certificate.worker_id)
+    vc_type, vc_name, holder_type = CERTIFICATE_TYPES[certificate.kind]
+    skill_title = certificate.kind == "skill_title"
 
     def build(credential_id: uuid.UUID, index: int) -> dict[str, Any]:
         subject = {
             "id": f"urn:uuid:{certificate.worker_id}",
-            "type": "TrainingCertificateHolder",
+            "type": holder_type,
             "name": worker.name if worker else None,
             "certificateNumber": certificate.number,
-            "course": certificate.course_title,
+            "competition" if skill_title else "course": certificate.course_title,
             "track": certificate.track,
             "trainingType": certificate.training_type,
         }
         return _envelope(
             issuer,
             credential_id,
-            "TrainingCertificate",
-            "培训合格证书",
+            vc_type,
+            vc_name,
             certificate.issued_at,
             certificate.valid_until,
             {key: value for key, value in subject.items() if value is not None},
             index,
         )
 
+    # Stored under kind "training" (a certificate's credential) whatever the certificate's kind.
     row = await _store(session, issuer, "training", certificate.id, certificate.worker_id, build)
     if certificate.revoked_at is not None:
         row.revoked_at = certificate.revoked_at

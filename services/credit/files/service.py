@@ -379,12 +379,14 @@ async def sweep(session: AsyncSession, now: datetime | None = None) -> tuple[int
 
 async def record_certificate(session: AsyncSession, issued: CertificateIssued) -> None:
     """A certificate issued to a worker is a positive record, written in the issuing
-    transaction (credit never consumes its own stream)."""
+    transaction (credit never consumes its own stream); a 技术能手 certificate is a
+    ``skill_title`` record."""
     await add_record(
         session,
         party_id=uuid.UUID(issued.worker_id),
         party_kind="worker",
-        kind="certificate",
+        # A 技术能手 title weighs as a title (the policy's skill_title), not as a course.
+        kind="skill_title" if issued.kind == "skill_title" else "certificate",
         severity=1,
         source="event",
         source_ref=f"{issued.event_type}:{issued.certificate_id}",
