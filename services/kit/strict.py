@@ -9,9 +9,10 @@ would refuse JSON numbers too (they arrive as floats), so it takes :data:`NOT_BO
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import AwareDatetime, BeforeValidator
 
 
 def _number_only(value: Any) -> Any:
@@ -22,3 +23,15 @@ def _number_only(value: Any) -> Any:
 
 #: Put before a Decimal (or other number) type: booleans and strings are refused.
 NOT_BOOL_OR_STR = BeforeValidator(_number_only)
+
+
+def _text_only(value: Any) -> Any:
+    # pydantic's lax mode reads a number as a Unix time: 0 would be 1970-01-01, silently.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string")
+    return value
+
+
+#: A date or time written as ISO 8601 text, never a number.
+IsoDate = Annotated[date, BeforeValidator(_text_only)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]

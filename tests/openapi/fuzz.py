@@ -74,9 +74,9 @@ RULES_NO_SCHEMA_STATES: dict[str, tuple[tuple[int, ...], str]] = {
     "POST /api/v1/workers": ((422,), "gender and birth date must match the ID card"),
     "POST /api/v1/workers/{worker_id}/employment": ((422,), "the named company must exist"),
     "POST /api/v1/enrollments": ((422,), "staff name the worker; a worker enrols only self"),
-    "POST /api/v1/imports/companies": ((415,), "the file must be UTF-8 CSV or JSON Lines"),
-    "POST /api/v1/imports/institutions": ((415,), "the file must be UTF-8 CSV or JSON Lines"),
-    "POST /api/v1/imports/workers": ((415,), "the file must be UTF-8 CSV or JSON Lines"),
+    "POST /api/v1/imports/companies": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
+    "POST /api/v1/imports/institutions": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
+    "POST /api/v1/imports/workers": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
     "POST /api/v1/credit-files/{party_kind}/{party_id}/records": (
         (422,),
         "effective_until after effective_from",
@@ -104,14 +104,19 @@ def config_text() -> str:
     # leave authentication out (missing_required_header, ignored_auth) can then really leave it
     # out. The value comes from the environment, so it is in no file and no argument list.
     lines = ["[auth.openapi.bearerAuth]", f'bearer = "${{{TOKEN_ENV}}}"', ""]
+    # A PATCH without If-Match is refused with 428 Precondition Required (RFC 6585 §3), the
+    # status made for it, not the 400/422 the check assumes for a missing header.
+    precondition = 'checks.missing_required_header.expected-statuses = ["428"]'
     for name, (statuses, _rule) in RULES_NO_SCHEMA_STATES.items():
         expected = ", ".join(f'"{status}"' for status in [*ACCEPTED, *map(str, statuses)])
         lines += [
             "[[operations]]",
             f'include-name = "{name}"',
             f"checks.positive_data_acceptance.expected-statuses = [{expected}]",
+            *([precondition] if name.startswith("PATCH ") else []),
             "",
         ]
+    lines += ["[[operations]]", 'include-method = "PATCH"', precondition, ""]
     return "\n".join(lines)
 
 

@@ -143,6 +143,11 @@ async def test_wrong_check_digit_is_refused_with_the_validators_message(
             },
             "no_criminal_record.result",
         ),
+        (
+            # A number is not a date (lax parsing would read 0 as 1970-01-01).
+            {"no_criminal_record": {"date": 0, "result": "clear", "valid_until": "2027-01-01"}},
+            "no_criminal_record.date",
+        ),
         ({"shoe_size": 38}, "shoe_size"),
     ],
 )

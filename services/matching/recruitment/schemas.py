@@ -7,9 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -17,23 +15,12 @@ from pydantic import (
 )
 
 from contracts.common import City, County, Language, Track
+from services.kit.strict import IsoDate, IsoDateTime
 
 JobStatus = Literal["open", "paused", "filled", "closed", "expired"]
 PayPeriod = Literal["month", "day", "hour"]
 Duty = Annotated[str, Field(min_length=1, max_length=200)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]
-
-
-def _text_only(value: Any) -> Any:
-    # pydantic's lax mode reads a number as a Unix time: 0 would be 1970-01-01, silently.
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 string")
-    return value
-
-
-#: A date or time written as ISO 8601 text, never a number.
-IsoDate = Annotated[date, BeforeValidator(_text_only)]
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
 class _Strict(BaseModel):

@@ -35,6 +35,7 @@ from services.kit.idnumbers import (
     parse_id_card,
     parse_mobile,
 )
+from services.kit.strict import IsoDate
 
 #: Youngest age at which someone may be registered as a worker (Labour Law art. 15).
 MIN_WORKER_AGE = 16
@@ -180,11 +181,11 @@ class HealthCheck(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date = Field(description="Day of the examination")
+    date: IsoDate = Field(description="Day of the examination")
     institution: Annotated[
         str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
     ] = Field(description="Hospital or clinic that examined the worker")
-    valid_until: dt.date = Field(description="Last day the certificate is valid")
+    valid_until: IsoDate = Field(description="Last day the certificate is valid")
 
     @field_validator("date")
     @classmethod
@@ -207,9 +208,9 @@ class NoCriminalRecordCheck(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date = Field(description="Day the certificate was issued")
+    date: IsoDate = Field(description="Day the certificate was issued")
     result: CheckResult = Field(description="clear, or record when a record was found")
-    valid_until: dt.date = Field(description="Last day the certificate is valid")
+    valid_until: IsoDate = Field(description="Last day the certificate is valid")
 
     @field_validator("date")
     @classmethod
