@@ -26,7 +26,7 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/workers/[^/]+/credit(/|$)", "credit"),
     (r"^/api/v1/workers/[^/]+/rating(/|$)", "rating"),
     (
-        r"^/api/v1/(workers|companies|institutions|employers|partners|accounts|auth|consents"
+        r"^/api/v1/(workers|companies|institutions|employers|partners|accounts|auth"
         r"|imports|exports|me)(/|$)",
         "registry",
     ),
@@ -46,7 +46,7 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/verify/[^/]+$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
     (
-        r"^/api/v1/(candidates|jobs|applications|hires|engagements|fairs|webhooks|match-policy)"
+        r"^/api/v1/(candidates|jobs|applications|engagements|fairs|webhooks|match-policy)"
         r"(/|$)",
         "matching",
     ),

@@ -101,10 +101,10 @@ async def test_method_path_query_body_and_headers_forwarded(gw: httpx.AsyncClien
 
 async def test_each_method_forwarded(gw: httpx.AsyncClient) -> None:
     for method in ("GET", "POST", "PUT", "DELETE", "OPTIONS"):
-        resp = await gw.request(method, "/api/v1/hires/h1")
+        resp = await gw.request(method, "/api/v1/engagements/e1")
         assert resp.status_code == 200, method
         assert resp.json()["method"] == method
-    head = await gw.head("/api/v1/hires/h1")
+    head = await gw.head("/api/v1/engagements/e1")
     assert head.status_code == 200
     assert head.content == b""
 

@@ -30,7 +30,7 @@ from gateway.settings import GatewaySettings
         ("/api/v1/partners", "registry"),
         ("/api/v1/accounts", "registry"),
         ("/api/v1/auth/token", "registry"),
-        ("/api/v1/consents", "registry"),
+        ("/api/v1/workers/w1/consents", "registry"),
         ("/api/v1/imports/i1", "registry"),
         ("/api/v1/exports", "registry"),
         ("/api/v1/me", "registry"),
@@ -49,7 +49,7 @@ from gateway.settings import GatewaySettings
         ("/api/v1/candidates", "matching"),
         ("/api/v1/jobs/j1", "matching"),
         ("/api/v1/applications", "matching"),
-        ("/api/v1/hires", "matching"),
+        ("/api/v1/engagements", "matching"),
         ("/api/v1/fairs", "matching"),
         # OpenAPI templates route like concrete paths.
         ("/api/v1/workers/{worker_id}/credit", "credit"),

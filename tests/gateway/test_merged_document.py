@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from gateway.openapi import merge_documents
+from gateway.routes import ROUTES
 from services.kit.errors import PROBLEM_MEDIA_TYPE
 from services.kit.settings import SERVICES
 
@@ -75,3 +76,16 @@ def test_problems_and_headers_are_documented_as_sent() -> None:
         assert "Retry-After" in responses["429"]["headers"]
         if "201" in responses:
             assert "Location" in responses["201"]["headers"], (method, path)
+
+
+def test_every_routed_resource_has_a_handler() -> None:
+    """A gateway route to a resource no service serves is a dead door: remove it or build it."""
+    paths = list(merged()["paths"])
+    dead = [
+        f"{route.service}: {name}"
+        for route in ROUTES
+        if route.pattern.pattern.startswith("^/api/v1/(")
+        for name in route.pattern.pattern.removeprefix("^/api/v1/(").split(")")[0].split("|")
+        if not any(path.startswith(f"/api/v1/{name}") for path in paths)
+    ]
+    assert dead == []
