@@ -41,7 +41,7 @@ ROUTES: tuple[Route, ...] = _table(
         r"|blacklist|redlist|insurance)(/|$)",
         "credit",
     ),
-    (r"^/api/v1/(cards|credentials)(/|$)", "credit"),
+    (r"^/api/v1/(cards|credentials|verifications)(/|$)", "credit"),
     (r"^/\.well-known/did\.json$", "credit"),
     (r"^/verify/[^/]+$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
@@ -87,11 +87,11 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/competitions/[^/]+/entries$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/training-bases$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/training-bases/(?!report$)[^/]+$", {"GET"}),
-    _public(r"^/api/v1/certificates/verify/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/verifications/certificates/[^/]+$", {"GET"}),
     _public(r"^/api/v1/(redlist|blacklist)$", {"GET"}),
     _public(r"^/\.well-known/did\.json$", {"GET"}),
     _public(r"^/api/v1/credentials/(issuer|status-lists/[^/]+/[^/]+)$", {"GET"}),
-    _public(r"^/api/v1/cards/verify/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/verifications/cards/[^/]+$", {"GET"}),
     _public(r"^/verify/[^/]+$", {"GET"}),
 )
 

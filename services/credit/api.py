@@ -64,7 +64,7 @@ def _etag(
 
 
 @router.get(
-    "/certificates/verify/{number}",
+    "/verifications/certificates/{number}",
     response_model=CertificateVerification,
     dependencies=[Depends(public())],
 )

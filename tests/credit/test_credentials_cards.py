@@ -208,7 +208,7 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
 
     # The QR's public page: minimal facts, masked name, no ID or phone number.
     code = card["verification_url"].rsplit("/", 1)[1]
-    public = await client.get(f"/api/v1/cards/verify/{code}")
+    public = await client.get(f"/api/v1/verifications/cards/{code}")
     assert public.status_code == 200
     assert public.json() == {
         "number": card["number"],
@@ -226,7 +226,7 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
     assert "陳**" not in page.text and "陈**" in page.text and "母嬰護理" in page.text
     assert "123X" not in page.text and "5678" not in page.text
     wrong = code[:-1] + ("B" if code[-1] != "B" else "C")
-    assert (await client.get(f"/api/v1/cards/verify/{wrong}")).status_code == 404
+    assert (await client.get(f"/api/v1/verifications/cards/{wrong}")).status_code == 404
 
     # The health check will expire within 30 days: yellow.
     await credit.peer.publish(
@@ -254,7 +254,7 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
         updated(worker_id, today - timedelta(days=1), today + timedelta(days=400))
     )
     await scenario.becomes("suspended", "red")
-    assert (await client.get(f"/api/v1/cards/verify/{code}")).json()["colour"] == "red"
+    assert (await client.get(f"/api/v1/verifications/cards/{code}")).json()["colour"] == "red"
     result = await scenario.verify(credential)
     assert result.authentic and result.suspended is True and result.revoked is False
     await credit.peer.publish(

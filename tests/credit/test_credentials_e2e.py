@@ -185,7 +185,7 @@ def test_card_follows_the_workers_checks_across_services(
         assert '<html lang="en">' in html
         assert scan(browser, f"{scan_url}?lang=zh-HK")[2] == "有效（即將到期，請留意）"
         assert scan(browser, f"{gateway}/verify/{'A' * 22}")[0] == 404
-        page = httpx.get(f"{gateway}/api/v1/cards/verify/{code}", timeout=10)
+        page = httpx.get(f"{gateway}/api/v1/verifications/cards/{code}", timeout=10)
         assert page.json()["colour"] == "yellow" and page.json()["worker_name"] == "黄**"
         assert "13800138024" not in page.text and "441202" not in page.text
 
@@ -208,7 +208,8 @@ def test_card_follows_the_workers_checks_across_services(
         patch_health((today - timedelta(days=1)).isoformat())
         assert poll(lambda: card("red"))["state"] == "suspended"
         assert (
-            httpx.get(f"{gateway}/api/v1/cards/verify/{code}", timeout=10).json()["colour"] == "red"
+            httpx.get(f"{gateway}/api/v1/verifications/cards/{code}", timeout=10).json()["colour"]
+            == "red"
         )
         verdict = stranger_verifies(credential, gateway)
         assert verdict.authentic and verdict.suspended is True

@@ -113,7 +113,7 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
         {"officer": 200, "admin": 200, "self": 200, "other_worker": 404},
     ),
     "verify": (
-        "/api/v1/certificates/verify/{n}?code={code}",
+        "/api/v1/verifications/certificates/{n}?code={code}",
         {caller: 200 for caller in CALLERS},
     ),
 }

@@ -14,7 +14,7 @@ async def test_verify_a_certificate_number(credit: Credit) -> None:
     certificate = await credit.issue(worker_id)
 
     response = await credit.client.get(
-        f"/api/v1/certificates/verify/{certificate.number}",
+        f"/api/v1/verifications/certificates/{certificate.number}",
         params={"code": certificate.check_code},
     )
     assert response.status_code == 200
@@ -30,7 +30,7 @@ async def test_verify_a_certificate_number(credit: Credit) -> None:
     }
     assert datetime.fromisoformat(body["issued_at"]) == certificate.issued_at
     cached = await credit.client.get(
-        f"/api/v1/certificates/verify/{certificate.number}",
+        f"/api/v1/verifications/certificates/{certificate.number}",
         params={"code": certificate.check_code},
         headers={"If-None-Match": response.headers["etag"]},
     )
@@ -38,12 +38,12 @@ async def test_verify_a_certificate_number(credit: Credit) -> None:
 
 
 async def test_verify_rejects_malformed_and_unknown_numbers(credit: Credit) -> None:
-    malformed = await credit.client.get("/api/v1/certificates/verify/ZQJS-26-1")
+    malformed = await credit.client.get("/api/v1/verifications/certificates/ZQJS-26-1")
     assert malformed.status_code == 422
     assert malformed.headers["content-type"] == PROBLEM
     assert malformed.json()["errors"][0]["field"] == "number"
     unknown = await credit.client.get(
-        "/api/v1/certificates/verify/ZQJS-2026-999999", params={"code": "7K3M9QTX"}
+        "/api/v1/verifications/certificates/ZQJS-2026-999999", params={"code": "7K3M9QTX"}
     )
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == PROBLEM

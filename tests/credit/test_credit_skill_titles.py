@@ -76,7 +76,7 @@ async def test_a_winner_gets_one_verifiable_skill_title_certificate_and_a_record
     assert (issued[0].worker_id, issued[0].valid_until) == (str(worker), None)
 
     # Verifiable by number and check code like any certificate; a wrong code is unknown.
-    path = f"/api/v1/certificates/verify/{title.number}"
+    path = f"/api/v1/verifications/certificates/{title.number}"
     right = await credit.client.get(path, params={"code": title.check_code})
     assert right.status_code == 200, right.text
     assert right.json()["kind"] == "skill_title"

@@ -38,7 +38,7 @@ async def test_right_code_verifies_wrong_or_missing_code_is_an_unknown_number(
     credit: Credit,
 ) -> None:
     certificate = await credit.issue(await credit.known_worker("黄美玲"))
-    path = f"/api/v1/certificates/verify/{certificate.number}"
+    path = f"/api/v1/verifications/certificates/{certificate.number}"
     code = certificate.check_code
     assert CODE.fullmatch(code)
 
@@ -59,7 +59,7 @@ async def test_right_code_verifies_wrong_or_missing_code_is_an_unknown_number(
     }
     unknown_number = certificate.number[:-6] + f"{int(certificate.number[-6:]) + 1:06d}"
     unknown = await credit.client.get(
-        f"/api/v1/certificates/verify/{unknown_number}", params={"code": code}
+        f"/api/v1/verifications/certificates/{unknown_number}", params={"code": code}
     )
     assert unknown.status_code == 404
     for name, response in answers.items():

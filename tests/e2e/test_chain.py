@@ -113,7 +113,7 @@ def test_completion_reaches_the_candidate_through_every_service(platform: Platfo
         # Anyone may verify, but only with the check code printed on the certificate.
         public = httpx.Client(base_url=platform.gateway_url, timeout=10)
         with public:
-            verify = f"/api/v1/certificates/verify/{number}"
+            verify = f"/api/v1/verifications/certificates/{number}"
             verified = public.get(verify, params={"code": certificate["check_code"]})
             assert verified.status_code == 200 and verified.json()["valid"] is True
             assert public.get(verify).status_code == 404
@@ -206,7 +206,7 @@ def test_gateway_serves_one_merged_openapi_document(platform: Platform) -> None:
         "/api/v1/workers",
         "/api/v1/courses",
         "/api/v1/enrollments/{enrollment_id}/complete",
-        "/api/v1/certificates/verify/{number}",
+        "/api/v1/verifications/certificates/{number}",
         "/api/v1/ratings",
         "/api/v1/candidates",
     ):

@@ -176,7 +176,7 @@ def test_competition_winner_receives_the_technical_expert_certificate(
         assert record["polarity"] == "positive"
 
     with httpx.Client(base_url=platform.gateway_url, timeout=10) as anyone:
-        verify = f"/api/v1/certificates/verify/{certificate['number']}"
+        verify = f"/api/v1/verifications/certificates/{certificate['number']}"
         verified = anyone.get(verify, params={"code": certificate["check_code"]})
         assert verified.status_code == 200, verified.text
         assert (verified.json()["kind"], verified.json()["valid"]) == ("skill_title", True)

@@ -217,7 +217,7 @@ async def card_verification(ctx: ServiceContext, code: str) -> CardVerification 
 
 
 @router.get(
-    "/cards/verify/{code}",
+    "/verifications/cards/{code}",
     response_model=CardVerification,
     dependencies=[Depends(public())],
 )

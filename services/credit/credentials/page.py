@@ -106,7 +106,8 @@ async def verification_page(
     lang: str | None = Query(None, max_length=10),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> HTMLResponse:
-    """What the card's QR code opens (HTML); the same facts as GET /api/v1/cards/verify/{code}."""
+    """What the card's QR code opens (HTML); the same facts as
+    GET /api/v1/verifications/cards/{code}."""
     chosen = language(request, lang)
     card = await card_verification(ctx, code) if re.fullmatch(CODE_PATTERN, code) else None
     headers = {"Content-Language": chosen, "Cache-Control": "no-store"}
