@@ -15,8 +15,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.kit.allow import allowed_methods
+from services.kit.i18n import language_var
 from services.kit.i18n import title as translated_title
 from services.kit.logging import request_id_var
+from services.kit.validation_messages import INVALID_FIELDS, INVALID_REQUEST
+from services.kit.validation_messages import message as translated_message
 
 PROBLEM_BASE = "https://jiasao.gov.cn/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -102,7 +105,7 @@ def problem_body(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
-        "title": translated_title(slug, title),
+        "title": translated_title(slug, title, _STATUS_SLUGS.get(status, ("bad-request",))[0]),
         "status": status,
     }
     if detail:
@@ -138,6 +141,7 @@ def problem_response(
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
+    language = language_var.get()
     for error in exc.errors():
         # Name the field as the client wrote it: drop FastAPI's "body"/"query"/"path" prefix.
         full = list(error.get("loc", ()))
@@ -146,7 +150,12 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             {
                 "field": ".".join(str(p) for p in loc),
                 "loc": list(error.get("loc", ())),
-                "message": error.get("msg", "invalid"),
+                "message": translated_message(
+                    error.get("type", "invalid"),
+                    error.get("msg", "invalid"),
+                    error.get("ctx"),
+                    language,
+                ),
                 "code": error.get("type", "invalid"),
             }
         )
@@ -175,7 +184,11 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
         return problem_response(
             422,
-            detail=f"Invalid fields: {fields}" if fields else "The request is not valid",
+            detail=(
+                INVALID_FIELDS[language_var.get()].format(fields=fields)
+                if fields
+                else INVALID_REQUEST[language_var.get()]
+            ),
             instance=request.url.path,
             errors=errors,
         )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from services.kit.problem_titles import GENERIC_TITLES, PROBLEM_TITLES
+
 SUPPORTED = ("zh-CN", "zh-HK", "en")
 DEFAULT = "zh-CN"
 
@@ -23,35 +25,6 @@ _ALIASES = {
     "zh-tw": "zh-HK",
     "zh-hant": "zh-HK",
     "en": "en",
-}
-
-#: slug → (zh-CN, zh-HK); English is the title the code raises with.
-TITLES: dict[str, tuple[str, str]] = {
-    "bad-request": ("请求有误", "請求有誤"),
-    "unauthorized": ("需要登录", "需要登入"),
-    "forbidden": ("无权操作", "無權操作"),
-    "not-found": ("未找到", "找不到"),
-    "method-not-allowed": ("不支持该方法", "不支援該方法"),
-    "conflict": ("冲突", "衝突"),
-    "precondition-failed": ("版本已变更", "版本已變更"),
-    "precondition-required": ("需要 If-Match", "需要 If-Match"),
-    "payload-too-large": ("内容过大", "內容過大"),
-    "request-timeout": ("请求超时", "請求逾時"),
-    "idempotent-response-withheld": ("请求已完成", "請求已完成"),
-    "unsupported-media-type": ("不支持的内容类型", "不支援的內容類型"),
-    "validation-error": ("输入无效", "輸入無效"),
-    "too-many-requests": ("请求过于频繁", "請求過於頻繁"),
-    "account-locked": ("账号已暂时锁定", "帳號已暫時鎖定"),
-    "internal-error": ("服务器内部错误", "伺服器內部錯誤"),
-    "bad-gateway": ("上游服务应答无效", "上游服務回應無效"),
-    "service-unavailable": ("服务暂不可用", "服務暫不可用"),
-    "gateway-timeout": ("上游服务超时", "上游服務逾時"),
-    "invalid-cursor": ("分页游标无效", "分頁游標無效"),
-    "unknown-worker": ("未知的家政服务员", "未知的家務助理"),
-    "duplicate-worker": ("家政服务员已登记", "家務助理已登記"),
-    "idempotency-key-reused": ("幂等键已用于其他请求", "冪等鍵已用於其他請求"),
-    "request-in-progress": ("请求处理中", "請求處理中"),
-    "invalid-idempotency-key": ("幂等键无效", "冪等鍵無效"),
 }
 
 
@@ -76,8 +49,15 @@ def negotiate(accept_language: str | None) -> str:
     return min(choices)[2] if choices else DEFAULT
 
 
-def title(slug: str, english: str) -> str:
+def title(slug: str, raised: str, fallback_slug: str = "bad-request") -> str:
+    """The problem's title in the request's language. English keeps the title the code raised
+    unless it is a bare status word; Chinese comes from the catalogue, by the problem's slug,
+    else by its status (``fallback_slug``) rather than answering a Chinese reader in English."""
     language = language_var.get()
-    if language == "en" or slug not in TITLES:
-        return english
-    return TITLES[slug][0 if language == "zh-CN" else 1]
+    entry = PROBLEM_TITLES.get(slug)
+    if language == "en":
+        return entry[0] if entry is not None and raised in GENERIC_TITLES else raised
+    entry = entry or PROBLEM_TITLES.get(fallback_slug)
+    if entry is None:
+        return raised
+    return entry[1] if language == "zh-CN" else entry[2]
