@@ -223,7 +223,7 @@ async def test_password_change_needs_a_person_token(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("password", "message"),
     [
-        ("short", "at least 10"),
+        ("short", "至少 10 个字符"),  # pydantic min_length, in the default zh-CN
         ("1234567890123", "all digits"),
         ("zzzzzzzzzzzz", "repeated"),
         ("+86 PHONE", "mobile number"),
