@@ -52,6 +52,20 @@ TITLES: dict[str, tuple[str, str]] = {
     "idempotency-key-reused": ("幂等键已用于其他请求", "冪等鍵已用於其他請求"),
     "request-in-progress": ("请求处理中", "請求處理中"),
     "invalid-idempotency-key": ("幂等键无效", "冪等鍵無效"),
+    # --- rating (services/rating/problems.py names the English titles) ---
+    "already-rated": ("已评价过", "已評價過"),
+    "no-finished-engagement": ("没有已完成的雇用", "沒有已完成的僱用"),
+    "review-window-closed": ("评价期已过", "評價期已過"),
+    "assessment-year-not-open": ("评定年度未开放", "評定年度未開放"),
+    "year-exists": ("评定年度已开放过", "評定年度已開放過"),
+    "year-closed": ("评定年度已结束", "評定年度已結束"),
+    "nothing-published": ("尚无公布的星级", "尚無公佈的星級"),
+    "appeal-pending": ("申诉正在处理中", "申訴正在處理中"),
+    "appeal-decided": ("申诉已有决定", "申訴已有決定"),
+    "appeal-window-closed": ("申诉期已过", "申訴期已過"),
+    "already-moderated": ("已审核处理", "已審核處理"),
+    "not-a-review": ("不是雇主评价", "不是僱主評價"),
+    "already-replied": ("已回复过", "已回覆過"),
 }
 
 

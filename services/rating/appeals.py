@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit.errors import Conflict, InvalidField, NotFound, Problem
+from services.kit.errors import InvalidField, NotFound
 from services.kit.ids import new_id
 from services.rating import assessment, policies
 from services.rating.models import (
@@ -32,6 +32,7 @@ from services.rating.models import (
     ModerationAction,
     Score,
 )
+from services.rating.problems import RatingProblem, conflict
 
 
 async def file_appeal(
@@ -59,14 +60,14 @@ async def file_appeal(
         if score.year != year:
             raise InvalidField("year", f"the score belongs to {score.year}")
         if score.status == "hidden":
-            raise Conflict("The score is already hidden", slug="already-moderated")
+            raise conflict("already-moderated", "The score is already hidden")
     elif not closed:
-        raise Conflict(
+        raise conflict(
+            "nothing-published",
             f"No level of {year} is published yet: appeal a score, or wait for the closing",
-            slug="nothing-published",
         )
     elif latest is None:
-        raise Conflict(f"You have no published level for {year}", slug="nothing-published")
+        raise conflict("nothing-published", f"You have no published level for {year}")
     if closed and year_row is not None:
         await _within_window(session, year_row, latest, now)
     pending = await session.scalar(
@@ -78,7 +79,7 @@ async def file_appeal(
         )
     )
     if pending is not None:
-        raise Conflict("An appeal of this is already pending", slug="appeal-pending")
+        raise conflict("appeal-pending", "An appeal of this is already pending")
     appeal = Appeal(
         id=new_id(),
         worker_id=worker_id,
@@ -95,12 +96,11 @@ async def file_appeal(
     return appeal
 
 
-class AppealWindowClosed(Problem):
+class AppealWindowClosed(RatingProblem):
     def __init__(self, year: int, deadline: datetime, days: int, version: int) -> None:
         super().__init__(
             409,
             "appeal-window-closed",
-            "Appeal window closed",
             f"Appeals of {year} were taken until {deadline.isoformat()}: {days} days after its "
             f"publication, under star policy version {version}",
             appeal_deadline=deadline.isoformat(),
@@ -134,7 +134,7 @@ async def decide(
     session: AsyncSession, appeal: Appeal, outcome: str, reason: str, actor: str, now: datetime
 ) -> Appeal:
     if appeal.status != "pending":
-        raise Conflict(f"The appeal was already {appeal.status}", slug="appeal-decided")
+        raise conflict("appeal-decided", f"The appeal was already {appeal.status}")
     appeal.status = outcome
     appeal.decided_at = now
     appeal.decided_by = actor
