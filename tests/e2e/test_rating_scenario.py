@@ -211,6 +211,9 @@ def test_a_year_of_stars_across_services(platform: Platform) -> None:
         )
         assert provisional["provisional"] is True
         assert (provisional["stars"], provisional["score"]) == (2, 67.5)
+        # The provisional levels so far (5, 1, then 2 stars) are not the assessment: matching
+        # shows no stars for them (and credit keeps no record of them, checked below).
+        assert ok(api.get(f"/api/v1/candidates/{worker_id}"))["stars"] is None
 
         # --- the officer closes the year: the level is published ---------------------------
         closed = ok(api.post(f"/api/v1/assessments/years/{year}/close"))
@@ -276,11 +279,21 @@ def test_a_year_of_stars_across_services(platform: Platform) -> None:
             )
             return found
 
+        def rating_records() -> list[tuple[str, str]]:
+            records = ok(api.get(f"/api/v1/credit-files/worker/{worker_id}/records"))["items"]
+            return [
+                (r["kind"], r["reason"])
+                for r in records
+                if r["source_ref"] == f"rating:{worker_id}:{year}"
+            ]
+
         poll(lambda: candidate_with(2))
         assert poll(lambda: listed_with(2))
         low_file = poll(lambda: credit_kinds("rating_low"))
         [line] = [e for e in low_file["explanation"] if e["kind"] == "rating_low"]
         assert line["points"] < 0
+        # One record from the published level; none from the provisional ones before it.
+        assert rating_records() == [("rating_low", f"2 stars in {year}")]
 
         # --- an appeal of the low review is upheld: the level changes again ------------------
         appeal = ok(
@@ -312,3 +325,7 @@ def test_a_year_of_stars_across_services(platform: Platform) -> None:
         assert poll(lambda: listed_with(4))
         high_file = poll(lambda: credit_kinds("stars_high", gone="rating_low"))
         assert high_file["score"] > low_file["score"]
+        assert rating_records() == [
+            ("rating_low", f"2 stars in {year}"),
+            ("stars_high", f"4 stars in {year}"),
+        ]
