@@ -89,6 +89,11 @@ async def handle_rating_changed(
 ) -> None:
     if not isinstance(data, WorkerRatingChanged):
         raise TypeError(f"matching-ratings got {envelope.type}")
+    if data.provisional:
+        # A level from an open year's evidence so far is not the programme's assessment:
+        # only published levels (a year's closing, an appeal) rank and filter candidates
+        # (issue 11). The worker keeps their last published stars meanwhile.
+        return
     await service.apply_rating(
         session,
         uuid.UUID(data.worker_id),

@@ -29,7 +29,12 @@ class CandidateOut(BaseModel):
     worker_id: uuid.UUID
     name: str
     county: County
-    stars: int | None = Field(ge=1, le=5, description="Latest star level; null if unrated")
+    stars: int | None = Field(
+        ge=1,
+        le=5,
+        description="Latest published star level (provisional levels of an open year are not "
+        "taken); null if none was published",
+    )
     rating_year: int | None = Field(description="Year the stars are for")
     tracks: list[Track] = Field(description="Declared tracks and tracks of valid certificates")
     certificates: list[CandidateCertificate] = Field(description="All certificates, oldest first")

@@ -1,9 +1,14 @@
 """Appeals: a worker contests a published level of a year, or one score of their year.
 
-- Filing: the worker themself (from the token). A level appeal needs the year closed and is
-  taken within the policy's ``appeal_window_days`` after the latest publication; a score appeal
-  names a score of the worker's that counts or awaits moderation. One pending appeal per target
-  (409 for a second). The officer's deadline is ``appeal_decision_days`` after filing.
+- Filing: the worker themself (from the token). A level appeal needs the year closed; a score
+  appeal names a score of the worker's that counts or awaits moderation. One pending appeal per
+  target (409 for a second). The officer's deadline is ``appeal_decision_days`` after filing.
+- The appeal window: once a year is closed, its appeals (of the level or of a score) are taken
+  until ``appeal_window_days`` after the worker's latest publication of that year (or, with
+  none, the closing), counted with the policy version that publication recorded: published
+  levels keep their version, so a later policy does not move a window already announced.
+  After it, 409 ``appeal-window-closed`` naming the deadline and the version. While a year is
+  open, a score may be appealed at any time (its level is only provisional).
 - Deciding: an officer upholds or rejects with a reason, once (409 after). Upholding a score
   appeal hides the score (logged as moderation); either upheld kind recomputes the level, which
   is republished when the year is closed (provisional otherwise).
@@ -17,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit.errors import Conflict, InvalidField, NotFound
+from services.kit.errors import InvalidField, NotFound
 from services.kit.ids import new_id
 from services.rating import assessment, policies
 from services.rating.models import (
@@ -27,6 +32,7 @@ from services.rating.models import (
     ModerationAction,
     Score,
 )
+from services.rating.problems import RatingProblem, conflict
 
 
 async def file_appeal(
@@ -39,6 +45,14 @@ async def file_appeal(
     now: datetime,
 ) -> Appeal:
     rules = policies.rules_of(await policies.current(session))
+    year_row = await session.get(AssessmentYear, year)
+    closed = year_row is not None and year_row.status == "closed"
+    latest = await session.scalar(
+        select(LevelPublication)
+        .where(LevelPublication.worker_id == worker_id, LevelPublication.year == year)
+        .order_by(LevelPublication.published_at.desc(), LevelPublication.id.desc())
+        .limit(1)
+    )
     if score_id is not None:
         score = await session.get(Score, score_id)
         if score is None or score.worker_id != worker_id:
@@ -46,26 +60,16 @@ async def file_appeal(
         if score.year != year:
             raise InvalidField("year", f"the score belongs to {score.year}")
         if score.status == "hidden":
-            raise Conflict("The score is already hidden", slug="already-moderated")
-    else:
-        year_row = await session.get(AssessmentYear, year)
-        if year_row is None or year_row.status != "closed":
-            raise Conflict(
-                f"No level of {year} is published yet: appeal a score, or wait for the closing",
-                slug="nothing-published",
-            )
-        latest = await session.scalar(
-            select(LevelPublication.published_at)
-            .where(LevelPublication.worker_id == worker_id, LevelPublication.year == year)
-            .order_by(LevelPublication.published_at.desc())
+            raise conflict("already-moderated", "The score is already hidden")
+    elif not closed:
+        raise conflict(
+            "nothing-published",
+            f"No level of {year} is published yet: appeal a score, or wait for the closing",
         )
-        if latest is None:
-            raise Conflict(f"You have no published level for {year}", slug="nothing-published")
-        if now > latest + timedelta(days=rules.appeal_window_days):
-            raise Conflict(
-                f"Appeals are taken up to {rules.appeal_window_days} days after publication",
-                slug="appeal-window-closed",
-            )
+    elif latest is None:
+        raise conflict("nothing-published", f"You have no published level for {year}")
+    if closed and year_row is not None:
+        await _within_window(session, year_row, latest, now)
     pending = await session.scalar(
         select(Appeal.id).where(
             Appeal.worker_id == worker_id,
@@ -75,7 +79,7 @@ async def file_appeal(
         )
     )
     if pending is not None:
-        raise Conflict("An appeal of this is already pending", slug="appeal-pending")
+        raise conflict("appeal-pending", "An appeal of this is already pending")
     appeal = Appeal(
         id=new_id(),
         worker_id=worker_id,
@@ -92,11 +96,45 @@ async def file_appeal(
     return appeal
 
 
+class AppealWindowClosed(RatingProblem):
+    def __init__(self, year: int, deadline: datetime, days: int, version: int) -> None:
+        super().__init__(
+            409,
+            "appeal-window-closed",
+            f"Appeals of {year} were taken until {deadline.isoformat()}: {days} days after its "
+            f"publication, under star policy version {version}",
+            appeal_deadline=deadline.isoformat(),
+            policy_version=version,
+        )
+
+
+async def appeal_deadline(
+    session: AsyncSession, year_row: AssessmentYear, latest: LevelPublication | None
+) -> tuple[datetime, int, int] | None:
+    """(deadline, window days, policy version) of a closed year's appeals; None if open."""
+    if latest is not None:
+        start, version = latest.published_at, latest.policy_version
+    elif year_row.closed_at is not None and year_row.policy_version is not None:
+        start, version = year_row.closed_at, year_row.policy_version
+    else:
+        return None
+    days = policies.rules_of(await policies.get(session, version)).appeal_window_days
+    return start + timedelta(days=days), days, version
+
+
+async def _within_window(
+    session: AsyncSession, year_row: AssessmentYear, latest: LevelPublication | None, now: datetime
+) -> None:
+    window = await appeal_deadline(session, year_row, latest)
+    if window is not None and now > window[0]:
+        raise AppealWindowClosed(year_row.year, *window)
+
+
 async def decide(
     session: AsyncSession, appeal: Appeal, outcome: str, reason: str, actor: str, now: datetime
 ) -> Appeal:
     if appeal.status != "pending":
-        raise Conflict(f"The appeal was already {appeal.status}", slug="appeal-decided")
+        raise conflict("appeal-decided", f"The appeal was already {appeal.status}")
     appeal.status = outcome
     appeal.decided_at = now
     appeal.decided_by = actor

@@ -25,22 +25,24 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.rating import WorkerRatingChanged
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import NotFound
 from services.kit.ids import new_id
 from services.kit.outbox import publish
 from services.rating import policies, scoring
 from services.rating.models import AssessmentYear, LevelPublication, Score, WorkerLevel
+from services.rating.problems import RatingProblem, conflict
 
 COUNTED = ("visible", "kept")
 
 
-class YearNotOpen(Conflict):
+class YearNotOpen(RatingProblem):
     def __init__(self, year: int, status: str | None) -> None:
         state = "was never opened" if status is None else "is closed"
         super().__init__(
+            409,
+            "assessment-year-not-open",
             f"Assessment year {year} {state}: scores are taken only while an officer keeps "
             "the year open",
-            slug="assessment-year-not-open",
         )
 
 
@@ -62,7 +64,7 @@ async def require_open(session: AsyncSession, year: int) -> AssessmentYear:
 
 async def open_year(session: AsyncSession, year: int, actor: str, now: datetime) -> AssessmentYear:
     if await session.get(AssessmentYear, year) is not None:
-        raise Conflict(f"Assessment year {year} was already opened", slug="year-exists")
+        raise conflict("year-exists", f"Assessment year {year} was already opened")
     row = AssessmentYear(year=year, status="open", opened_at=now, opened_by=actor, published=0)
     session.add(row)
     await session.flush()
@@ -75,7 +77,7 @@ async def close_year(session: AsyncSession, year: int, actor: str, now: datetime
     if row is None:
         raise NotFound("assessment year", year)
     if row.status != "open":
-        raise Conflict(f"Assessment year {year} is already closed", slug="year-closed")
+        raise conflict("year-closed", f"Assessment year {year} is already closed")
     policy_row = await policies.current(session)
     row.status = "closed"
     row.closed_at = now

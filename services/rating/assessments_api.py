@@ -188,9 +188,11 @@ async def file_appeal(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow("worker")),
 ) -> AppealOut:
-    """A worker appeals their published level of a year (within the policy's appeal window
-    after publication) or one score of theirs. 409 while the same appeal is pending, or when
-    nothing is published yet; 404 for a score that is not theirs."""
+    """A worker appeals their published level of a year or one score of theirs. Once the year
+    is closed, appeals are taken until the ``appeal_window_days`` of the policy version their
+    latest publication recorded; after that, 409 ``appeal-window-closed`` (with
+    ``appeal_deadline`` and ``policy_version``). 409 also while the same appeal is pending, or
+    when nothing is published yet; 404 for a score that is not theirs."""
     if principal.party_id is None:
         raise forbidden("Only a worker's own account may appeal")
     async with ctx.db.write() as session:

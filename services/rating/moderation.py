@@ -25,11 +25,11 @@ from fractions import Fraction
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit.errors import Conflict
 from services.kit.ids import new_id
 from services.rating import assessment, scoring
 from services.rating.models import FinishedEngagement, ModerationAction, Score, WorkerEmployment
 from services.rating.policy_schemas import AbuseRules
+from services.rating.problems import conflict
 
 
 async def flags_for(
@@ -96,7 +96,7 @@ async def moderate(
     """Hide or keep a score with a reason; logged; the level follows."""
     target = "hidden" if action == "hide" else "kept"
     if score.status == target:
-        raise Conflict(f"The score is already {target}", slug="already-moderated")
+        raise conflict("already-moderated", f"The score is already {target}")
     entry = ModerationAction(
         id=new_id(), score_id=score.id, action=action, reason=reason, actor=actor, at=now
     )
@@ -111,9 +111,9 @@ async def moderate(
 async def reply(session: AsyncSession, score: Score, text: str, now: datetime) -> Score:
     """The worker's one public reply to an employer review."""
     if score.source != "employer":
-        raise Conflict("Only an employer review takes a reply", slug="not-a-review")
+        raise conflict("not-a-review", "Only an employer review takes a reply")
     if score.reply is not None:
-        raise Conflict("The worker already replied to this review", slug="already-replied")
+        raise conflict("already-replied", "The worker already replied to this review")
     score.reply = text
     score.replied_at = now
     score.updated_at = now

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.matching import EngagementFinished
-from services.kit.errors import Conflict, InvalidField, Problem
+from services.kit.errors import InvalidField, Problem
 from services.kit.ids import new_id
 from services.kit.types import utcnow
 from services.rating import assessment, moderation, policies, scoring
@@ -30,6 +30,7 @@ from services.rating.models import (
     WorkerEmployment,
     WorkerLevel,
 )
+from services.rating.problems import RatingProblem, conflict
 from services.rating.schemas import RatingCreate, current_year
 
 
@@ -40,7 +41,7 @@ class RateResult:
     level: WorkerLevel | None
 
 
-class NoFinishedEngagement(Problem):
+class NoFinishedEngagement(RatingProblem):
     """The same answer whether the engagement is unknown, unfinished, someone else's or of
     another worker: an employer learns nothing about engagements that are not theirs."""
 
@@ -48,7 +49,6 @@ class NoFinishedEngagement(Problem):
         super().__init__(
             403,
             "no-finished-engagement",
-            "No finished engagement",
             "An employer reviews a worker only for a finished engagement whose job they "
             "posted; this one is not (or not yet) known as such",
         )
@@ -122,10 +122,9 @@ async def rate(session: AsyncSession, data: RatingCreate, rater: Rater) -> RateR
         ):
             raise NoFinishedEngagement()
         if now > engagement.finished_at + timedelta(days=rules.review_window_days):
-            raise Problem(
+            raise RatingProblem(
                 403,
                 "review-window-closed",
-                "Review window closed",
                 f"Reviews are taken up to {rules.review_window_days} days after the "
                 f"engagement finished (star policy version {policy_row.version})",
             )
@@ -148,7 +147,7 @@ async def rate(session: AsyncSession, data: RatingCreate, rater: Rater) -> RateR
             "company": f"Your company already evaluated this worker for {year}",
             "self": f"The self-evaluation for {year} was already given",
         }[rater.source]
-        raise Conflict(what, slug="already-rated", existing=str(taken))
+        raise conflict("already-rated", what, existing=str(taken))
     value = data.value()
     flags: list[str] = []
     if engagement is not None:

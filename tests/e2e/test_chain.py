@@ -2,9 +2,10 @@
 
 registry (worker) → training (course, enrolment, result, completion) → credit (certificate)
 → matching (an employer's job, the worker's application, offer, hire, finished engagement)
-→ rating (the employer's review, allowed only now) → matching (candidate with certificate and
-stars), each service in its own process with its own SQLite database, events over the
-platform's own nats-server.
+→ rating (the employer's review, allowed only now; a provisional level while the year is open)
+→ matching (candidate with certificate; stars only once a level is published, which
+test_rating_scenario.py follows), each service in its own process with its own SQLite
+database, events over the platform's own nats-server.
 """
 
 from __future__ import annotations
@@ -182,19 +183,23 @@ def test_completion_reaches_the_candidate_through_every_service(platform: Platfo
             return True
 
         poll(reviewed)
+        # Rating shows the level so far, marked provisional; matching does not rank by it.
+        level = api.get(f"/api/v1/workers/{worker_id}/rating", headers=me)
+        assert level.status_code == 200, level.text
+        assert (level.json()["stars"], level.json()["provisional"]) == (5, True)
 
         def candidate() -> Any:
             response = api.get("/api/v1/candidates", params={"track": "maternal_infant"})
             assert response.status_code == 200, response.text
             for item in response.json()["items"]:
-                if item["worker_id"] == worker_id and item["certificates"] and item["stars"]:
+                if item["worker_id"] == worker_id and item["certificates"]:
                     return item
             return None
 
         found = poll(candidate)
         assert found["name"] == "黄美玲"
         assert found["county"] == "gaoyao"
-        assert found["stars"] == 5
+        assert found["stars"] is None
         assert [c["number"] for c in found["certificates"]] == [number]
         assert found["certified_in_track"] is True
 

@@ -64,10 +64,15 @@ async def handle_party(session: AsyncSession, envelope: CloudEvent[Any], data: E
 
 
 async def handle_rating(session: AsyncSession, envelope: CloudEvent[Any], data: EventData) -> None:
-    """Stars ≥ 4 are a positive record, ≤ 2 a negative one; one record per worker and year,
-    the newest rating of the year replacing the earlier (older events are ignored)."""
+    """Published stars ≥ 4 are a positive record, ≤ 2 a negative one; one record per worker
+    and year, the newest rating of the year replacing the earlier (older events are ignored);
+    provisional levels are not records."""
     if not isinstance(data, WorkerRatingChanged):
         raise TypeError(f"credit-files-ratings got {envelope.type}")
+    if data.provisional:
+        # An open year's level so far is not an assessment: only published levels (a year's
+        # closing, an upheld appeal) become credit records (issue 11).
+        return
     worker_id = uuid.UUID(data.worker_id)
     series = f"rating:{worker_id}:{data.year}"
     latest = await session.scalar(
