@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 
 from services.kit.bus import Bus
@@ -120,6 +121,9 @@ async def consumer_lag(bus: Bus, subscriptions: Sequence[Subscription]) -> list[
         stream = subscription.stream_name()
         try:
             info = await bus.js.consumer_info(stream, subscription.name, timeout=2)
+        except NotFoundError:
+            lags.append(ConsumerLag(subscription.name, stream, error="not created yet"))
+            continue
         except Exception as exc:
             lags.append(ConsumerLag(subscription.name, stream, error=type(exc).__name__))
             continue

@@ -92,6 +92,15 @@ async def connected(op: Operator) -> AsyncIterator[Bus]:
         await bus.close()
 
 
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], out: TextIO) -> None:
+    """Columns padded to their widest cell; the last column is not padded."""
+    cells = [[str(c) for c in header], *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
+    for row in cells:
+        padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*padded, row[-1]]).rstrip(), file=out)
+
+
 # -- dead letters ---------------------------------------------------------------------------
 
 
@@ -100,15 +109,22 @@ async def dead_letters_list(op: Operator, *, include_replayed: bool, limit: int)
     if not rows:
         print(f"{op.service}: no dead letters", file=op.out)
         return 0
-    print("id  consumer  event_type  attempts  failed_at  replayed_at  error", file=op.out)
-    for row in rows:
-        replayed = row["replayed_at"].isoformat() if row["replayed_at"] else "-"
-        error = " ".join(str(row["error"]).split())[:120]
-        print(
-            f"{row['id']}  {row['consumer']}  {row['event_type'] or row['subject']}  "
-            f"{row['attempts']}  {row['failed_at'].isoformat()}  {replayed}  {error}",
-            file=op.out,
-        )
+    table(
+        ("id", "consumer", "event", "attempts", "failed at", "replayed at", "error"),
+        [
+            (
+                row["id"],
+                row["consumer"],
+                row["event_type"] or row["subject"],
+                row["attempts"],
+                f"{row['failed_at']:%Y-%m-%d %H:%M:%S}",
+                f"{row['replayed_at']:%Y-%m-%d %H:%M:%S}" if row["replayed_at"] else "-",
+                " ".join(str(row["error"]).split())[:120],
+            )
+            for row in rows
+        ],
+        op.out,
+    )
     return 0
 
 
@@ -159,17 +175,23 @@ async def lag(op: Operator) -> int:
             print(f"{s.name}  dead_letters={dead.get(s.name, 0)}", file=op.out)
         print(f"NATS not reachable at {op.platform.nats_url}: no consumer numbers", file=op.err)
         return EXIT_FAILED
-    print("consumer  stream  pending  ack_pending  redelivered  dead_letters", file=op.out)
-    for item in lags:
-        numbers = (
-            f"{item.pending}  {item.ack_pending}  {item.redelivered}"
-            if item.error is None
-            else f"unavailable ({item.error})"
-        )
-        print(
-            f"{item.consumer}  {item.stream}  {numbers}  {dead.get(item.consumer, 0)}",
-            file=op.out,
-        )
+    table(
+        ("consumer", "stream", "pending", "ack pending", "redelivered", "dead letters"),
+        [
+            (
+                item.consumer,
+                item.stream,
+                *(
+                    (item.pending, item.ack_pending, item.redelivered)
+                    if item.error is None
+                    else (f"({item.error})", "", "")
+                ),
+                dead.get(item.consumer, 0),
+            )
+            for item in lags
+        ],
+        op.out,
+    )
     return 0
 
 

@@ -7,8 +7,10 @@ rebuild a read model from its stream, show the lag, list and replay dead letters
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,16 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from contracts.catalog import STREAMS
 from contracts.envelope import envelope_for
-from contracts.registry import EmploymentChanged
+from contracts.registry import EmploymentChanged, WorkerRegistered
 from devtools.nats import NatsServer
+from devtools.nats_auth import ensure_dev_credentials, write_dev_config
 from services.kit import operator_cli
+from services.kit.bus import Bus
 from services.kit.cli import main
 from services.kit.ids import new_id
-from services.kit.tables import dead_letters
+from services.kit.tables import dead_letters, outbox
 from services.kit.types import utcnow
 from tests.rating.rating_support import worker_registered
 from tests.support.databases import service_database
@@ -49,7 +54,8 @@ async def rating(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, s
     capsys.readouterr()
     code = await asyncio.to_thread(main, "rating", "services.rating.app:create_app", list(argv))
     out, err = capsys.readouterr()
-    return code, out, err
+    # Table columns are padded: compare with single spaces.
+    return code, "\n".join(" ".join(line.split()) for line in out.splitlines()), err
 
 
 async def sql(url: str, statement: Any, **params: Any) -> list[tuple[Any, ...]]:
@@ -119,8 +125,23 @@ async def test_rebuild_lag_and_dead_letters_on_real_nats_and_database(
         code, out, _ = await rating(capsys, "lag")
         assert code == 0
         assert "outbox: 0 pending, oldest 0.0s, 0 parked" in out
-        assert "rating-workers  REGISTRY  2  0  0  0" in out
-        assert "rating-employment  REGISTRY  unavailable (NotFoundError)" in out  # never ran
+        # An event rating wrote 90 s ago and has not published (NATS refused it, say).
+        await sql(
+            url,
+            insert(outbox).values(
+                event_id=str(uuid.uuid4()),
+                subject="rating.worker.changed",
+                event_type="jiasao.rating.worker.changed.v1",
+                aggregate_id=str(uuid.uuid4()),
+                payload="{}",
+                created_at=utcnow() - timedelta(seconds=90),
+                attempts=3,
+            ),
+        )
+        code, out, _ = await rating(capsys, "lag")
+        assert re.search(r"^outbox: 1 pending, oldest 9\d\.\ds, 0 parked$", out, re.M), out
+        assert "rating-workers REGISTRY 2 0 0 0" in out
+        assert "rating-employment REGISTRY (not created yet) 0" in out  # never ran
 
     # dead letters: one the handler now takes, one it still refuses.
     good = worker_registered(uuid.uuid4())
@@ -138,23 +159,68 @@ async def test_rebuild_lag_and_dead_letters_on_real_nats_and_database(
     assert out.count("rating-workers") == 2
     assert good.event_type in out and wrong.event_type in out
     code, out, _ = await rating(capsys, "lag")
-    assert "rating-workers  REGISTRY  2  0  0  2" in out  # dead letters beside the lag
+    assert "rating-workers REGISTRY 2 0 0 2" in out  # dead letters beside the lag
 
     code, out, _ = await rating(capsys, "dead-letters", "replay", "--id", letters[0]["id"])
-    assert (code, out.splitlines()) == (0, [f"{letters[0]['id']}  applied", "replayed 1 of 1"])
+    assert (code, out.splitlines()) == (0, [f"{letters[0]['id']} applied", "replayed 1 of 1"])
     assert await sql(url, "SELECT 1 FROM known_workers WHERE worker_id = :w", w=_db_id(url, good))
     code, out, _ = await rating(capsys, "dead-letters", "replay", "--all")
     assert code == 1
-    assert f"{letters[1]['id']}  failed again: TypeError(" in out  # kept
+    assert f"{letters[1]['id']} failed again: TypeError(" in out  # kept
     assert "replayed 0 of 1" in out
     code, out, _ = await rating(capsys, "dead-letters", "list")
     assert letters[1]["id"] in out and letters[0]["id"] not in out
     code, out, _ = await rating(capsys, "dead-letters", "list", "--include-replayed")
     assert letters[0]["id"] in out
     code, out, _ = await rating(capsys, "dead-letters", "replay", "--id", letters[0]["id"])
-    assert (code, out.splitlines()[0]) == (0, f"{letters[0]['id']}  already applied")
+    assert (code, out.splitlines()[0]) == (0, f"{letters[0]['id']} already applied")
     code, out, _ = await rating(capsys, "dead-letters", "replay", "--id", str(uuid.uuid4()))
     assert code == 1 and "no such dead letter in rating" in out
+
+
+async def test_rebuild_as_the_services_own_nats_user(
+    rating_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With the generated permissions (as in production) rating may delete and re-create its
+    own durable consumer on the registry's stream."""
+    credentials = ensure_dev_credentials(tmp_path / "var")
+    config = write_dev_config(tmp_path / "var", credentials)
+    with NatsServer(store_dir=tmp_path / "store", config_file=config) as server:
+        registry = Bus(
+            server.url,
+            name="registry",
+            streams={"REGISTRY": STREAMS["REGISTRY"]},
+            user="registry",
+            password=credentials["registry"].password,
+        )
+        await registry.start()
+        try:
+            await registry.wait_connected(10)
+            for _ in range(2):
+                envelope = envelope_for(worker_registered(uuid.uuid4()))
+                await registry.publish(
+                    WorkerRegistered.subject,
+                    envelope.model_dump_json().encode(),
+                    msg_id=envelope.id,
+                )
+        finally:
+            await registry.close()
+        monkeypatch.setenv("RATING_DATABASE_URL", rating_db)
+        monkeypatch.setenv("JIASAO_NATS_URL", server.url)
+        monkeypatch.setenv("JIASAO_NATS_USER", "rating")
+        monkeypatch.setenv("JIASAO_NATS_PASSWORD", credentials["rating"].password)
+        for said, rows in (
+            ("did not exist", "0 rows before, 2 after"),
+            ("deleted consumer rating-employment on REGISTRY", "2 rows before, 2 after"),
+        ):
+            code, out, err = await rating(capsys, "rebuild", "employment")
+            assert code == 0, err
+            assert said in out
+            assert "replayed: rating-employment 2 events" in out
+            assert f"worker_employment: {rows}" in out
 
 
 def _db_id(url: str, event: Any) -> str:
