@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.credit import CertificateIssued
 from contracts.training import EnrollmentCompleted
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.e2e
 CHAINS = 12
 KILL_AFTER = 4  # completed chains before the kills
 CONCURRENCY = 4
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
@@ -121,6 +123,25 @@ async def kill_mid_run(rep: Replicated) -> dict[str, Any]:
     return killed
 
 
+async def scrape(http: httpx.AsyncClient, rep: Replicated, replica: str, service: str) -> Samples:
+    """One replica's Prometheus samples, keyed by name and labels."""
+    platform = rep.sets[replica]
+    response = await http.get(
+        f"{platform.url(service)}/internal/metrics",
+        headers={"Authorization": f"Bearer {platform.metrics_token}"},
+    )
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def gauge(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, frozenset(labels.items()))]
+
+
 async def settle(rep: Replicated, expected: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -160,6 +181,9 @@ async def test_nothing_lost_or_doubled_when_a_node_and_a_replica_of_each_service
             if tally.completed >= KILL_AFTER:
                 kill_time.set()
 
+        before = {
+            (s, r): await scrape(http, rep, r, s) for s in ("credit", "matching") for r in "ab"
+        }
         work = asyncio.ensure_future(asyncio.gather(*(one(i) for i in range(CHAINS))))
         signal = asyncio.ensure_future(kill_time.wait())
         await asyncio.wait([work, signal], return_when=asyncio.FIRST_COMPLETED)
@@ -168,10 +192,25 @@ async def test_nothing_lost_or_doubled_when_a_node_and_a_replica_of_each_service
         killed = await kill_mid_run(rep)
         completed_at_kill = tally.completed
         await work
+        await settle(rep, CHAINS)
+        survivors = {s: "b" if killed[s] == "a" else "a" for s in ("credit", "matching")}
+        after = {s: await scrape(http, rep, survivors[s], s) for s in ("credit", "matching")}
     print(f"killed {killed} after {completed_at_kill} chains; {tally.retried} retries")
     assert completed_at_kill < CHAINS, "the kills came after the workload"
     assert len(killed) == 1 + len(SERVICES)
-    await settle(rep, CHAINS)
+    # The surviving replicas' metrics moved with the chain and show nothing left behind.
+    for service, consumer, stream in (
+        ("credit", "credit-certificates", "TRAINING"),
+        ("matching", "matching-certificates", "CREDIT"),
+    ):
+        processed = "jiasao_consumer_processed_events"
+        assert gauge(before[service, survivors[service]], processed, consumer=consumer) == 0
+        assert gauge(after[service], processed, consumer=consumer) > 0, service
+        for name in ("jiasao_consumer_pending_messages", "jiasao_consumer_ack_pending_messages"):
+            assert gauge(after[service], name, consumer=consumer, stream=stream) == 0
+        assert gauge(after[service], "jiasao_dead_letters", consumer=consumer) == 0
+        assert gauge(after[service], "jiasao_nats_connected") == 1
+    assert gauge(after["credit"], "jiasao_outbox_pending") == 0
 
     completions = dict(
         await rep.rows(
