@@ -25,10 +25,11 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from devtools.databases import POSTGRESQL, SQLITE, drop_postgres_databases
+from devtools.databases import drop_postgres_databases, ensure_postgres_databases
 from devtools.nats_auth import NatsCredentials
 from devtools.platform import Platform, PlatformConfig, ensure_dev_secrets
 from services.kit.auth import SigningKeys, TokenIssuer
+from services.kit.migrate import upgrade
 from services.kit.settings import SERVICES, PlatformSettings
 from tests.support.databases import POSTGRES_ENV
 from tests.support.nats_cluster import PASSWORDS, Node, cluster_url
@@ -36,6 +37,25 @@ from tests.support.nats_cluster import PASSWORDS, Node, cluster_url
 REPLICAS = ("a", "b")
 #: Answers worth retrying on the other replica: it is starting, stopping or gone.
 RETRY_STATUSES = {429, 502, 503, 504}
+
+
+class _ReplicaSet(Platform):
+    """Starts its processes without waiting for them, so both sets start side by side;
+    :meth:`wait_ready` then waits for every ``/readyz``."""
+
+    deferred = True
+
+    def _wait_ready(self, names: tuple[str, ...] | None = None) -> None:
+        if not self.deferred:
+            super()._wait_ready(names)
+
+    def wait_ready(self) -> None:
+        self.deferred = False
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
 
 @dataclass
@@ -83,7 +103,7 @@ class Replicated:
 
 @contextmanager
 def replicated_platform(folder: Path, nodes: list[Node]) -> Iterator[Replicated]:
-    """Both replica sets, started (set "a" migrates first); stopped on leaving."""
+    """Both replica sets, started on freshly migrated databases; stopped on leaving."""
     shared = folder / "var"
     ensure_dev_secrets(shared)
     postgres = os.environ.get(POSTGRES_ENV)
@@ -94,26 +114,31 @@ def replicated_platform(folder: Path, nodes: list[Node]) -> Iterator[Replicated]
         # A killed replica's unacknowledged events come back to the other one this soon.
         **{f"{service.upper()}_ACK_WAIT": "5" for service in SERVICES},
     }
-    sets: dict[str, Platform] = {}
+    # Migrated here, in this process (five migration processes would take longer than the
+    # whole workload), then both replica sets start on the migrated databases.
+    if postgres:
+        urls = ensure_postgres_databases(postgres, SERVICES, prefix)
+    else:
+        urls = {s: f"sqlite+aiosqlite:///{shared.resolve()}/{s}.db" for s in SERVICES}
+    sets: dict[str, _ReplicaSet] = {}
     try:
+        for service, url in urls.items():
+            upgrade(service, url)
+            env[f"{service.upper()}_DATABASE_URL"] = url
         for replica in REPLICAS:
             config = PlatformConfig.with_free_ports(
                 folder / replica,
                 nats_url=cluster_url(nodes),
                 gateway=False,
                 env=env,
-                migrate=replica == REPLICAS[0],
-                database=POSTGRESQL if postgres else SQLITE,
-                postgres_url=postgres or "",
-                database_prefix=prefix,
+                migrate=False,
             )
-            platform = Platform(config)
+            platform = _ReplicaSet(config)
             platform.nats_credentials = {s: NatsCredentials(s, PASSWORDS[s]) for s in SERVICES}
             sets[replica] = platform
             platform.start()
-        urls = sets[REPLICAS[0]].database_urls or {
-            s: f"sqlite+aiosqlite:///{shared.resolve()}/{s}.db" for s in SERVICES
-        }
+        for platform in sets.values():
+            platform.wait_ready()
         yield Replicated(shared, nodes, sets, urls)
     finally:
         for platform in sets.values():
