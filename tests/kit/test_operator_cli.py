@@ -247,3 +247,16 @@ def test_rotate_keys_of_a_service_without_keys_changes_nothing(
     assert main("rating", "services.rating.app:create_app", ["rotate-keys"]) == 0
     out = capsys.readouterr().out
     assert "rating holds no key of its own" in out and "Nothing was changed." in out
+
+
+def test_a_read_model_must_name_the_apps_own_consumers() -> None:
+    from services.kit.app import create_service_app
+    from services.kit.read_models import ReadModel
+
+    with pytest.raises(ValueError, match="read model 'workers': consumers"):
+        create_service_app(
+            "rating",
+            routers=[],
+            read_models=[ReadModel("workers", ("rating-nobody",), ("known_workers",))],
+            title="rating",
+        )
