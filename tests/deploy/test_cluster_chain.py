@@ -13,6 +13,8 @@ On PostgreSQL when JIASAO_TEST_POSTGRES_URL is set (one database per service), e
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -265,3 +267,20 @@ async def test_nothing_lost_or_doubled_when_a_node_and_a_replica_of_each_service
             assert consumer.delivered.stream_seq >= CHAINS
         finally:
             await bus.close()
+
+    # An operator rebuilds credit's workers read model on the cluster, as credit's own NATS
+    # user, with credit's replicas stopped: every registered worker comes back from REGISTRY.
+    for platform in rep.sets.values():
+        platform.processes["credit"].stop()
+    survivor = rep.sets["b" if killed["credit"] == "a" else "a"]
+    rebuilt = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "services.credit", "rebuild", "workers"],
+        env=survivor.child_env("credit"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "deleted consumer credit-workers on REGISTRY" in rebuilt.stdout
+    assert f"credit_workers: {CHAINS} rows before, {CHAINS} after" in rebuilt.stdout
