@@ -1,7 +1,8 @@
 """NATS users and permissions: one user per service, allowed only what its code does.
 
 A service may publish its own subjects (``<service>.>``), manage its own stream, read the info
-of the streams it consumes, create/inspect/pull/ack its own durable consumers on them, and
+of the streams it consumes, create/inspect/pull/ack/delete its own durable consumers on them
+(delete: the operator's ``rebuild`` command starts a consumer over from the stream's start), and
 receive replies on its own inbox prefix (``_INBOX.<service>.>``, which the kit's Bus sets), so
 it never sees another service's replies or pulled messages. Anything else is refused, including
 listing or deleting streams. Anonymous clients are refused (no ``no_auth_user``).
@@ -14,18 +15,17 @@ Consumer names come from the subscriptions each service passes to ``create_servi
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from contracts.catalog import STREAMS
-from services.kit.inbox import Subscription
+from services.kit.declarations import declared
 from services.kit.secret_files import write_once
 from services.kit.settings import SERVICES
 
@@ -40,31 +40,10 @@ class Consumer:
     name: str
 
 
-class _Captured(Exception):  # a control-flow signal, not an error
-    def __init__(self, subscriptions: Sequence[Subscription]) -> None:
-        super().__init__()
-        self.subscriptions = tuple(subscriptions)
-
-
 def declared_consumers(service: str) -> list[Consumer]:
     """The durable consumers ``service`` creates, read from what its ``create_app`` passes to
-    the kit (the call is stopped there, so no app, database or key is touched)."""
-    module = importlib.import_module(f"services.{service}.app")
-    real = module.create_service_app
-
-    def capture(name: str, *, subscriptions: Sequence[Subscription] = (), **_: Any) -> NoReturn:
-        raise _Captured(subscriptions)
-
-    module.create_service_app = capture
-    try:
-        module.create_app()
-    except _Captured as captured:
-        subscriptions = captured.subscriptions
-    else:
-        raise RuntimeError(f"services.{service}.app.create_app did not call create_service_app")
-    finally:
-        module.create_service_app = real
-    return [Consumer(s.stream_name(), s.name) for s in subscriptions]
+    the kit (services.kit.declarations: no app, database or key is touched)."""
+    return [Consumer(s.stream_name(), s.name) for s in declared(service).subscriptions]
 
 
 def permissions(service: str, consumers: Iterable[Consumer]) -> dict[str, Any]:
@@ -83,6 +62,8 @@ def permissions(service: str, consumers: Iterable[Consumer]) -> dict[str, Any]:
             f"{API}.CONSUMER.CREATE.{c.stream}.{c.name}.>",  # with a filter subject
             f"{API}.CONSUMER.DURABLE.CREATE.{c.stream}.{c.name}",
             f"{API}.CONSUMER.INFO.{c.stream}.{c.name}",
+            # `python -m services.<name> rebuild <read-model>` replays from the start.
+            f"{API}.CONSUMER.DELETE.{c.stream}.{c.name}",
             f"{API}.CONSUMER.MSG.NEXT.{c.stream}.{c.name}",
             f"$JS.ACK.{c.stream}.{c.name}.>",
         ]

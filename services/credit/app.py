@@ -11,7 +11,7 @@ from services.credit.credentials import page as verification_page
 from services.credit.credentials.facts import SUBSCRIPTIONS as CARD_SUBSCRIPTIONS
 from services.credit.files.api import router as files_router
 from services.credit.files.api_cases import router as cases_router
-from services.credit.handlers import SUBSCRIPTIONS
+from services.credit.handlers import READ_MODELS, SUBSCRIPTIONS
 from services.kit.app import create_service_app
 from services.kit.settings import PlatformSettings, ServiceSettings
 
@@ -33,6 +33,7 @@ def create_app(
             verification_page.router,
         ],
         subscriptions=SUBSCRIPTIONS + CARD_SUBSCRIPTIONS,
+        read_models=READ_MODELS,
         title="Jiasao credit",
         description="Certificates, their verification by number and check code, and the log of "
         "who read a worker's credit data; credit files (records, explainable levels, red and "

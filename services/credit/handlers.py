@@ -17,6 +17,7 @@ from services.credit.files.handlers import SUBSCRIPTIONS as FILE_SUBSCRIPTIONS
 from services.credit.service import certificate_issued, record_award, record_completion
 from services.credit.workers import record_employment, upsert_worker
 from services.kit.inbox import Subscription
+from services.kit.read_models import ReadModel
 
 
 async def handle_enrollment_completed(
@@ -107,4 +108,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("credit-employment", [EmploymentChanged.subject], handle_employment_changed),
     Subscription("credit-consents", [ConsentChanged.subject], handle_consent_changed),
     *FILE_SUBSCRIPTIONS,
+)
+
+#: Rebuilt with ``python -m services.credit rebuild <name>`` (services.kit.read_models). The
+#: certificates, credit files and cards are credit's own records, not read models.
+READ_MODELS: tuple[ReadModel, ...] = (
+    ReadModel("workers", ("credit-workers",), ("credit_workers",), "names on certificates"),
+    ReadModel("employment", ("credit-employment",), ("credit_employment",), "who employs whom"),
+    ReadModel("consents", ("credit-consents",), ("credit_consents",), "partners' read consents"),
 )

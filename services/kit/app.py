@@ -33,6 +33,7 @@ from services.kit.otel import install_tracing, make_tracer, traced_subscriptions
 from services.kit.outbox import Relay
 from services.kit.pii import PiiCipher, PiiKeyError, load_pii_cipher
 from services.kit.policy import document_security, public
+from services.kit.read_models import ReadModel
 from services.kit.service_metrics import install_service_metrics
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
 
@@ -47,6 +48,7 @@ def create_service_app(
     *,
     routers: Sequence[APIRouter],
     subscriptions: Sequence[Subscription] = (),
+    read_models: Sequence[ReadModel] = (),
     title: str,
     description: str = "",
     settings: ServiceSettings | None = None,
@@ -58,6 +60,10 @@ def create_service_app(
     platform = platform or PlatformSettings()
     settings = settings or service_settings(name, platform)
     configure_logging(name, platform.log_level)
+    consumers = {subscription.name for subscription in subscriptions}
+    for model in read_models:  # a read model is rebuilt through its own consumers only
+        if not set(model.consumers) <= consumers:
+            raise ValueError(f"read model {model.name!r}: consumers {model.consumers} unknown")
     tracer = make_tracer(name)  # None (no spans) unless OTEL_EXPORTER_OTLP_* is set
     subscriptions = traced_subscriptions(subscriptions, tracer)
 

@@ -69,6 +69,13 @@ class Bus:
         self._closing = False
 
     @property
+    def servers(self) -> list[str]:
+        """``url`` as the client's server list: a cluster is given as comma-separated URLs
+        (``nats://a:4222,nats://b:4222``), so a process starting while one node is down
+        connects to another."""
+        return [part.strip() for part in self.url.split(",") if part.strip()]
+
+    @property
     def is_connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected and self._ready.is_set()
 
@@ -89,7 +96,7 @@ class Bus:
         while not self._closing:
             try:
                 self._nc = await nats.connect(
-                    self.url,
+                    self.servers,
                     name=self.name,
                     user=self.user,
                     password=self._password,

@@ -6,12 +6,11 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import select
 
+from services.kit import operations
 from services.kit.context import ServiceContext, context_of, get_ctx
 from services.kit.errors import NotFound, Problem
 from services.kit.policy import operator
-from services.kit.tables import dead_letters
 
 
 class DeadLetter(BaseModel):
@@ -46,30 +45,24 @@ def dead_letters_router() -> APIRouter:
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[DeadLetter]:
         """Events a consumer gave up on, oldest first (replayed ones on request)."""
-        query = select(dead_letters).order_by(dead_letters.c.failed_at).limit(limit)
-        if not include_replayed:
-            query = query.where(dead_letters.c.replayed_at.is_(None))
-        async with ctx.db.read() as session:
-            rows = (await session.execute(query)).mappings().all()
-        return [DeadLetter.model_validate(dict(row)) for row in rows]
+        rows = await operations.list_dead_letters(
+            ctx.db, include_replayed=include_replayed, limit=limit
+        )
+        return [DeadLetter.model_validate(row) for row in rows]
 
     @router.post("/{dead_letter_id}/replay", response_model=ReplayResult)
     async def replay(dead_letter_id: str, request: Request) -> ReplayResult:
         """Run the consumer's handler on the event again; 409 if it still fails."""
         ctx = context_of(request)
-        async with ctx.db.read() as session:
-            consumer = await session.scalar(
-                select(dead_letters.c.consumer).where(dead_letters.c.id == dead_letter_id)
-            )
-        if consumer is None or consumer not in ctx.runners:
-            raise NotFound("dead letter", dead_letter_id)
         try:
-            applied = await ctx.runners[consumer].replay(dead_letter_id)
+            applied = await operations.replay_dead_letter(ctx.db, ctx.runners, dead_letter_id)
         except Exception as exc:
             # The handler still fails: keep the letter and tell the operator why.
             raise Problem(
                 409, "replay-failed", "Replay failed", f"The handler failed again: {exc!r}"
             ) from exc
+        if applied is None:
+            raise NotFound("dead letter", dead_letter_id)
         return ReplayResult(id=dead_letter_id, applied=applied)
 
     return router

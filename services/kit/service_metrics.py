@@ -4,14 +4,12 @@ lag from JetStream, dead letters, the database pool, read just before each scrap
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from sqlalchemy import func, select
 
 from services.kit.metrics import Metrics, install_metrics
-from services.kit.tables import dead_letters, outbox
+from services.kit.operations import dead_letter_counts, outbox_backlog
 
 log = logging.getLogger(__name__)
 
@@ -19,26 +17,10 @@ log = logging.getLogger(__name__)
 async def refresh_service_gauges(metrics: Metrics, ctx: Any) -> None:
     """Read the gauges of a service (a kit ServiceContext) from its database and JetStream."""
     try:
-        async with ctx.db.read() as session:
-            pending = outbox.c.published_at.is_(None)
-            count, oldest = (
-                await session.execute(
-                    select(func.count(), func.min(outbox.c.created_at)).where(pending)
-                )
-            ).one()
-            dead = (
-                await session.execute(
-                    select(dead_letters.c.consumer, func.count())
-                    .where(dead_letters.c.replayed_at.is_(None))
-                    .group_by(dead_letters.c.consumer)
-                )
-            ).all()
-        metrics.outbox_pending.set(count)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
-        metrics.outbox_oldest_age.set(max(age, 0.0))
-        counts = dict(dead)
+        backlog = await outbox_backlog(ctx.db)
+        counts = await dead_letter_counts(ctx.db)
+        metrics.outbox_pending.set(backlog.pending)
+        metrics.outbox_oldest_age.set(backlog.oldest_age_s)
         for consumer in {*ctx.runners, *counts}:
             metrics.dead_letters.labels(consumer).set(counts.get(consumer, 0))
     except Exception as exc:

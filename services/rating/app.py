@@ -8,7 +8,7 @@ from services.kit.app import create_service_app
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.rating.api import router
 from services.rating.assessments_api import router as assessments_router
-from services.rating.handlers import SUBSCRIPTIONS
+from services.rating.handlers import READ_MODELS, SUBSCRIPTIONS
 
 
 def create_app(
@@ -18,6 +18,7 @@ def create_app(
         "rating",
         routers=[router, assessments_router],
         subscriptions=SUBSCRIPTIONS,
+        read_models=READ_MODELS,
         title="Jiasao rating",
         description="Yearly 1-5 star assessment of workers: employer reviews of finished "
         "engagements, company and self evaluations, closed years, appeals.",

@@ -12,6 +12,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished
 from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
 from services.kit.inbox import Subscription
+from services.kit.read_models import ReadModel
 from services.rating import service
 
 
@@ -68,4 +69,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         handle_employment_event,
     ),
     Subscription("rating-engagements", [EngagementFinished.subject], handle_engagement_finished),
+)
+
+#: Rebuilt with ``python -m services.rating rebuild <name>`` (services.kit.read_models).
+READ_MODELS: tuple[ReadModel, ...] = (
+    ReadModel("workers", ("rating-workers",), ("known_workers",), "who may be rated"),
+    ReadModel(
+        "employment", ("rating-employment",), ("worker_employment",), "each worker's company"
+    ),
 )

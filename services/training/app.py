@@ -20,6 +20,7 @@ from services.training.apprenticeships.api import router as apprenticeships_rout
 from services.training.bases.api import router as bases_router
 from services.training.competitions.api import router as competitions_router
 from services.training.handlers import (
+    READ_MODELS,
     handle_employment_event,
     handle_institution_event,
     handle_rating_event,
@@ -77,6 +78,7 @@ def create_app(
                 handler=handle_rating_event,
             ),
         ],
+        read_models=READ_MODELS,
         title="Jiasao training",
         description=(
             "Courses, sessions, attendance, exams, completion under versioned rules, "

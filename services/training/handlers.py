@@ -16,6 +16,7 @@ from contracts.registry import (
     WorkerStatusChanged,
     WorkerUpdated,
 )
+from services.kit.read_models import ReadModel
 from services.training.apprenticeships.service import upsert_rating
 from services.training.workers import (
     set_status,
@@ -103,3 +104,18 @@ async def handle_institution_event(
         tracks=list(data.tracks),
         as_of=data.registered_at,
     )
+
+
+#: What training knows from other services, rebuilt with ``python -m services.training rebuild
+#: <name>`` (services.kit.read_models). Both worker consumers write ``known_workers``.
+READ_MODELS: tuple[ReadModel, ...] = (
+    ReadModel(
+        "workers",
+        ("training-workers", "training-worker-status"),
+        ("known_workers",),
+        "workers' profiles and registry status (who may enrol)",
+    ),
+    ReadModel("employments", ("training-employments",), ("known_employments",)),
+    ReadModel("institutions", ("training-institutions",), ("known_institutions",)),
+    ReadModel("ratings", ("training-ratings",), ("known_ratings",), "published stars (mentors)"),
+)

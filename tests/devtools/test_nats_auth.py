@@ -187,6 +187,7 @@ async def test_a_service_cannot_touch_what_is_not_its_own(
             (js.update_stream(name="RATING", subjects=["rating.>"]), "STREAM.UPDATE.RATING"),
             (js.add_consumer("RATING", durable_name="credit-steal"), "CREATE.RATING.credit-steal"),
             (js.consumer_info("REGISTRY", "credit-workers"), "INFO.REGISTRY.credit-workers"),
+            (js.delete_consumer("REGISTRY", "credit-workers"), "DELETE.REGISTRY.credit-workers"),
         ):
             with pytest.raises(NatsTimeout):
                 await attempt
