@@ -24,6 +24,7 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
 from services.kit.statistics import (
+    RESPONSES,
     StatisticsFilters,
     figure,
     in_period,
@@ -314,7 +315,7 @@ async def insurance_figures(ctx: ServiceContext, filters: StatisticsFilters) -> 
 OFFICERS = allow(*STAFF)
 
 
-@router.get("/cards", response_model=StatisticsReport)
+@router.get("/cards", response_model=StatisticsReport, responses=RESPONSES)
 async def card_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),
@@ -325,7 +326,7 @@ async def card_statistics(
     return report("cards", filters, await card_figures(ctx, filters))
 
 
-@router.get("/credit", response_model=StatisticsReport)
+@router.get("/credit", response_model=StatisticsReport, responses=RESPONSES)
 async def credit_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),
@@ -336,7 +337,7 @@ async def credit_statistics(
     return report("credit", filters, await credit_figures(ctx, filters))
 
 
-@router.get("/insurance", response_model=StatisticsReport)
+@router.get("/insurance", response_model=StatisticsReport, responses=RESPONSES)
 async def insurance_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),

@@ -27,11 +27,20 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from contracts.common import County
 from contracts.statistics import Chart, Figure, FilterName, Filters, StatisticsReport, Unit
-from services.kit.errors import Problem
+from services.kit.errors import PROBLEM_MEDIA_TYPE, Problem
 from services.kit.i18n import language_var
 from services.kit.types import utcnow
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+#: What a statistics route documents beyond the kit's usual errors: a period ending before it
+#: starts (``responses=RESPONSES`` on the route).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "The period starts after it ends (`from` is after `to`)",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
 
 #: (zh-CN, zh-HK, en)
 Titles = tuple[str, str, str]

@@ -19,6 +19,7 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
 from services.kit.statistics import (
+    RESPONSES,
     StatisticsFilters,
     days_between,
     figure,
@@ -139,7 +140,7 @@ async def fair_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
 OFFICERS = allow(*STAFF)
 
 
-@router.get("/jobs", response_model=StatisticsReport)
+@router.get("/jobs", response_model=StatisticsReport, responses=RESPONSES)
 async def job_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),
@@ -150,7 +151,7 @@ async def job_statistics(
     return report("jobs", filters, await job_figures(ctx, filters))
 
 
-@router.get("/fairs", response_model=StatisticsReport)
+@router.get("/fairs", response_model=StatisticsReport, responses=RESPONSES)
 async def fair_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),

@@ -15,6 +15,7 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
 from services.kit.statistics import (
+    RESPONSES,
     StatisticsFilters,
     figure,
     in_years,
@@ -63,7 +64,7 @@ async def star_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
     ]
 
 
-@router.get("/stars", response_model=StatisticsReport)
+@router.get("/stars", response_model=StatisticsReport, responses=RESPONSES)
 async def star_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF)),

@@ -15,6 +15,7 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
 from services.kit.statistics import (
+    RESPONSES,
     StatisticsFilters,
     figure,
     in_period,
@@ -99,7 +100,7 @@ async def workers_figures(ctx: ServiceContext, filters: StatisticsFilters) -> li
     ]
 
 
-@router.get("/workers", response_model=StatisticsReport)
+@router.get("/workers", response_model=StatisticsReport, responses=RESPONSES)
 async def workers_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF)),

@@ -18,6 +18,7 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
 from services.kit.statistics import (
+    RESPONSES,
     StatisticsFilters,
     figure,
     in_period,
@@ -212,7 +213,7 @@ async def base_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
 OFFICERS = allow(*STAFF)
 
 
-@router.get("/training", response_model=StatisticsReport)
+@router.get("/training", response_model=StatisticsReport, responses=RESPONSES)
 async def training_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),
@@ -222,7 +223,7 @@ async def training_statistics(
     return report("training", filters, await training_figures(ctx, filters))
 
 
-@router.get("/subsidies", response_model=StatisticsReport)
+@router.get("/subsidies", response_model=StatisticsReport, responses=RESPONSES)
 async def subsidy_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),
@@ -232,7 +233,7 @@ async def subsidy_statistics(
     return report("subsidies", filters, await subsidy_figures(ctx, filters))
 
 
-@router.get("/training-bases", response_model=StatisticsReport)
+@router.get("/training-bases", response_model=StatisticsReport, responses=RESPONSES)
 async def training_base_statistics(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(OFFICERS),

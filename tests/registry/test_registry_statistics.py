@@ -40,6 +40,7 @@ def figures(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 async def test_workers_statistics(registry: Registry) -> None:
+    """Exact figures, the county and period filters, the languages, then the refusals."""
     first = await registry.worker(county="gaoyao")
     await registry.worker(county="gaoyao")
     left = await registry.worker(county="duanzhou")
@@ -106,10 +107,10 @@ async def test_workers_statistics(registry: Registry) -> None:
     titles = {f["key"]: f["title"] for f in response.json()["figures"]}
     assert titles["registrations_by_month"] == "每月登記人數"
 
+    await refusals(registry)
 
-async def test_workers_statistics_refuses_bad_filters_and_other_roles(
-    registry: Registry,
-) -> None:
+
+async def refusals(registry: Registry) -> None:
     client = registry.client
     problem(await client.get(PATH, params={"county": "atlantis"}, headers=OFFICER), 422)
     problem(await client.get(PATH, params={"from": "2026-13"}, headers=OFFICER), 422)
