@@ -31,7 +31,8 @@ from services.kit.errors import PROBLEM_MEDIA_TYPE, Problem
 from services.kit.i18n import language_var
 from services.kit.types import utcnow
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: ``YYYY-MM`` of the years 1900-2999 (datetimes cannot hold year 0 or the month after 9999-12).
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 
 #: What a statistics route documents beyond the kit's usual errors: a period ending before it
 #: starts (``responses=RESPONSES`` on the route).

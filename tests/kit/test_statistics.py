@@ -3,6 +3,7 @@ themselves are tested per service on real databases: tests/<service>/test_*_stat
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from services.kit.errors import Problem
 from services.kit.statistics import (
+    MONTH_PATTERN,
     StatisticsFilters,
     days_between,
     in_period,
@@ -63,3 +65,17 @@ def test_sql_per_dialect() -> None:
     assert "to_char((t.at) AT TIME ZONE 'UTC', 'YYYY-MM')" in pg
     assert "to_char(t.day, 'YYYY-MM')" in pg
     assert "EXTRACT(EPOCH FROM (t.later) - (t.at)) / 86400.0" in pg
+
+
+@pytest.mark.parametrize(
+    ("month", "valid"),
+    [
+        ("2026-01", True),
+        ("1900-12", True),
+        ("0000-01", False),
+        ("9999-12", False),
+        ("2026-13", False),
+    ],
+)
+def test_months_are_those_a_datetime_holds(month: str, valid: bool) -> None:
+    assert bool(re.fullmatch(MONTH_PATTERN, month)) is valid
