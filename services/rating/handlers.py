@@ -51,6 +51,19 @@ async def handle_employment_event(
     await service.record_employment(session, uuid.UUID(data.worker_id), company, as_of)
 
 
+async def handle_county_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """The worker's county, from the registration and every update (both carry it)."""
+    if isinstance(data, WorkerRegistered):
+        as_of = data.registered_at
+    elif isinstance(data, WorkerUpdated):
+        as_of = data.updated_at
+    else:
+        raise TypeError(f"rating-counties got {envelope.type}")  # a wiring bug: dead-letter
+    await service.record_county(session, uuid.UUID(data.worker_id), data.county, as_of)
+
+
 async def handle_engagement_finished(
     session: AsyncSession, envelope: CloudEvent[Any], data: EventData
 ) -> None:
@@ -68,6 +81,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         [WorkerRegistered.subject, WorkerUpdated.subject, EmploymentChanged.subject],
         handle_employment_event,
     ),
+    # The county of each worker, for the officers' statistics by county.
+    Subscription(
+        "rating-counties",
+        [WorkerRegistered.subject, WorkerUpdated.subject],
+        handle_county_event,
+    ),
     Subscription("rating-engagements", [EngagementFinished.subject], handle_engagement_finished),
 )
 
@@ -77,4 +96,5 @@ READ_MODELS: tuple[ReadModel, ...] = (
     ReadModel(
         "employment", ("rating-employment",), ("worker_employment",), "each worker's company"
     ),
+    ReadModel("counties", ("rating-counties",), ("worker_counties",), "each worker's county"),
 )

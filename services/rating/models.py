@@ -47,6 +47,18 @@ class WorkerEmployment(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class WorkerCounty(Base):
+    """The county each worker is registered in, from the registry's events (consumer
+    ``rating-counties``), for the officers' statistics. Rebuilt by replaying events."""
+
+    __tablename__ = "worker_counties"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    county: Mapped[str] = mapped_column(String(20), index=True)
+    #: The registry time of the state kept; older events do not overwrite it.
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Score(Base):
     """One score of a worker for a year: an employer review, a company or self evaluation."""
 

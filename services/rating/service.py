@@ -27,6 +27,7 @@ from services.rating.models import (
     FinishedEngagement,
     KnownWorker,
     Score,
+    WorkerCounty,
     WorkerEmployment,
     WorkerLevel,
 )
@@ -87,6 +88,18 @@ async def record_employment(
         row.company_id = company_id
         row.as_of = as_of
         row.recorded_at = utcnow()
+
+
+async def record_county(
+    session: AsyncSession, worker_id: uuid.UUID, county: str, as_of: datetime
+) -> None:
+    """Remember the worker's county as of ``as_of``; older events than the one kept are
+    ignored (redeliveries and replays out of order)."""
+    row = await session.get(WorkerCounty, worker_id, with_for_update=True)
+    if row is None:
+        session.add(WorkerCounty(worker_id=worker_id, county=county, as_of=as_of))
+    elif as_of >= row.as_of:
+        row.county, row.as_of = county, as_of
 
 
 async def rate(session: AsyncSession, data: RatingCreate, rater: Rater) -> RateResult:

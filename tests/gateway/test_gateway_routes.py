@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
 
+from contracts.statistics import TOPIC_OWNERS
 from gateway.openapi import merge_documents, public_paths
 from gateway.routes import ROUTES, resolve
 from gateway.settings import GatewaySettings
@@ -51,6 +53,11 @@ from gateway.settings import GatewaySettings
         ("/api/v1/applications", "matching"),
         ("/api/v1/engagements", "matching"),
         ("/api/v1/fairs", "matching"),
+        ("/api/v1/statistics/workers", "registry"),
+        ("/api/v1/statistics/training-bases", "training"),
+        ("/api/v1/statistics/cards", "credit"),
+        ("/api/v1/statistics/stars", "rating"),
+        ("/api/v1/statistics/fairs", "matching"),
         # OpenAPI templates route like concrete paths.
         ("/api/v1/workers/{worker_id}/credit", "credit"),
     ],
@@ -78,10 +85,27 @@ def test_routing_table_picks_owner(path: str, service: str) -> None:
         "/api/v1/courses/../../internal/dead-letters",
         "/api/v1/workers/./x",
         "/api/v1/workers/..",
+        "/api/v1/statistics",
+        "/api/v1/statistics/",
+        "/api/v1/statistics/nothing",
+        "/api/v1/statistics/workersx",
+        "/api/v1/statistics/workers/x",
     ],
 )
 def test_unrouted_paths(path: str) -> None:
     assert resolve(path) is None
+
+
+def test_statistics_topics_route_to_their_owners_which_serve_exactly_them() -> None:
+    """The gateway rows come from TOPIC_OWNERS, and each service's statistics router (which its
+    app includes: tests/<service>/test_<service>_statistics.py call it) serves exactly its
+    topics."""
+    for topic, owner in TOPIC_OWNERS.items():
+        assert resolve(f"/api/v1/statistics/{topic}") == owner
+    for service in sorted(set(TOPIC_OWNERS.values())):
+        router = importlib.import_module(f"services.{service}.statistics").router
+        served = {route.path.removeprefix("/api/v1/statistics/") for route in router.routes}
+        assert served == {t for t, o in TOPIC_OWNERS.items() if o == service}, service
 
 
 def test_table_is_ordered_and_precompiled() -> None:

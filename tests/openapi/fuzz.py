@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.statistics import TOPIC_OWNERS
 from devtools.run import Platform
 
 SEED = 6
@@ -97,6 +98,13 @@ RULES_NO_SCHEMA_STATES: dict[str, tuple[tuple[int, ...], str]] = {
         "only a winner receives an award",
     ),
 }
+# Every statistics topic: a period whose ``from`` is after its ``to`` is refused (400).
+RULES_NO_SCHEMA_STATES.update(
+    {
+        f"GET /api/v1/statistics/{topic}": ((400,), "the period's from is not after its to")
+        for topic in TOPIC_OWNERS
+    }
+)
 
 
 def config_text() -> str:
