@@ -27,7 +27,7 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/workers/[^/]+/rating(/|$)", "rating"),
     (
         r"^/api/v1/(workers|companies|institutions|employers|partners|accounts|auth"
-        r"|imports|exports|me)(/|$)",
+        r"|imports|exports|me|agencies)(/|$)",
         "registry",
     ),
     (r"^/\.well-known/jwks\.json$", "registry"),
