@@ -4,6 +4,7 @@ in force; the workers change feed projected to an agreement's fields, and its si
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,12 @@ from typing import Any
 import pytest
 
 from devtools.nats import NatsServer
+from services.kit import audit_chain
+from services.kit.db import Database
+from services.kit.signing import SIGNATURE_HEADER, SignatureError, public_keys_from_jwks, verify
 from tests.registry.test_identity_support import Registry, claims_of, problem, registry_app
-from tests.registry.test_parties_support import new_credit_code
+from tests.registry.test_parties_support import new_credit_code, worker_body
+from tests.support.tokens import bearer
 
 
 @pytest.fixture
@@ -118,3 +123,77 @@ async def test_scopes_are_granted_only_while_an_agreement_is_in_force(registry: 
     )
     assert suspended.status_code == 200, suspended.text
     assert problem(await client_token(registry, client), 401)["error"] == "invalid_client"
+
+
+async def _feed(registry: Registry, headers: dict[str, str], after: int = 0) -> Any:
+    response = await registry.client.get(f"/api/v1/feeds/workers?after={after}", headers=headers)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_the_workers_feed_is_projected_signed_and_audited(registry: Registry) -> None:
+    hrss = await agency(registry)
+    await agreement(registry, hrss)
+    token = (await client_token(registry, await new_client(registry, hrss))).json()
+    as_hrss = {"Authorization": f"Bearer {token['access_token']}"}
+    officer = bearer("officer")
+    created = await registry.client.post("/api/v1/workers", json=worker_body(), headers=officer)
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    etag = (await registry.client.get(f"/api/v1/workers/{worker_id}", headers=officer)).headers[
+        "etag"
+    ]
+    patched = await registry.client.patch(
+        f"/api/v1/workers/{worker_id}",
+        json={"county": "deqing"},
+        headers={**officer, "If-Match": etag},
+    )
+    assert patched.status_code == 200, patched.text
+
+    page = await _feed(registry, as_hrss)
+    body = page.json()
+    mine = [e for e in body["entries"] if e["id"] == worker_id]
+    assert [e["op"] for e in mine] == ["upsert", "correction"]
+    # Only the agreement's fields: no masked ID number, no phone, no birth date.
+    assert set(mine[0]["record"]) == {"name", "county", "status"}
+    assert mine[1]["record"]["county"] == "deqing"
+    assert body["fields"] == ["county", "name", "status"]
+    # Nothing new after the cursor; a restart from zero gives the same entries.
+    later = (await _feed(registry, as_hrss, body["next_cursor"])).json()
+    assert later["entries"] == [] and later["next_cursor"] == body["next_cursor"]
+    assert (await _feed(registry, as_hrss)).json()["entries"] == body["entries"]
+
+    # The signature verifies with the published keys, and not for a changed byte.
+    jwks = (await registry.client.get("/.well-known/exchange-jwks.json")).json()
+    keys = public_keys_from_jwks(jwks)
+    content = page.content
+    manifest = verify(
+        page.headers[SIGNATURE_HEADER], keys, content_sha256=hashlib.sha256(content).hexdigest()
+    )
+    assert manifest["aud"] == hrss and manifest["count"] == len(body["entries"])
+    tampered = content.replace(b"deqing", b"deqinG")
+    with pytest.raises(SignatureError):
+        verify(
+            page.headers[SIGNATURE_HEADER],
+            keys,
+            content_sha256=hashlib.sha256(tampered).hexdigest(),
+        )
+
+    # The worker sees the agency's reads; the chain verifies.
+    as_worker = bearer("worker", worker_id)
+    reads = await registry.client.get(
+        f"/api/v1/workers/{worker_id}/agency-reads", headers=as_worker
+    )
+    assert reads.status_code == 200, reads.text
+    assert {r["agency_id"] for r in reads.json()} == {hrss}
+    assert reads.json()[0]["fields"] == ["county", "name", "status"]
+    database = Database(registry.database_url)
+    try:
+        verdict = await audit_chain.verify(database)
+    finally:
+        await database.dispose()
+    assert verdict.ok and verdict.entries == 3, verdict
+
+    # Another agency's token without the scope: 403; companies are not in the agreement.
+    problem(await registry.client.get("/api/v1/feeds/companies", headers=as_hrss), 403)
+    problem(await registry.client.get("/api/v1/feeds/nothing", headers=as_hrss), 404)

@@ -19,5 +19,7 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     from services.registry.agencies.api import router as agencies
+    from services.registry.agencies.feeds import router as feeds
+    from services.registry.agencies.feeds import wellknown_router
 
-    return [agencies]
+    return [agencies, feeds, wellknown_router]

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.types import UtcDateTime
@@ -75,3 +75,24 @@ class SharingAgreement(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     #: Ended early by an officer (the agreement then grants nothing).
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AgencyRead(Base):
+    """One feed page an agency took: the range of feed entries it received, so a worker can
+    see which agencies received changes of their record (and the audit entry that proves it)."""
+
+    __tablename__ = "agency_reads"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    dataset: Mapped[str] = mapped_column(String(40))
+    #: The feed entries delivered: seq in (after_seq, last_seq].
+    after_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(500))
+    audit_hash: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+Index("ix_agency_reads_range", AgencyRead.dataset, AgencyRead.after_seq, AgencyRead.last_seq)

@@ -69,6 +69,22 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_sharing_agreements_agency_id", "sharing_agreements", ["agency_id"])
+    op.create_table(
+        "agency_reads",
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("agency_id", sa.Uuid(), nullable=False),
+        sa.Column("dataset", sa.String(length=40), nullable=False),
+        sa.Column("after_seq", sa.BigInteger(), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("purpose", sa.String(length=500), nullable=False),
+        sa.Column("audit_hash", sa.String(length=64), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_agency_reads_agency_id", "agency_reads", ["agency_id"])
+    op.create_index(
+        "ix_agency_reads_range", "agency_reads", ["dataset", "after_seq", "last_seq"]
+    )
     with op.batch_alter_table("oauth_clients") as batch:
         batch.add_column(
             sa.Column(
@@ -82,6 +98,9 @@ def downgrade() -> None:
     exchange_tables_downgrade()
     with op.batch_alter_table("oauth_clients") as batch:
         batch.drop_column("party_kind")
+    op.drop_index("ix_agency_reads_range", table_name="agency_reads")
+    op.drop_index("ix_agency_reads_agency_id", table_name="agency_reads")
+    op.drop_table("agency_reads")
     op.drop_index("ix_sharing_agreements_agency_id", table_name="sharing_agreements")
     op.drop_table("sharing_agreements")
     op.drop_index("ix_agency_keys_agency_id", table_name="agency_keys")
