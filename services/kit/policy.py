@@ -82,7 +82,7 @@ class Policy:
             return "Platform operators only (admin token)."
         who = ", ".join(sorted(self.roles)) or "nobody"
         if self.scopes:
-            who += f"; partner platforms with scope {' '.join(sorted(self.scopes))}"
+            who += f"; partner platforms or agencies with scope {' '.join(sorted(self.scopes))}"
         return f"Allowed: {who}."
 
 

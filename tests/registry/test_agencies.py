@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devtools.nats import NatsServer
 from services.kit import audit_chain
 from services.kit.db import Database
-from services.kit.signing import SIGNATURE_HEADER, SignatureError, public_keys_from_jwks, verify
+from services.kit.signing import (
+    SIGNATURE_HEADER,
+    SignatureError,
+    public_keys_from_jwks,
+    sign_manifest,
+    verify,
+)
 from tests.registry.test_identity_support import Registry, claims_of, problem, registry_app
 from tests.registry.test_parties_support import new_credit_code, worker_body
 from tests.support.tokens import bearer
@@ -27,6 +36,9 @@ async def registry(
 ) -> AsyncIterator[Registry]:
     async with registry_app(backend, tmp_path, nats_server.url) as app:
         yield app
+
+
+IMPORT = "/api/v1/imports/target_groups"
 
 
 def _iso(delta: timedelta) -> str:
@@ -197,3 +209,55 @@ async def test_the_workers_feed_is_projected_signed_and_audited(registry: Regist
     # Another agency's token without the scope: 403; companies are not in the agreement.
     problem(await registry.client.get("/api/v1/feeds/companies", headers=as_hrss), 403)
     problem(await registry.client.get("/api/v1/feeds/nothing", headers=as_hrss), 404)
+
+
+def agency_key(kid: str) -> tuple[Any, dict[str, str]]:
+    private = Ed25519PrivateKey.generate()
+    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(private.public_key()))
+    return private, {"kid": kid, "kty": "OKP", "crv": "Ed25519", "x": jwk["x"]}
+
+
+async def test_signed_import_of_target_group_members(registry: Registry) -> None:
+    civil = await agency(registry, "civil_affairs")
+    await agreement(registry, civil, datasets={"target_groups": ["id_number", "target_group"]})
+    private, jwk = agency_key(f"civil-{civil[:8]}")
+    added = await registry.client.post(
+        f"/api/v1/agencies/{civil}/keys", json=jwk, headers=registry.admin
+    )
+    assert added.status_code == 201, added.text
+    token = (await client_token(registry, await new_client(registry, civil))).json()
+    assert token["scope"] == "import:target_groups"
+    headers = {
+        "Authorization": f"Bearer {token['access_token']}",
+        "Content-Type": "application/x-ndjson",
+    }
+    body = worker_body()
+    created = await registry.client.post("/api/v1/workers", json=body, headers=bearer("officer"))
+    assert created.status_code == 201, created.text
+    lines = [
+        {"id_number": body["id_card_number"], "target_group": "poverty_alleviation"},
+        {"id_number": "441202199001011234", "target_group": "poverty_alleviation"},
+        {"id_number": body["id_card_number"], "target_group": "nobody"},
+    ]
+    content = "\n".join(json.dumps(line) for line in lines).encode()
+    jws = sign_manifest(private, jwk["kid"], hashlib.sha256(content).hexdigest(), len(content), {})
+    # Unsigned, or signed for other bytes: 401 and nothing changes.
+    problem(await registry.client.post(IMPORT, content=content, headers=headers), 401)
+    problem(
+        await registry.client.post(
+            IMPORT, content=content + b" ", headers={**headers, SIGNATURE_HEADER: jws}
+        ),
+        401,
+    )
+    done = await registry.client.post(
+        IMPORT, content=content, headers={**headers, SIGNATURE_HEADER: jws}
+    )
+    assert done.status_code == 200, done.text
+    report = done.json()
+    assert (report["total"], report["updated"], report["invalid"]) == (3, 1, 2)
+    assert [i["field"] for i in report["issues"]] == ["id_number", "target_group"]
+    assert body["id_card_number"] not in done.text
+    worker = await registry.client.get(
+        f"/api/v1/workers/{created.json()['id']}", headers=bearer("officer")
+    )
+    assert worker.json()["target_groups"] == [*body["target_groups"], "poverty_alleviation"]

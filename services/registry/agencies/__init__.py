@@ -21,5 +21,6 @@ def routers() -> list[APIRouter]:
     from services.registry.agencies.api import router as agencies
     from services.registry.agencies.feeds import router as feeds
     from services.registry.agencies.feeds import wellknown_router
+    from services.registry.agencies.imports import router as imports
 
-    return [agencies, feeds, wellknown_router]
+    return [agencies, feeds, imports, wellknown_router]
