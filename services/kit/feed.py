@@ -81,6 +81,16 @@ def register(*sources: FeedSource) -> None:
             known.append(source)
 
 
+def unregister(*sources: FeedSource) -> None:
+    """Forget feeding events (tests that register their own)."""
+    for source in sources:
+        known = _SOURCES.get(source.event_type, [])
+        if source in known:
+            known.remove(source)
+        if not known:
+            _SOURCES.pop(source.event_type, None)
+
+
 def feeds_event(event_type: str) -> bool:
     return event_type in _SOURCES
 
