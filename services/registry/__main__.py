@@ -1,14 +1,16 @@
 import sys
 
-from services.kit.cli import main
-from services.registry.agencies import cli as audit_cli
-from services.registry.identity import cli as identity_cli
-
 argv = sys.argv[1:]
+if argv and argv[0] == "audit":  # before the heavier imports: auditors run it often
+    from services.registry.agencies import cli as audit_cli
+
+    sys.exit(audit_cli.main(argv[1:]))
+
+from services.kit.cli import main  # noqa: E402
+from services.registry.identity import cli as identity_cli  # noqa: E402
+
 if argv and argv[0] in identity_cli.COMMANDS:
     sys.exit(identity_cli.main(argv))
-if argv and argv[0] == audit_cli.COMMAND:
-    sys.exit(audit_cli.main(argv[1:]))
 try:
     code = main("registry", "services.registry.app:create_app", argv)
 except SystemExit:

@@ -29,7 +29,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devtools.run import Platform
-from services.kit.signing import SIGNATURE_HEADER, sign_manifest
+from services.kit.signing import (
+    SIGNATURE_HEADER,
+    SignatureError,
+    public_keys_from_jwks,
+    sign_manifest,
+    verify,
+)
 from tests.e2e.test_chain import token_headers
 from tests.registry.test_parties_support import new_credit_code, worker_body
 
@@ -101,14 +107,23 @@ def _pull(agency: httpx.Client, after: int) -> tuple[list[dict[str, Any]], int, 
             return entries, after, first
 
 
-def _cli(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.registry", "audit", *args],
-        env=platform.child_env("registry"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def _cli_all(platform: Platform, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Run ``python -m services.registry audit <command>`` for each command, side by side."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "services.registry", "audit", *args],
+            env=platform.child_env("registry"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    done = []
+    for proc, args in zip(procs, commands, strict=True):
+        out, err = proc.communicate(timeout=120)
+        done.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
+    return done
 
 
 def test_agencies_exchange_signed_audited_data(platform: Platform, tmp_path: Path) -> None:
@@ -227,18 +242,29 @@ def test_agencies_exchange_signed_audited_data(platform: Platform, tmp_path: Pat
         (tmp_path / "workers.jsonl.jws").write_text(export.headers[SIGNATURE_HEADER])
         hrss.close()
 
-    chain = _cli(platform, "verify")
+    # The feed page verifies with the published keys, in process; the export and the chain
+    # with the command (run side by side: each is a fresh Python process).
+    keys = public_keys_from_jwks(json.loads(jwks.read_text()))
+    page_jws = (tmp_path / "feed-page.json.jws").read_text()
+    verify(page_jws, keys, content_sha256=hashlib.sha256(page.read_bytes()).hexdigest())
+    with pytest.raises(SignatureError):
+        verify(page_jws, keys, content_sha256=hashlib.sha256(page.read_bytes() + b" ").hexdigest())
+    tampered = tmp_path / "workers-tampered.jsonl"
+    data = bytearray(exported.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    (tmp_path / "workers-tampered.jsonl.jws").write_text(export.headers[SIGNATURE_HEADER])
+    chain, good, bad = _cli_all(
+        platform,
+        ["verify"],
+        *(
+            ["verify-file", str(path), "--signature", f"{path}.jws", "--jwks", str(jwks)]
+            for path in (exported, tampered)
+        ),
+    )
     assert chain.returncode == 0, chain.stderr
-    for name in ("feed-page.json", "workers.jsonl"):
-        path = tmp_path / name
-        args = ("verify-file", str(path), "--signature", f"{path}.jws", "--jwks", str(jwks))
-        good = _cli(platform, *args)
-        assert good.returncode == 0, good.stderr
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0x01
-        path.write_bytes(bytes(data))
-        bad = _cli(platform, *args)
-        assert bad.returncode == 1 and "INVALID" in bad.stderr, bad.stdout
+    assert good.returncode == 0, good.stderr
+    assert bad.returncode == 1 and "INVALID" in bad.stderr, bad.stdout
 
     database = platform.var_dir / "registry.db"
     with sqlite3.connect(database) as db:
@@ -251,9 +277,8 @@ def test_agencies_exchange_signed_audited_data(platform: Platform, tmp_path: Pat
             (body_text.replace('"record_count":1', '"record_count":2'), seq),
         )
     try:
-        broken = _cli(platform, "verify")
+        (broken,) = _cli_all(platform, ["verify"])
         assert broken.returncode == 1 and f"entry {seq}" in broken.stderr, broken.stderr
     finally:
         with sqlite3.connect(database) as db:
             db.execute("UPDATE kit_audit_log SET body = ? WHERE seq = ?", (body_text, seq))
-    assert _cli(platform, "verify").returncode == 0

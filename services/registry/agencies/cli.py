@@ -25,6 +25,7 @@ from services.kit.signing import SignatureError, file_digest, public_keys_from_j
 
 COMMAND = "audit"
 EXIT_FAILED = 1
+EXIT_USAGE = 2
 
 
 def _jwks(source: str) -> dict[str, object]:
@@ -54,11 +55,16 @@ async def _verify_chain() -> int:
 
 
 def _verify_file(path: Path, signature: str, jwks: str) -> int:
-    sig_path = Path(signature)
-    jws = sig_path.read_text(encoding="utf-8").strip() if sig_path.exists() else signature
-    digest, size = file_digest(path)
     try:
-        manifest = verify(jws, public_keys_from_jwks(_jwks(jwks)), content_sha256=digest, size=size)
+        sig_path = Path(signature)
+        jws = sig_path.read_text(encoding="utf-8").strip() if sig_path.exists() else signature
+        digest, size = file_digest(path)
+        keys = public_keys_from_jwks(_jwks(jwks))
+    except (OSError, ValueError) as exc:
+        print(f"cannot read the file, signature or keys: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        manifest = verify(jws, keys, content_sha256=digest, size=size)
     except SignatureError as exc:
         print(f"{path}: signature INVALID: {exc}", file=sys.stderr)
         return EXIT_FAILED
