@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from services.kit import audit_chain, feed
 from services.kit.app import ServiceContext, get_ctx
+from services.kit.db import Database
 from services.kit.errors import NotFound
 from services.kit.ids import new_id
 from services.kit.pagination import MAX_LIMIT
@@ -102,8 +103,27 @@ async def read_feed(
     if dataset not in FEED_DATASETS:
         raise NotFound("feed", dataset)
     grant = await _grant(ctx, principal, dataset)
+    body, jws = await serve_page(ctx.db, signer_of(ctx), principal, grant, dataset, after, limit)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={SIGNATURE_HEADER: jws, "Cache-Control": "no-store"},
+    )
+
+
+async def serve_page(
+    db: Database,
+    signer: ExchangeSigner,
+    principal: Principal,
+    grant: Grant | None,
+    dataset: str,
+    after: int,
+    limit: int,
+) -> tuple[bytes, str]:
+    """One feed page as sent (JSON bytes) and its signature; the exchange is audited (and the
+    range delivered recorded for the workers' view) before the page leaves."""
     fields = sorted(grant.fields) if grant is not None else list(FEED_DATASETS[dataset])
-    async with ctx.db.read() as session:
+    async with db.read() as session:
         entries, more = await feed.read_page(session, dataset, after, limit)
     next_cursor = entries[-1].seq if entries else after
     body = _dumps(
@@ -118,7 +138,7 @@ async def read_feed(
     )
     digest = sha256_hex(body)
     party = str(principal.party_id) if principal.party_id is not None else None
-    jws = signer_of(ctx).sign(
+    jws = signer.sign(
         digest,
         len(body),
         aud=party or principal.subject,
@@ -128,7 +148,7 @@ async def read_feed(
         count=len(entries),
     )
     purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
-    async with ctx.db.write() as session:
+    async with db.write() as session:
         entry_hash = await audit_chain.append(
             session,
             audit_chain.Exchange(
@@ -162,11 +182,7 @@ async def read_feed(
                     read_at=utcnow(),
                 )
             )
-    return Response(
-        body,
-        media_type="application/json",
-        headers={SIGNATURE_HEADER: jws, "Cache-Control": "no-store"},
-    )
+    return body, jws
 
 
 @wellknown_router.get(
