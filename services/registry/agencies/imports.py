@@ -197,7 +197,18 @@ async def import_target_groups(
                 issues.append(row)
                 continue
             number, group = row.get("id_number"), row.get("target_group")
-            key = mask_id_card_tail(number) if isinstance(number, str) else None
+            key = mask_id_card_tail(number) if isinstance(number, str) else None  # never plain
+            if not isinstance(number, str):
+                issues.append(
+                    IssueOut(
+                        line=line,
+                        key=None,
+                        outcome="invalid",
+                        field="id_number",
+                        reason="is required: the resident ID number as text",
+                    )
+                )
+                continue
             if group not in GROUPS:
                 issues.append(
                     IssueOut(
@@ -210,11 +221,7 @@ async def import_target_groups(
                 )
                 continue
             try:
-                worker = (
-                    await find_worker_by_id_card(session, cipher, number)
-                    if isinstance(number, str)
-                    else None
-                )
+                worker = await find_worker_by_id_card(session, cipher, number)
             except (InvalidIdNumber, ValueError) as exc:
                 issues.append(
                     IssueOut(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.kit.idnumbers import InvalidCreditCode, parse_credit_code
+from services.kit.strict import IsoDateTime
 from services.registry.agencies.datasets import DATASETS
 
 AgencyKind = Literal[
@@ -118,8 +119,16 @@ class AgreementCreate(BaseModel):
         "(imports); see GET /api/v1/feeds for each dataset's fields",
     )
     retention_days: int = Field(ge=1, le=3650)
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    valid_from: IsoDateTime
+    valid_until: IsoDateTime
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise PydanticCustomError("out_of_range", "is out of range") from None
 
     @field_validator("datasets")
     @classmethod
