@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -201,7 +202,7 @@ class AgencyReadOut(BaseModel):
     dataset: str
     fields: list[str]
     purpose: str
-    read_at: Any
+    read_at: datetime
     audit_hash: str
 
 
