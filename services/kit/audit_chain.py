@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.db import Database
-from services.kit.tables import kit_metadata
+from services.kit.tables import exchange_metadata
 from services.kit.types import BigIntPK, UtcDateTime, utcnow
 
 GENESIS = "0" * 64
@@ -43,7 +43,7 @@ HEAD = "audit"
 
 audit_log = Table(
     "kit_audit_log",
-    kit_metadata,
+    exchange_metadata,
     Column("seq", BigIntPK, primary_key=True, autoincrement=True),
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False, unique=True),
@@ -59,7 +59,7 @@ Index("ix_kit_audit_log_party", audit_log.c.party_id, audit_log.c.dataset)
 
 audit_head = Table(
     "kit_audit_head",
-    kit_metadata,
+    exchange_metadata,
     Column("name", String(20), primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("entry_hash", String(64), nullable=False),

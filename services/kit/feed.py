@@ -27,7 +27,7 @@ from typing import Any, Literal
 from sqlalchemy import Column, Index, String, Table, Text, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit.tables import kit_metadata
+from services.kit.tables import exchange_metadata
 from services.kit.types import BigIntPK, UtcDateTime, utcnow
 
 Op = Literal["upsert", "correction", "deletion"]
@@ -35,7 +35,7 @@ OPS: tuple[Op, ...] = ("upsert", "correction", "deletion")
 
 feed_log = Table(
     "kit_feed",
-    kit_metadata,
+    exchange_metadata,
     Column("seq", BigIntPK, primary_key=True, autoincrement=True),
     Column("dataset", String(40), nullable=False),
     Column("op", String(12), nullable=False),

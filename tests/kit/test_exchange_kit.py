@@ -22,7 +22,14 @@ from services.kit.signing import (
     sha256_hex,
     verify,
 )
+from services.kit.tables import exchange_metadata
 from tests.kit.kit_harness import rating_event
+
+
+@pytest.fixture(autouse=True)
+async def _exchange_tables(db: Database) -> None:
+    async with db.write_engine.begin() as connection:
+        await connection.run_sync(exchange_metadata.create_all)
 
 
 def _exchange(n: int) -> audit_chain.Exchange:
