@@ -33,7 +33,7 @@ class AgencyCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
     credit_code: str = Field(
         description="Unified social credit code (GB 32100)",
-        examples=["11441200007187370N"],
+        examples=["11441200007187370L"],
         json_schema_extra={"format": "cn-credit-code"},
     )
 
