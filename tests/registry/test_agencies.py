@@ -14,10 +14,12 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import delete
 
 from devtools.nats import NatsServer
 from services.kit import audit_chain
 from services.kit.db import Database
+from services.kit.feed import feed_log, read_page
 from services.kit.signing import (
     SIGNATURE_HEADER,
     SignatureError,
@@ -25,6 +27,7 @@ from services.kit.signing import (
     sign_manifest,
     verify,
 )
+from services.registry.agencies.backfill import backfill
 from tests.registry.test_identity_support import Registry, claims_of, problem, registry_app
 from tests.registry.test_parties_support import new_credit_code, worker_body
 from tests.support.tokens import bearer
@@ -261,3 +264,26 @@ async def test_signed_import_of_target_group_members(registry: Registry) -> None
         f"/api/v1/workers/{created.json()['id']}", headers=bearer("officer")
     )
     assert worker.json()["target_groups"] == [*body["target_groups"], "poverty_alleviation"]
+
+
+async def test_backfill_puts_earlier_records_into_the_feeds_once(registry: Registry) -> None:
+    created = await registry.client.post(
+        "/api/v1/workers", json=worker_body(), headers=bearer("officer")
+    )
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    database = Database(registry.database_url)
+    try:
+        # As if registered before the feeds existed.
+        async with database.write() as session:
+            await session.execute(delete(feed_log).where(feed_log.c.record_id == worker_id))
+        first = await backfill(database)
+        assert first["workers"] == 1 and (await backfill(database))["workers"] == 0
+        async with database.read() as session:
+            entries, _ = await read_page(session, "workers", 0, 100)
+    finally:
+        await database.dispose()
+    (entry,) = [e for e in entries if e.record_id == worker_id]
+    assert (entry.op, entry.event_type) == ("upsert", "backfill")
+    assert entry.record["id_card_masked"].startswith("*" * 14)
+    assert entry.record["name"] == created.json()["name"]

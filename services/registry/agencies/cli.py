@@ -4,6 +4,9 @@
 end and prints the number of entries and the head hash (keep it: a later run must extend it);
 exit 1 names the first entry whose content, hash or link is wrong, or a truncated tail.
 
+``audit backfill-feeds`` adds an ``upsert`` entry for every record registered before the feeds
+existed (records that have no feed entry yet); running it again adds nothing.
+
 ``audit verify-file FILE --signature FILE.jws --jwks JWKS`` checks a downloaded feed page or
 export against its detached signature and the platform's published keys (a JWKS file or URL,
 e.g. ``https://…/.well-known/exchange-jwks.json``); exit 1 when a single byte differs.
@@ -54,6 +57,18 @@ async def _verify_chain() -> int:
     return EXIT_FAILED
 
 
+async def _backfill() -> int:
+    from services.registry.agencies.backfill import backfill
+
+    database = Database(service_settings("registry", PlatformSettings()).database_url)
+    try:
+        added = await backfill(database)
+    finally:
+        await database.dispose()
+    print("feed entries added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
+    return 0
+
+
 def _verify_file(path: Path, signature: str, jwks: str) -> int:
     try:
         sig_path = Path(signature)
@@ -83,7 +98,12 @@ def main(argv: list[str]) -> int:
     one.add_argument("file", type=Path)
     one.add_argument("--signature", required=True, help="the .jws file (or the JWS itself)")
     one.add_argument("--jwks", required=True, help="JWKS file or URL of the signer's keys")
+    sub.add_parser(
+        "backfill-feeds", help="put records registered before the feeds existed into them"
+    )
     args = parser.parse_args(argv)
     if args.action == "verify":
         return asyncio.run(_verify_chain())
+    if args.action == "backfill-feeds":
+        return asyncio.run(_backfill())
     return _verify_file(args.file, args.signature, args.jwks)
