@@ -8,6 +8,8 @@
 3. Registry bulk import: rows/s for a 50,000-row CSV file (when the importer is present).
 4. Credit levels: recomputing 100,000 credit files after a policy change, parties/s, on SQLite
    and, when ``JIASAO_TEST_POSTGRES_URL`` is set, on PostgreSQL.
+5. Agency feed: an agency pulls the signed, audited workers feed of 100,000 workers from zero
+   (``feed <db>: N records/s for 100000 workers; peak RSS +M MB``), on SQLite and PostgreSQL.
 
 Everything runs on free ports in a temporary directory; nothing touches ``var/``.
 """
@@ -158,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-import", action="store_true", help="skip the 50k-row import")
     parser.add_argument("--credit-parties", type=int, default=100_000)
+    parser.add_argument(
+        "--feed-workers", type=int, default=100_000, help="agency feed size (0 skips it)"
+    )
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="jiasao-bench-") as scratch:
@@ -216,6 +221,17 @@ def main(argv: list[str] | None = None) -> int:
                         credit_url, args.credit_parties
                     )
                 print("credit levels (PostgreSQL):", json.dumps(results["credit_levels_postgres"]))
+        if args.feed_workers:
+            from bench.feed import feed_line, run_feed_bench
+
+            n = args.feed_workers
+            feed_url = f"sqlite+aiosqlite:///{Path(scratch) / 'feed-bench' / 'registry.db'}"
+            results["feed_sqlite"] = run_feed_bench(feed_url, n)
+            print(feed_line("sqlite", results["feed_sqlite"], n), flush=True)
+            if os.environ.get(POSTGRES_ENV) and not args.skip_postgres:
+                with postgres_database("jiasao_bench_feed") as feed_url:
+                    results["feed_postgres"] = run_feed_bench(feed_url, n)
+                print(feed_line("postgresql", results["feed_postgres"], n), flush=True)
     print(json.dumps(results, indent=2))
     return 0
 

@@ -20,8 +20,10 @@ County = Literal[
     "duanzhou", "dinghu", "gaoyao", "sihui", "guangning", "huaiji", "fengkai", "deqing", "other"
 ]
 
-#: Roles of people (and partner platforms) on the platform.
-Role = Literal["worker", "employer", "company", "institution", "officer", "partner", "admin"]
+#: Roles of people (and partner platforms and government agencies) on the platform.
+Role = Literal[
+    "worker", "employer", "company", "institution", "officer", "partner", "agency", "admin"
+]
 
 #: Life cycle of a worker's record in the registry.
 WorkerStatus = Literal["registered", "verified", "active", "suspended", "left"]

@@ -38,6 +38,8 @@ class FreshSecrets:
     pii_key: str
     pii_index_key: str
     jwt_keys: dict[str, Any]
+    #: The platform's exchange signing keys (feed pages, exports): same format as jwt_keys.
+    exchange_keys: dict[str, Any]
     metrics_token: str
 
     @classmethod
@@ -45,6 +47,7 @@ class FreshSecrets:
         from services.kit.auth import new_private_pem
 
         jwt_kid = f"k-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+        exchange_kid = f"exchange-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
         return cls(
             nats_passwords={name: _password() for name in SERVICES},
             db_passwords={name: _password() for name in SERVICES},
@@ -55,6 +58,7 @@ class FreshSecrets:
             pii_key=_b64key(),
             pii_index_key=_b64key(),
             jwt_keys={"active": jwt_kid, "keys": {jwt_kid: new_private_pem()}},
+            exchange_keys={"active": exchange_kid, "keys": {exchange_kid: new_private_pem()}},
             metrics_token=_password(),
         )
 
@@ -89,7 +93,13 @@ def secret_manifests(namespace: str, fresh: FreshSecrets | None = None) -> list[
                 "index-key": fresh.pii_index_key,
             },
         ),
-        secret("jiasao-jwt", {"jwt_keys.json": json.dumps(fresh.jwt_keys, indent=2)}),
+        secret(
+            "jiasao-jwt",
+            {
+                "jwt_keys.json": json.dumps(fresh.jwt_keys, indent=2),
+                "exchange_keys.json": json.dumps(fresh.exchange_keys, indent=2),
+            },
+        ),
         # Prometheus sends it as a bearer token (deploy/prometheus/scrape.yaml).
         secret("jiasao-metrics", {"token": fresh.metrics_token}),
     ]
@@ -120,6 +130,7 @@ def compose_env(fresh: FreshSecrets | None = None) -> str:
         "JIASAO_PII_ACTIVE_KEY": fresh.pii_key_id,
         "JIASAO_PII_INDEX_KEY": fresh.pii_index_key,
         "JIASAO_JWT_KEYS_JSON": json.dumps(fresh.jwt_keys, separators=(",", ":")),
+        "JIASAO_EXCHANGE_KEYS_JSON": json.dumps(fresh.exchange_keys, separators=(",", ":")),
         "JIASAO_METRICS_TOKEN": fresh.metrics_token,
     }
     for name in SERVICES:

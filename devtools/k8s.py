@@ -170,6 +170,8 @@ def service_env(service: str) -> list[dict[str, Any]]:
         # The registry signs tokens; it reads its private keys from the mounted Secret (a
         # rotation updates the Secret; the registry re-reads the file) and publishes the JWKS.
         env.append({"name": "JIASAO_JWT_KEYS_FILE", "value": f"{JWT_DIR}/jwt_keys.json"})
+        # ... and signs exchanged data (feed pages, exports) with the exchange key beside it.
+        env.append({"name": "JIASAO_EXCHANGE_KEYS_FILE", "value": f"{JWT_DIR}/exchange_keys.json"})
         env.append({"name": "JIASAO_JWKS_URL", "value": ""})
     return env
 

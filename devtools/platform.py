@@ -44,6 +44,7 @@ from services.kit.auth import ensure_dev_jwt_keys
 from services.kit.pii import ensure_dev_pii_keys
 from services.kit.secret_files import write_once
 from services.kit.settings import SERVICE_PORTS, SERVICES
+from services.kit.signing import ensure_dev_exchange_keys
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GATEWAY = "gateway"
@@ -59,6 +60,7 @@ def ensure_dev_secrets(var_dir: Path) -> None:
     """
     ensure_dev_pii_keys(var_dir)
     ensure_dev_jwt_keys(var_dir)
+    ensure_dev_exchange_keys(var_dir)
     dev_metrics_token(var_dir)
 
 

@@ -39,10 +39,10 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/workers/[^/]+/rating(/|$)", "rating"),
     (
         r"^/api/v1/(workers|companies|institutions|employers|partners|accounts|auth"
-        r"|imports|exports|me)(/|$)",
+        r"|imports|exports|me|agencies|feeds)(/|$)",
         "registry",
     ),
-    (r"^/\.well-known/jwks\.json$", "registry"),
+    (r"^/\.well-known/(exchange-)?jwks\.json$", "registry"),
     (
         r"^/api/v1/(courses|enrollments|competitions|subsidies|skills-records|apprenticeships"
         r"|training-bases|ventures)(/|$)",
@@ -86,7 +86,7 @@ def _public(pattern: str, public: set[str], token: set[str] | None = None) -> Pu
 #: the policies and methods the services declare, both ways.
 PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/auth/(login|refresh|logout|token)$", {"POST"}),
-    _public(r"^/\.well-known/jwks\.json$", {"GET"}),
+    _public(r"^/\.well-known/(exchange-)?jwks\.json$", {"GET"}),
     _public(r"^/api/v1/courses$", {"GET"}, {"POST"}),
     _public(r"^/api/v1/courses/[^/]+$", {"GET"}),
     _public(r"^/api/v1/courses/[^/]+/(rules|sessions)$", {"GET"}, {"POST"}),

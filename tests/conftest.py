@@ -17,12 +17,14 @@ def _platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point JIASAO_VAR_DIR at a temp dir holding freshly generated development keys."""
     from services.kit.auth import ensure_dev_jwt_keys
     from services.kit.pii import ensure_dev_pii_keys
+    from services.kit.signing import ensure_dev_exchange_keys
 
     var_dir = tmp_path_factory.mktemp("var")
     previous = os.environ.get("JIASAO_VAR_DIR")
     os.environ["JIASAO_VAR_DIR"] = str(var_dir)
     ensure_dev_pii_keys(var_dir)
     ensure_dev_jwt_keys(var_dir)
+    ensure_dev_exchange_keys(var_dir)
     yield var_dir
     if previous is None:
         os.environ.pop("JIASAO_VAR_DIR", None)

@@ -39,3 +39,50 @@ def outbox_parking_downgrade() -> None:
     op.drop_index("ix_kit_inbox_processed_at", table_name="kit_inbox")
     with op.batch_alter_table("kit_outbox") as batch:
         batch.drop_column("parked_at")
+
+
+def exchange_tables_upgrade() -> None:
+    """The change feed (:mod:`services.kit.feed`) and the hash-chained audit log
+    (:mod:`services.kit.audit_chain`)."""
+    big = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        "kit_feed",
+        sa.Column("seq", big, primary_key=True, autoincrement=True),
+        sa.Column("dataset", sa.String(length=40), nullable=False),
+        sa.Column("op", sa.String(length=12), nullable=False),
+        sa.Column("record_id", sa.String(length=64), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("record", sa.Text(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_kit_feed_dataset_seq", "kit_feed", ["dataset", "seq"])
+    op.create_index("ix_kit_feed_record", "kit_feed", ["dataset", "record_id"])
+    op.create_table(
+        "kit_audit_log",
+        sa.Column("seq", big, primary_key=True, autoincrement=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("entry_hash", sa.String(length=64), nullable=False, unique=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("dataset", sa.String(length=40), nullable=False),
+        sa.Column("party_id", sa.String(length=64), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_kit_audit_log_party", "kit_audit_log", ["party_id", "dataset"])
+    op.create_table(
+        "kit_audit_head",
+        sa.Column("name", sa.String(length=20), primary_key=True),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("entry_hash", sa.String(length=64), nullable=False),
+        sa.Column("entries", sa.Integer(), nullable=False),
+    )
+
+
+def exchange_tables_downgrade() -> None:
+    op.drop_table("kit_audit_head")
+    op.drop_index("ix_kit_audit_log_party", table_name="kit_audit_log")
+    op.drop_table("kit_audit_log")
+    op.drop_index("ix_kit_feed_record", table_name="kit_feed")
+    op.drop_index("ix_kit_feed_dataset_seq", table_name="kit_feed")
+    op.drop_table("kit_feed")

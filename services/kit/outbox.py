@@ -42,6 +42,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData, envelope_for
+from services.kit import feed
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.relay_lease import Lease
@@ -81,7 +82,21 @@ async def publish(session: AsyncSession, data: EventData) -> CloudEvent[Any]:
     envelope, row = _outbox_row(data, traceparent_var.get())
     await session.execute(insert(outbox).values(**row))
     session.info[WROTE_OUTBOX] = True
+    if feed.feeds_event(envelope.type):
+        await feed.append(session, _feed_rows([envelope]))
     return envelope
+
+
+def _feed_rows(envelopes: Iterable[CloudEvent[Any]]) -> list[dict[str, Any]]:
+    """Change-feed rows of the events that feed a dataset (:mod:`services.kit.feed`)."""
+    rows: list[dict[str, Any]] = []
+    for envelope in envelopes:
+        if feed.feeds_event(envelope.type):
+            data = envelope.data
+            if not isinstance(data, dict):
+                data = data.model_dump(mode="json")
+            rows.extend(feed.rows_for(envelope.type, envelope.id, data))
+    return rows
 
 
 async def publish_many(session: AsyncSession, datas: Iterable[EventData]) -> list[CloudEvent[Any]]:
@@ -95,6 +110,7 @@ async def publish_many(session: AsyncSession, datas: Iterable[EventData]) -> lis
     if built:
         await session.execute(insert(outbox), [row for _, row in built])
         session.info[WROTE_OUTBOX] = True
+        await feed.append(session, _feed_rows(envelope for envelope, _ in built))
     return [envelope for envelope, _ in built]
 
 

@@ -3,7 +3,8 @@
 Every route of every service depends on exactly one policy from this module (DESIGN.md §6):
 
 - :func:`public` — anyone; a token, if sent, must still be valid (never silently anonymous).
-- :func:`allow` — the listed roles, and partner platforms holding *every* listed scope.
+- :func:`allow` — the listed roles, and partner platforms or agencies holding *every* listed
+  scope (a scope no partner can hold, such as ``feed:workers``, admits only agencies).
 - :func:`authenticated` — any verified caller (the route then checks the record relation).
 - :func:`operator` — platform operators (admin tokens) only: dead letters and other internals.
 
@@ -27,6 +28,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from services.kit.principal import (
     ROLES,
+    SCOPED_ROLES,
     Principal,
     Role,
     current_principal,
@@ -66,7 +68,7 @@ class Policy:
             return True
         if self.kind == "operator":
             return principal.role == "admin"
-        if principal.role == "partner" and "partner" not in self.roles:
+        if principal.role in SCOPED_ROLES and principal.role not in self.roles:
             return bool(self.scopes) and self.scopes <= principal.scopes
         return principal.role in self.roles
 
@@ -80,7 +82,7 @@ class Policy:
             return "Platform operators only (admin token)."
         who = ", ".join(sorted(self.roles)) or "nobody"
         if self.scopes:
-            who += f"; partner platforms with scope {' '.join(sorted(self.scopes))}"
+            who += f"; partner platforms or agencies with scope {' '.join(sorted(self.scopes))}"
         return f"Allowed: {who}."
 
 
@@ -127,7 +129,7 @@ def allow(*roles: Role, scopes: Iterable[str] = ()) -> Callable[..., Any]:
     async def allowed_caller(request: Request) -> Principal:
         principal = await current_principal(request)
         if not policy.admits(principal):
-            if principal.role == "partner" and policy.scopes:
+            if principal.role in SCOPED_ROLES and policy.scopes:
                 missing = policy.scopes - principal.scopes
                 raise forbidden(f"Missing scope: {' '.join(sorted(missing))}")
             raise forbidden(f"Role {principal.role} may not do this")

@@ -15,18 +15,24 @@ from fastapi import Request
 
 from services.kit.errors import Problem
 
-Role = Literal["worker", "employer", "company", "institution", "officer", "partner", "admin"]
+Role = Literal[
+    "worker", "employer", "company", "institution", "officer", "partner", "agency", "admin"
+]
 ROLES: tuple[Role, ...] = typing.get_args(Role)
+#: Machine clients (OAuth2 client credentials) that act by scopes, not by a person's role:
+#: partner platforms and government agencies (whose scopes follow their data-sharing agreements).
+SCOPED_ROLES: frozenset[Role] = frozenset({"partner", "agency"})
 
 
 @dataclass(frozen=True)
 class Principal:
-    """A verified caller. People have a role; partner platforms have role "partner" + scopes."""
+    """A verified caller. People have a role; partner platforms have role "partner" + scopes,
+    government agencies role "agency" + the scopes their data-sharing agreements grant."""
 
     subject: str  # account id for people, client id for partner platforms
     role: Role
     #: The party the account acts for: worker id, company id, institution id, employer id or
-    #: partner id. None for officers and admins, who act for the programme.
+    #: partner id or agency id. None for officers and admins, who act for the programme.
     party_id: uuid.UUID | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: str | None = None

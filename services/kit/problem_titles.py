@@ -59,6 +59,10 @@ PROBLEM_TITLES: dict[str, tuple[str, str, str]] = {
     "consent-not-active": ("Consent not active", "授权未生效", "授權未生效"),
     "duplicate-consent": ("Consent already given", "授权已存在", "授權已存在"),
     "empty-upload": ("Empty upload", "上传内容为空", "上載內容為空"),
+    # Registry: agencies and signed exchange.
+    "agency-not-active": ("Agency not active", "机构未启用", "機構未啟用"),
+    "duplicate-key": ("Key already registered", "密钥已登记", "密鑰已登記"),
+    "invalid-signature": ("Invalid signature", "签名无效", "簽名無效"),
     # Training.
     "not-open": ("Not open", "未开放", "未開放"),
     "already-enrolled": ("Already enrolled", "已报名", "已報名"),

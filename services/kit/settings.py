@@ -44,6 +44,9 @@ class PlatformSettings(BaseSettings):
     jwks_url: str | None = None
     #: Signing keys file (private keys; only the registry needs it). Default: <var>/secrets.
     jwt_keys_file: Path | None = None
+    #: Ed25519 keys signing exchanged data (feed pages, exports); same format as the token key
+    #: file. Default ``<var_dir>/secrets/exchange_keys.json`` (generated for development).
+    exchange_keys_file: Path | None = None
     access_token_ttl: int = Field(default=900, ge=60, le=3600)
 
 

@@ -23,6 +23,9 @@ from sqlalchemy import (
 from services.kit.types import BigIntPK, UtcDateTime
 
 kit_metadata = MetaData()
+#: Kit tables a service opts into (change feeds, the exchange audit chain: services/kit/feed.py
+#: and audit_chain.py): only the alembic environments of services that serve feeds target it.
+exchange_metadata = MetaData()
 
 #: Events written in the same transaction as the state change; the relay publishes them.
 outbox = Table(

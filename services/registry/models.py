@@ -6,6 +6,8 @@ employment, consent) and ``identity/models.py`` (accounts, tokens, clients).
 
 from __future__ import annotations
 
+# Agencies, their keys and data-sharing agreements register on Base:
+from services.registry.agencies import models as agency_models  # noqa: F401
 from services.registry.base import Base
 
 # Bulk exchange tables (import jobs and their per-row reports) register on Base:

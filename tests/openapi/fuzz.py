@@ -78,6 +78,10 @@ RULES_NO_SCHEMA_STATES: dict[str, tuple[tuple[int, ...], str]] = {
     "POST /api/v1/imports/companies": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
     "POST /api/v1/imports/institutions": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
     "POST /api/v1/imports/workers": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
+    "POST /api/v1/agencies/{agency_id}/agreements": (
+        (422,),
+        "known datasets and their fields; valid_until after valid_from",
+    ),
     "POST /api/v1/credit-files/{party_kind}/{party_id}/records": (
         (422,),
         "effective_until after effective_from",

@@ -44,6 +44,7 @@ from services.registry.exchange.formats import (
 from services.registry.exchange.jobs import ExchangeRuntime, create_job, discard, get_job
 from services.registry.exchange.models import ImportIssue, ImportJob
 from services.registry.exchange.schemas import ImportJobOut, JobStatus, job_out
+from services.registry.exchange.signed import signed_export
 from services.registry.parties.access import WORKERS_READ_SCOPE
 
 router = APIRouter(prefix="/api/v1", tags=["bulk exchange"])
@@ -248,7 +249,7 @@ async def list_imports(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF)),
     status: JobStatus | None = Query(None),
-    kind: Literal["workers", "companies", "institutions"] | None = Query(None),
+    kind: Literal["workers", "companies", "institutions", "target_groups"] | None = Query(None),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[ImportJobOut]:
@@ -368,12 +369,14 @@ async def export_records(
     company_id: uuid.UUID | None = Query(None, description="Workers"),
     company_kind: EmploymentKind | None = Query(None, alias="kind", description="Companies"),
     level: InstitutionLevel | None = Query(None, description="Institutions"),
-) -> StreamingResponse:
+) -> Response:
     """Stream workers, companies or institutions in the import's format, masked by default.
 
-    Officers and admins may ask for ``unmasked=true`` (the export is audit-logged with the
-    caller and the row count); partner platforms with ``workers:read`` may export workers,
-    masked only. An unmasked CSV export can be imported into another registry as it is.
+    Officers and admins may ask for ``unmasked=true``; partner platforms with
+    ``workers:read`` may export workers, masked only. An unmasked CSV export can be imported
+    into another registry as it is. Every export is signed by the platform (detached JWS in
+    the ``Jiasao-Signature`` header; keys at ``/.well-known/exchange-jwks.json``) and recorded
+    in the hash-chained audit log with the caller, the row count and the file's SHA-256.
     """
     kind_ = _kind(kind)
     _filters_apply(
@@ -401,6 +404,7 @@ async def export_records(
         kind=company_kind,
         level=level,
     )
+    tally = {"rows": 0}
     stream = export_stream(
         ctx.db,
         ctx.extras["pii"],
@@ -411,13 +415,9 @@ async def export_records(
         actor=principal,
         page_size=runtime_of(ctx).settings.export_page_size,
         bom=bom,
+        tally=tally,
     )
     name = f"{kind_}-{date.today():%Y%m%d}{'' if unmasked else '-masked'}.{format}"
-    return StreamingResponse(
-        stream,
-        media_type=_media(format),
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
+    return await signed_export(
+        ctx, principal, stream, tally, kind=kind_, name=name, media_type=_media(format)
     )

@@ -159,8 +159,10 @@ async def export_stream(
     actor: Principal,
     page_size: int = 500,
     bom: bool = False,
+    tally: dict[str, int] | None = None,
 ) -> AsyncIterator[bytes]:
-    """The export's bytes, a page at a time; one short read transaction per page."""
+    """The export's bytes, a page at a time; one short read transaction per page.
+    ``tally["rows"]`` counts the records written so far."""
     source = SOURCES[kind]
     base = source.query(filters).order_by(source.table.id).limit(page_size)
     writer = CsvWriter(SPECS[kind], bom=bom) if fmt == "csv" else None
@@ -179,6 +181,8 @@ async def export_stream(
             records = [source.record(cipher, full, row) for row in rows]
             after = rows[-1][0].id
             count += len(records)
+            if tally is not None:
+                tally["rows"] = count
             yield writer.page(records) if writer is not None else jsonl_page(records)
             if len(rows) < page_size:
                 break

@@ -15,7 +15,9 @@ JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
 
 class ImportCounts(BaseModel):
     total: int = Field(description="Data rows read (blank lines are not rows)")
-    created: int = Field(description="Rows registered as new records")
+    created: int = Field(
+        description="Rows registered as new records (target_groups: workers updated)"
+    )
     unchanged: int = Field(description="Rows whose key was registered with the same values")
     conflict: int = Field(
         description="Rows whose key was registered with different values (left unchanged)"
@@ -26,7 +28,7 @@ class ImportCounts(BaseModel):
 
 class ImportJobOut(BaseModel):
     id: uuid.UUID
-    kind: Literal["workers", "companies", "institutions"]
+    kind: Literal["workers", "companies", "institutions", "target_groups"]
     format: Literal["csv", "jsonl"]
     status: JobStatus
     counts: ImportCounts

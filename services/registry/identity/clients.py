@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kit.db import Database
 from services.kit.errors import Conflict, NotFound
 from services.kit.types import utcnow
+from services.registry.agencies.models import Agency
 from services.registry.identity.config import IdentitySettings
 from services.registry.identity.models import OAuthClient
 from services.registry.identity.passwords import Passwords
@@ -130,6 +131,8 @@ class PartnerClients:
         if not await self.passwords.verify(secret_hash, client_secret):
             raise oauth_error(401, "invalid_client", "Unknown client or wrong client secret")
         assert client is not None
+        if client.party_kind == "agency":
+            return await self._agency_token(client, scope)
         requested = scope.split() if scope and scope.strip() else list(client.scopes)
         unknown = sorted(s for s in set(requested) if s not in PARTNER_SCOPES)
         if unknown:
@@ -161,11 +164,52 @@ class PartnerClients:
                 "The partner platform this client belongs to is not active",
             )
         granted = sorted(set(requested))
+        return self._issue(client, "partner", granted)
+
+    def _issue(self, client: OAuthClient, role: str, granted: list[str]) -> ClientToken:
         access, lifetime = self.issuer.issue(
             subject=client.client_id,
-            role="partner",
+            role=role,
             party_id=client.partner_id,
             scopes=granted,
             ttl=self.token_ttl,
         )
         return ClientToken(access_token=access, expires_in=lifetime, scope=" ".join(granted))
+
+    async def _agency_token(self, client: OAuthClient, scope: str | None) -> ClientToken:
+        """An agency's token: the scopes of its data-sharing agreements in force now (all of
+        them, or those requested; asking for one no agreement covers is ``invalid_scope``)."""
+        from services.registry.agencies.datasets import AGENCY_SCOPES
+        from services.registry.agencies.service import scopes_in_force
+
+        requested = set(scope.split()) if scope and scope.strip() else None
+        unknown = sorted(s for s in requested or () if s not in AGENCY_SCOPES)
+        if unknown:
+            raise oauth_error(400, "invalid_scope", f"Unknown scope: {' '.join(unknown)}", "scope")
+        async with self.db.write() as session:
+            used = await session.execute(
+                update(OAuthClient)
+                .where(OAuthClient.client_id == client.client_id, OAuthClient.active.is_(True))
+                .values(last_used_at=utcnow())
+            )
+            still_active = bool(getattr(used, "rowcount", 0))
+            status = await session.scalar(
+                select(Agency.status).where(Agency.id == client.partner_id)
+            )
+            available = await scopes_in_force(session, client.partner_id)
+        if not still_active:
+            raise oauth_error(401, "invalid_client", "Unknown client or wrong client secret")
+        if status != "active":
+            raise oauth_error(
+                400, "unauthorized_client", "The agency this client belongs to is not active"
+            )
+        if requested is not None and not requested <= available:
+            missing = " ".join(sorted(requested - available))
+            raise oauth_error(
+                400,
+                "invalid_scope",
+                f"No data-sharing agreement in force covers: {missing}",
+                "scope",
+            )
+        granted = sorted(requested if requested is not None else available)
+        return self._issue(client, "agency", granted)

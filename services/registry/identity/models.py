@@ -100,8 +100,11 @@ class OAuthClient(Base):
 
     client_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
-    #: The partner party the client acts for (the parties table may not know it yet).
+    #: The party the client acts for: a partner platform, or an agency when ``party_kind`` is
+    #: ``agency`` (the parties table may not know it yet).
     partner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    #: partner (scopes below) or agency (scopes from its data-sharing agreements in force).
+    party_kind: Mapped[str] = mapped_column(String(10), default="partner", server_default="partner")
     name: Mapped[str] = mapped_column(String(100))
     #: Scopes the client may request (a subset of identity.scopes.PARTNER_SCOPES).
     scopes: Mapped[list[str]] = mapped_column(JSON)

@@ -106,6 +106,9 @@ CAPABILITIES: dict[Role, frozenset[Action]] = {
     "institution": frozenset({A.INSTITUTION_READ, A.INSTITUTION_UPDATE}),  # own institution
     "employer": frozenset({A.EMPLOYER_READ}),  # own record
     "partner": frozenset(),
+    # Agencies read registry data only through the change feeds of their data-sharing
+    # agreements (services/registry/agencies), never through the party routes.
+    "agency": frozenset(),
 }
 
 #: Partner scope → actions it grants (nothing else is ever open to a partner).

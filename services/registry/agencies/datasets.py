@@ -1,0 +1,88 @@
+"""What may be exchanged with agencies: the datasets, their fields, and the scopes naming them.
+
+Feed datasets are served as change feeds (``GET /api/v1/feeds/{dataset}``), built from the
+registry's own events (:mod:`services.kit.feed`; the sources are registered here, so every
+``publish`` of these events also appends to the feed in the same transaction). Import datasets
+are files agencies send us, signed. A data-sharing agreement names datasets and, for each, the
+fields the agency may receive or send; a token scope ``feed:<dataset>`` or
+``import:<dataset>`` is granted only while an agreement naming the dataset is in force.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.registry import (
+    CompanyRegistered,
+    EmploymentChanged,
+    InstitutionRegistered,
+    WorkerRegistered,
+    WorkerStatusChanged,
+    WorkerUpdated,
+)
+from services.kit import feed
+from services.kit.feed import FeedSource
+
+#: Feed dataset → the fields an agreement may name (every one is masked or public already:
+#: the feeds carry what the events carry, and the events carry no plaintext personal number).
+FEED_DATASETS: dict[str, tuple[str, ...]] = {
+    "workers": (
+        "name",
+        "gender",
+        "birth_date",
+        "birth_year",
+        "county",
+        "id_card_masked",
+        "phone_masked",
+        "tracks",
+        "languages",
+        "status",
+        "company_id",
+        "education",
+        "target_groups",
+        "health_check_valid_until",
+        "no_criminal_record_valid_until",
+        "registered_at",
+        "updated_at",
+    ),
+    "companies": ("name", "credit_code", "county", "kind", "honours", "registered_at"),
+    "institutions": ("name", "credit_code", "county", "level", "tracks", "registered_at"),
+}
+
+#: Import dataset → the fields a file of it carries.
+IMPORT_DATASETS: dict[str, tuple[str, ...]] = {
+    # Civil affairs' list of people in a target group (poverty alleviation, 4050, ...).
+    "target_groups": ("id_number", "target_group"),
+}
+
+DATASETS: dict[str, tuple[str, ...]] = {**FEED_DATASETS, **IMPORT_DATASETS}
+
+
+def scope_of(dataset: str) -> str:
+    return f"feed:{dataset}" if dataset in FEED_DATASETS else f"import:{dataset}"
+
+
+AGENCY_SCOPES: tuple[str, ...] = tuple(scope_of(d) for d in DATASETS)
+
+
+def _status(data: dict[str, Any]) -> dict[str, Any]:
+    return {"status": data["to_status"], "updated_at": data["changed_at"]}
+
+
+def _employment(data: dict[str, Any]) -> dict[str, Any]:
+    return {"company_id": data["company_id"], "updated_at": data["changed_at"]}
+
+
+def register_feeds() -> None:
+    """Declare which registry events feed which dataset (idempotent)."""
+    feed.register(
+        FeedSource(WorkerRegistered.event_type, "workers", "upsert", "worker_id"),
+        FeedSource(WorkerUpdated.event_type, "workers", "correction", "worker_id"),
+        FeedSource(WorkerStatusChanged.event_type, "workers", "correction", "worker_id", _status),
+        FeedSource(EmploymentChanged.event_type, "workers", "correction", "worker_id", _employment),
+        FeedSource(CompanyRegistered.event_type, "companies", "upsert", "company_id"),
+        FeedSource(InstitutionRegistered.event_type, "institutions", "upsert", "institution_id"),
+    )
+
+
+register_feeds()

@@ -1,0 +1,234 @@
+"""Agencies, their keys, clients and data-sharing agreements: the domain operations.
+
+Each runs in the caller's transaction and does not authorise (the routes do). What an agency
+may receive is decided here and only here: :func:`grants_in_force` (the token grant and every
+feed read ask it), from the agreements whose validity period contains *now* and that were not
+revoked — so an expired agreement stops a feed within the same request, not at token expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kit.errors import Conflict, InvalidField, NotFound
+from services.kit.ids import new_id
+from services.kit.principal import Principal
+from services.kit.types import utcnow
+from services.registry.agencies.datasets import scope_of
+from services.registry.agencies.models import Agency, AgencyKey, SharingAgreement
+from services.registry.agencies.schemas import AgencyCreate, AgencyKeyCreate, AgreementCreate
+from services.registry.identity.models import OAuthClient
+from services.registry.identity.passwords import Passwords
+from services.registry.identity.service import CLIENT_ID_PREFIX
+from services.registry.parties.records import actor_id, credit_code_free, flush_unique
+
+log = logging.getLogger(__name__)
+AGENCY = "agency"
+
+
+async def get_agency(session: AsyncSession, agency_id: uuid.UUID, *, lock: bool = False) -> Agency:
+    agency = await session.get(Agency, agency_id, with_for_update=lock)
+    if agency is None:
+        raise NotFound("agency", agency_id)
+    return agency
+
+
+async def register_agency(session: AsyncSession, data: AgencyCreate, actor: Principal) -> Agency:
+    """409 ``duplicate-agency`` for a known credit code."""
+    detail = await credit_code_free(session, Agency, data.credit_code, AGENCY)
+    now = utcnow()
+    agency = Agency(
+        id=new_id(),
+        kind=data.kind,
+        level=data.level,
+        name=data.name,
+        credit_code=data.credit_code,
+        status="active",
+        version=1,
+        created_by=actor_id(actor),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(agency)
+    await flush_unique(session, detail, "duplicate-agency")
+    log.info("agency registered", extra={"agency_id": str(agency.id), "kind": agency.kind})
+    return agency
+
+
+async def set_agency_status(session: AsyncSession, agency: Agency, status: str) -> Agency:
+    """Suspending revokes the agency's OAuth clients in this transaction (no new tokens)."""
+    if agency.status == status:
+        raise Conflict(f"The agency is already {status}", slug="invalid-transition")
+    agency.status = status
+    agency.version += 1
+    agency.updated_at = utcnow()
+    if status != "active":
+        await session.execute(
+            update(OAuthClient)
+            .where(
+                OAuthClient.partner_id == agency.id,
+                OAuthClient.party_kind == AGENCY,
+                OAuthClient.active.is_(True),
+            )
+            .values(active=False, revoked_at=utcnow())
+        )
+    await session.flush()
+    return agency
+
+
+def _public_key(jwk: dict[str, str]) -> Ed25519PublicKey:
+    key = jwt.algorithms.OKPAlgorithm.from_jwk(json.dumps(jwk))
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidField("x", "is not an Ed25519 public key")
+    return key
+
+
+async def add_key(
+    session: AsyncSession, agency: Agency, data: AgencyKeyCreate, actor: Principal
+) -> AgencyKey:
+    """Register a signing key; 409 ``duplicate-key`` for a kid in use, 422 for a bad key."""
+    jwk = {"kty": data.kty, "crv": data.crv, "x": data.x}
+    try:
+        _public_key(jwk)
+    except (ValueError, jwt.PyJWTError):
+        raise InvalidField("x", "is not an Ed25519 public key") from None
+    if await session.get(AgencyKey, data.kid) is not None:
+        raise Conflict(f"Key id {data.kid} is already registered", slug="duplicate-key")
+    key = AgencyKey(
+        kid=data.kid,
+        agency_id=agency.id,
+        jwk=jwk,
+        active=True,
+        created_by=actor_id(actor),
+        created_at=utcnow(),
+        revoked_at=None,
+    )
+    session.add(key)
+    await flush_unique(session, f"Key id {data.kid} is already registered", "duplicate-key")
+    return key
+
+
+async def public_keys(session: AsyncSession, agency_id: uuid.UUID) -> dict[str, Ed25519PublicKey]:
+    """The agency's active signing keys by kid."""
+    keys = await session.scalars(
+        select(AgencyKey).where(AgencyKey.agency_id == agency_id, AgencyKey.active.is_(True))
+    )
+    return {k.kid: _public_key(k.jwk) for k in keys}
+
+
+async def create_agreement(
+    session: AsyncSession, agency: Agency, data: AgreementCreate, actor: Principal
+) -> SharingAgreement:
+    agreement = SharingAgreement(
+        id=new_id(),
+        agency_id=agency.id,
+        reference=data.reference,
+        legal_basis=data.legal_basis,
+        purpose=data.purpose,
+        datasets={name: list(fields) for name, fields in data.datasets.items()},
+        retention_days=data.retention_days,
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        created_by=actor_id(actor),
+        created_at=utcnow(),
+        revoked_at=None,
+    )
+    session.add(agreement)
+    await session.flush()
+    log.info(
+        "sharing agreement created",
+        extra={"agency_id": str(agency.id), "agreement_id": str(agreement.id)},
+    )
+    return agreement
+
+
+def in_force(agreement: SharingAgreement, now: datetime) -> bool:
+    return agreement.revoked_at is None and agreement.valid_from <= now < agreement.valid_until
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an agency may exchange of one dataset now, and under which agreements."""
+
+    dataset: str
+    fields: frozenset[str]
+    agreement_ids: tuple[str, ...]
+    purposes: tuple[str, ...]
+
+
+async def grants_in_force(
+    session: AsyncSession, agency_id: uuid.UUID, now: datetime | None = None
+) -> dict[str, Grant]:
+    """Dataset → grant, from the agency's agreements in force (none if it is not active)."""
+    now = now or utcnow()
+    status = await session.scalar(select(Agency.status).where(Agency.id == agency_id))
+    if status != "active":
+        return {}
+    agreements = await session.scalars(
+        select(SharingAgreement)
+        .where(
+            SharingAgreement.agency_id == agency_id,
+            SharingAgreement.revoked_at.is_(None),
+            SharingAgreement.valid_from <= now,
+            SharingAgreement.valid_until > now,
+        )
+        .order_by(SharingAgreement.created_at)
+    )
+    fields: dict[str, set[str]] = {}
+    ids: dict[str, list[str]] = {}
+    purposes: dict[str, list[str]] = {}
+    for agreement in agreements:
+        for dataset, names in agreement.datasets.items():
+            fields.setdefault(dataset, set()).update(names)
+            ids.setdefault(dataset, []).append(str(agreement.id))
+            purposes.setdefault(dataset, []).append(agreement.purpose)
+    return {d: Grant(d, frozenset(fields[d]), tuple(ids[d]), tuple(purposes[d])) for d in fields}
+
+
+async def scopes_in_force(session: AsyncSession, agency_id: uuid.UUID) -> set[str]:
+    return {scope_of(d) for d in await grants_in_force(session, agency_id)}
+
+
+async def new_secret(passwords: Passwords) -> tuple[str, str]:
+    """(secret, its hash); hash outside the write transaction (argon2 is slow)."""
+    secret = secrets.token_urlsafe(32)
+    return secret, await passwords.hash(secret)
+
+
+async def create_client(
+    session: AsyncSession, secret_hash: str, agency_id: uuid.UUID, name: str, actor: Principal
+) -> OAuthClient:
+    """An OAuth client for an active agency (409 when suspended). Its scopes are not stored:
+    each token gets those of the agreements in force when it is issued."""
+    agency = await get_agency(session, agency_id, lock=True)
+    if agency.status != "active":
+        raise Conflict(
+            f"The agency is {agency.status}; reactivate it before giving it clients",
+            slug="agency-not-active",
+        )
+    client = OAuthClient(
+        client_id=CLIENT_ID_PREFIX + secrets.token_hex(12),
+        secret_hash=secret_hash,
+        partner_id=agency.id,
+        party_kind=AGENCY,
+        name=name,
+        scopes=[],
+        active=True,
+        created_by=actor_id(actor),
+        created_at=utcnow(),
+        last_used_at=None,
+        revoked_at=None,
+    )
+    session.add(client)
+    await session.flush()
+    return client
