@@ -89,6 +89,11 @@ async def test_case_access_publication_and_photos(rating: RatingHarness) -> None
         await client.put(f"{CASES}/{uuid.uuid4()}/photo", content=PNG, headers={**staff, **png}),
         404,
     )
+    octets = {**staff, "Content-Type": "application/octet-stream"}
+    is_problem(await client.put(photo, content=b"GIF89a....", headers=octets), 415)
+    assert (await client.put(photo, content=PNG, headers=octets)).status_code == 200  # sniffed
+    shown = await client.get(photo, headers={**staff, "Accept": "image/png"})
+    assert shown.headers["content-type"] == "image/png" and shown.content == PNG
     put = await client.put(photo, content=JPEG, headers={**staff, "Content-Type": "image/jpeg"})
     assert put.status_code == 200 and put.json()["photo_url"] == photo
     is_problem(await client.get(photo), 404)  # still a draft
@@ -105,9 +110,10 @@ async def test_case_access_publication_and_photos(rating: RatingHarness) -> None
     assert public.json()["worker_id"] is None and public.json()["created_at"] is None
     again = await client.get(path, headers={"If-None-Match": public.headers["ETag"]})
     assert again.status_code == 304
-    image = await client.get(photo)
+    image = await client.get(photo, headers={"Accept": "image/avif,image/*,*/*;q=0.8"})
     assert image.status_code == 200 and image.content == JPEG
-    assert image.headers["content-type"] == "image/jpeg"
+    assert image.headers["content-type"] == "image/jpeg"  # what a browser asks for
+    assert (await client.get(photo)).headers["content-type"] == "application/octet-stream"
     cached = await client.get(photo, headers={"If-None-Match": image.headers["ETag"]})
     assert cached.status_code == 304
     listed = await client.get(CASES, params={"kind": "model_worker"})

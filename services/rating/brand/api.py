@@ -176,24 +176,22 @@ async def withdraw_case(
     return await _set_state(ctx, case_id, "withdrawn", principal)
 
 
-_PHOTO_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in service.PHOTO_MAGIC
-        },
-    }
-}
+#: Documented as bytes, the one binary type client generators support; image/jpeg and
+#: image/png are accepted (and served to clients that accept images) too.
+OCTET_STREAM = "application/octet-stream"
+_BINARY = {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}}
+_PHOTO_BODY = {"requestBody": {"required": True, "content": _BINARY}}
 _PHOTO_RESPONSE: dict[int | str, dict[str, object]] = {
-    200: {
-        "description": "The photo",
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in service.PHOTO_MAGIC
-        },
-    }
+    200: {"description": "The photo's bytes (JPEG or PNG)", "content": _BINARY}
 }
+
+
+def _accepts_image(request: Request, media_type: str) -> bool:
+    """Whether the client's ``Accept`` names the photo's type or image/* (browsers do)."""
+    accepted = [
+        part.split(";")[0].strip().lower() for part in request.headers.get("accept", "").split(",")
+    ]
+    return media_type in accepted or "image/*" in accepted
 
 
 @cases.put("/cases/{case_id}/photo", response_model=CaseOut, openapi_extra=_PHOTO_BODY)
@@ -204,11 +202,14 @@ async def put_case_photo(
     principal: Principal = Depends(OFFICERS),
 ) -> CaseOut:
     """Set (or replace) the case's photo (officers, admins): the raw bytes of a JPEG or PNG of
-    at most 512 KiB, declared by ``Content-Type``. Another type, or bytes that do not start as
-    the declared type does, is a 415; a larger file a 413."""
-    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    service.check_photo_type(media_type)  # before reading the body
+    at most 512 KiB, sent as ``image/jpeg``, ``image/png`` or ``application/octet-stream``
+    (then told by its first bytes). Another type, or bytes that are not what the type says,
+    is a 415; a larger file a 413."""
+    declared = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if declared != OCTET_STREAM:
+        service.check_photo_type(declared)  # before reading the body
     data = await request.body()
+    media_type = service.sniff_photo(data) if declared == OCTET_STREAM else declared
     service.check_photo(media_type, data)
     async with ctx.db.write() as session:
         case = await service.put_photo(session, case_id, media_type, data, principal.subject)
@@ -223,7 +224,9 @@ async def get_case_photo(
     principal: Principal | None = Depends(public()),
 ) -> Response:
     """The case's photo, with an ETag (304 for ``If-None-Match``): public once the case is
-    published; 404 for a case without a photo or one the caller may not see."""
+    published; 404 for a case without a photo or one the caller may not see. Served as
+    ``image/jpeg`` or ``image/png`` when ``Accept`` names it or ``image/*`` (as browsers do),
+    else as ``application/octet-stream``."""
     async with ctx.db.read() as session:
         case = await session.get(BrandCase, case_id)
         photo = (
@@ -235,7 +238,8 @@ async def get_case_photo(
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    return Response(photo.data, media_type=photo.media_type, headers=headers)
+    served = photo.media_type if _accepts_image(request, photo.media_type) else OCTET_STREAM
+    return Response(photo.data, media_type=served, headers=headers)
 
 
 # --- nominations ---------------------------------------------------------------------------

@@ -133,10 +133,15 @@ def check_photo_type(media_type: str) -> bytes:
     return magic
 
 
+def sniff_photo(data: bytes) -> str:
+    """The photo type its first bytes say (for bytes sent as application/octet-stream); the
+    empty string when they are neither JPEG nor PNG (check_photo then answers 415)."""
+    return next((media for media, magic in PHOTO_MAGIC.items() if data.startswith(magic)), "")
+
+
 def check_photo(media_type: str, data: bytes) -> None:
     """415 for a type other than JPEG or PNG or bytes that are not what the type says; 413
     over :data:`PHOTO_MAX_BYTES`; 400 for an empty body."""
-    magic = check_photo_type(media_type)
     if len(data) > PHOTO_MAX_BYTES:
         raise Problem(
             413,
@@ -146,7 +151,7 @@ def check_photo(media_type: str, data: bytes) -> None:
         )
     if not data:
         raise Problem(400, "empty-upload", "Empty upload", "The request body is empty")
-    if not data.startswith(magic):
+    if not data.startswith(check_photo_type(media_type)):
         raise Problem(
             415,
             "unsupported-media-type",
