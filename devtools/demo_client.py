@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,15 +58,26 @@ class Actor:
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """One request; waits out 429s (``Retry-After``); DemoError unless the status is ok."""
-        for _ in range(30):
+        """One request; waits out 429s (``Retry-After``); DemoError unless the status is ok.
+
+        Every POST carries an ``Idempotency-Key``: when a busy service makes the gateway give
+        up (502-504), the request is sent again with the same key and answers once.
+        """
+        extra = dict(headers or {})
+        if method == "POST":
+            extra.setdefault("Idempotency-Key", uuid.uuid4().hex)
+        for attempt in range(40):
             self.calls += 1
-            response = await self.http.request(
-                method, path, headers=self.headers(headers), **kwargs
-            )
-            if response.status_code != 429:
+            response = await self.http.request(method, path, headers=self.headers(extra), **kwargs)
+            status = response.status_code
+            if status == 429:
+                await asyncio.sleep(min(float(response.headers.get("Retry-After") or 1), 5.0))
+            elif status in (502, 503, 504) and status not in ok and attempt < 10:
+                await asyncio.sleep(1.0)
+            elif status == 409 and "request-in-progress" in response.text:
+                await asyncio.sleep(0.5)
+            else:
                 break
-            await asyncio.sleep(min(float(response.headers.get("Retry-After") or 1), 5.0))
         if response.status_code not in ok:
             raise DemoError(
                 f"{self.name}: {method} {path} answered {response.status_code}: {_detail(response)}"

@@ -153,7 +153,7 @@ async def step_training(session: Session, state: State) -> None:
     courses: list[dict[str, Any]] = state["courses"]
     candidates = state["card_candidates"]
     others = [w for w in state["all_workers"] if w not in candidates]
-    chosen = candidates + others[: max(state["workers"] // 8 - len(candidates), 0)]
+    chosen = candidates + others[: max(state["workers"] // 12 - len(candidates), 0)]
     passed: list[dict[str, Any]] = []
 
     async def train(worker: dict[str, Any]) -> None:
