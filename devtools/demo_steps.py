@@ -97,7 +97,7 @@ async def step_workers(session: Session, state: State) -> None:
     workers = await session.admin.pages("/api/v1/workers")
     state["all_workers"] = workers
     employed = [w for w in workers if w.get("company_id") and w.get("health_check")]
-    state["card_candidates"] = employed[: max(count // 12, 5)]
+    state["card_candidates"] = employed[: max(count // 20, 5)]
 
 
 async def step_verify(session: Session, state: State) -> None:
@@ -116,26 +116,30 @@ async def step_verify(session: Session, state: State) -> None:
 
 async def step_courses(session: Session, state: State) -> None:
     """Courses of every institution in the four tracks (pre-job), and a refresher course."""
-    courses: list[dict[str, Any]] = []
     staffed = zip(state["institutions"], state["institution_staff"], strict=False)
-    for k, (inst, staff) in enumerate(staffed):  # institutions without staff have no course
-        for track in TRACKS:
-            course = await officer(state, k).json(
-                "POST",
-                "/api/v1/courses",
-                json={
-                    "title": f"{TRACK_NAMES[track]}（初级）· {inst['name'][-8:]}",
-                    "track": track,
-                    "training_type": "pre_job",
-                    "hours": 40,
-                    "institution_id": inst["id"],
-                    "county": inst["county"],
-                    "free_for_target_groups": True,
-                    "tuition_fee": 1200,
-                },
-            )
-            courses.append({**course, "staff": staff})
-            session.count("courses")
+    # Institutions without staff (small runs) have no course.
+    plan = [(k, inst, staff, track) for k, (inst, staff) in enumerate(staffed) for track in TRACKS]
+
+    async def create(item: tuple[int, dict[str, Any], Actor, str]) -> dict[str, Any]:
+        k, inst, staff, track = item
+        course = await officer(state, k).json(
+            "POST",
+            "/api/v1/courses",
+            json={
+                "title": f"{TRACK_NAMES[track]}（初级）· {inst['name'][-8:]}",
+                "track": track,
+                "training_type": "pre_job",
+                "hours": 40,
+                "institution_id": inst["id"],
+                "county": inst["county"],
+                "free_for_target_groups": True,
+                "tuition_fee": 1200,
+            },
+        )
+        session.count("courses")
+        return {**course, "staff": staff}
+
+    courses = await session.each(plan, create)
     refresher = await officer(state, 0).json(
         "POST",
         "/api/v1/courses",
@@ -463,7 +467,7 @@ async def step_hires(session: Session, state: State) -> None:
     await officer(state, 0).call(
         "POST", "/api/v1/assessments/years", json={"year": today.year}, ok=(201, 409)
     )
-    count = 2 if small(state) else min(max(state["workers"] // 200, 8), 16)
+    count = 2 if small(state) else min(max(state["workers"] // 300, 6), 10)
     passed = [p["worker"] for p in state["passed"]][:count]
     jobs = state["jobs"]
     engagements: list[tuple[Actor, Actor, dict[str, Any]]] = []
