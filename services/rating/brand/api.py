@@ -19,7 +19,7 @@ from services.kit.errors import NotFound
 from services.kit.http import conditional_json, etag_for
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow, public
-from services.kit.principal import Principal, forbidden
+from services.kit.principal import Principal
 from services.rating.brand import service
 from services.rating.brand.models import BrandCase, BrandCasePhoto, BrandNomination
 from services.rating.brand.roll_api import router as roll_router
@@ -90,21 +90,19 @@ async def list_cases(
     kind: CaseKind | None = Query(None),
     county: County | None = Query(None),
     state: CaseState | None = Query(
-        None, description="Officers and admins only; everyone else sees published cases"
+        None, description="Only published cases exist for anyone but officers and admins"
     ),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[CaseOut]:
-    """Cases, newest first. Public: published ones only; officers and admins see all of them
-    and may filter by ``state`` (403 for anyone else asking for a state but published)."""
+    """Cases, newest first. Public: published ones only; officers and admins see all of them.
+    ``state`` narrows what the caller may see (for anyone else, only published cases exist)."""
     privileged = principal is not None and principal.is_privileged
-    if state not in (None, "published") and not privileged:
-        raise forbidden("Only officers and admins see cases that are not published")
     query = select(BrandCase, BrandCasePhoto.case_id).outerjoin(
         BrandCasePhoto, BrandCasePhoto.case_id == BrandCase.id
     )
     if not privileged:
-        state = "published"
+        query = query.where(BrandCase.state == "published")
     if state is not None:
         query = query.where(BrandCase.state == state)
     if kind is not None:
