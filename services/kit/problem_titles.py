@@ -123,6 +123,7 @@ PROBLEM_TITLES: dict[str, tuple[str, str, str]] = {
     "already-moderated": ("Already moderated", "已审核处理", "已審核處理"),
     "not-a-review": ("Not an employer review", "不是雇主评价", "不是僱主評價"),
     "already-replied": ("Already replied", "已回复过", "已回覆過"),
+    "already-decided": ("Already decided", "已有决定", "已有決定"),
     # Matching and recruitment.
     "policy-missing": ("Matching policy missing", "尚无匹配政策", "尚無配對政策"),
     "job-not-open": ("Job not open", "岗位未开放", "職位未開放"),
