@@ -32,6 +32,8 @@ TOPIC_OWNERS: dict[str, str] = {
 
 Unit = Literal["count", "percent", "yuan", "days", "hours"]
 Chart = Literal["bar", "stacked_bar", "line", "pie", "gauge", "table"]
+#: The request filters a figure honours (a figure whose data carries no county ignores it).
+FilterName = Literal["county", "period"]
 
 
 class Filters(BaseModel):
@@ -61,6 +63,10 @@ class Figure(BaseModel):
     )
     target: float | None = Field(None, description="The programme's goal for this figure, if any")
     policy_version: int | None = Field(None, description="Policy version behind a target")
+    filters_applied: list[FilterName] = Field(
+        default_factory=list,
+        description="Which request filters this figure honours; the others do not apply to it",
+    )
 
 
 class StatisticsReport(BaseModel):

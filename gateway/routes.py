@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from contracts.statistics import TOPIC_OWNERS
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -19,6 +21,16 @@ class Route:
 
 def _table(*rows: tuple[str, str]) -> tuple[Route, ...]:
     return tuple(Route(re.compile(pattern), service) for pattern, service in rows)
+
+
+def _statistics_rows() -> list[tuple[str, str]]:
+    """One row per service answering statistics, from the contract's table (cannot drift)."""
+    topics: dict[str, list[str]] = {}
+    for topic, service in TOPIC_OWNERS.items():
+        topics.setdefault(service, []).append(re.escape(topic))
+    return [
+        (rf"^/api/v1/statistics/({'|'.join(names)})$", service) for service, names in topics.items()
+    ]
 
 
 ROUTES: tuple[Route, ...] = _table(
@@ -50,6 +62,7 @@ ROUTES: tuple[Route, ...] = _table(
         r"(/|$)",
         "matching",
     ),
+    *_statistics_rows(),
 )
 
 

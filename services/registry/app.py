@@ -12,6 +12,7 @@ from services.registry.exchange import routers as exchange_routers
 from services.registry.identity.api import routers as identity_routers
 from services.registry.identity.runtime import IdentityRuntime
 from services.registry.parties import routers as party_routers
+from services.registry.statistics import router as statistics_router
 
 
 def create_app(
@@ -28,7 +29,7 @@ def create_app(
 
     app = create_service_app(
         "registry",
-        routers=[*party_routers(), *identity_routers, *exchange_routers()],
+        routers=[*party_routers(), *identity_routers, *exchange_routers(), statistics_router],
         title="Jiasao registry",
         description="Workers, companies, institutions, employers, partners; accounts; consent.",
         settings=settings,
