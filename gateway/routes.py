@@ -57,6 +57,7 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/\.well-known/did\.json$", "credit"),
     (r"^/verify/[^/]+$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
+    (r"^/api/v1/brand(/|$)", "rating"),
     (
         r"^/api/v1/(candidates|jobs|applications|engagements|fairs|webhooks|match-policy)"
         r"(/|$)",
@@ -106,6 +107,10 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/credentials/(issuer|status-lists/[^/]+/[^/]+)$", {"GET"}),
     _public(r"^/api/v1/verifications/cards/[^/]+$", {"GET"}),
     _public(r"^/verify/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/brand/cases$", {"GET"}, {"POST"}),
+    _public(r"^/api/v1/brand/cases/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/brand/cases/[^/]+/photo$", {"GET"}, {"PUT"}),
+    _public(r"^/api/v1/brand/(skill-masters|top-companies|counties)$", {"GET"}),
 )
 
 

@@ -13,6 +13,7 @@ from contracts.matching import EngagementFinished
 from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
 from services.kit.inbox import Subscription
 from services.rating import service
+from services.rating.brand.handlers import SUBSCRIPTIONS as BRAND_SUBSCRIPTIONS
 
 
 def _company(company_id: str | None) -> uuid.UUID | None:
@@ -68,4 +69,5 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         handle_employment_event,
     ),
     Subscription("rating-engagements", [EngagementFinished.subject], handle_engagement_finished),
+    *BRAND_SUBSCRIPTIONS,
 )
