@@ -123,7 +123,6 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "kind_model_worker": ("人物典范", "人物典範", "Model worker"),
     "nominate_name": ("姓名或标题", "姓名或標題", "Name or title"),
     "nominate_story": ("推荐理由", "推薦理由", "Why you nominate them"),
-    "nominate_contact": ("联系电话（选填）", "聯絡電話（選填）", "Contact phone (optional)"),
     "nominate_county": ("所在县区", "所在縣區", "County"),
     "nominate_submit": ("提交推荐", "提交推薦", "Send nomination"),
     "nominate_thanks": (
@@ -135,6 +134,14 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "提交未成功：",
         "提交未成功：",
         "The nomination was not accepted: ",
+    ),
+    "source_open_call": ("公开征集", "公開徵集", "Open call"),
+    "source_company_recommendation": ("企业推荐", "企業推薦", "Company recommendation"),
+    "source_competition": ("技能竞赛", "技能競賽", "Skills competition"),
+    "nominate_worker": (
+        "家政服务员编号（推荐人物典范时必填）",
+        "家務助理編號（推薦人物典範時必填）",
+        "Worker number (required for a model worker)",
     ),
     # Lists
     "skill_masters_title": ("技术能手", "技術能手", "Skill masters"),
@@ -286,6 +293,16 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "dim_tier": ("级别", "級別", "Tier"),
     "dim_fair": ("招聘会", "招聘會", "Fair"),
     "dim_colour": ("颜色", "顏色", "Colour"),
+    "filters_applied": ("适用的筛选", "適用的篩選", "Filters that apply"),
+    "filters_none": ("不受筛选影响", "不受篩選影響", "Not affected by the filters"),
+    "filter_name_county": ("县区", "縣區", "county"),
+    "filter_name_period": ("期间", "期間", "period"),
+    # Worker statuses
+    "status_registered": ("已登记", "已登記", "Registered"),
+    "status_verified": ("已核验", "已核驗", "Verified"),
+    "status_active": ("在岗", "在職", "Active"),
+    "status_suspended": ("暂停", "暫停", "Suspended"),
+    "status_left": ("已离开", "已離開", "Left"),
     # Counties of Zhaoqing
     "county_duanzhou": ("端州区", "端州區", "Duanzhou"),
     "county_dinghu": ("鼎湖区", "鼎湖區", "Dinghu"),
@@ -346,7 +363,7 @@ def label(code: object, lang: str) -> str:
     """A code the statistics or lists use (county, track, party kind) in words, if known."""
     text = str(code)
     table = _TEXTS[lang]
-    for prefix in ("county_", "track_", "party_", "kind_", "basis_"):
+    for prefix in ("county_", "track_", "party_", "kind_", "basis_", "source_", "status_"):
         if (found := table.get(prefix + text)) is not None:
             return found
     return text

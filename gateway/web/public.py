@@ -6,11 +6,12 @@ brands and the way to card verification. Each reads the public API; an empty lis
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from contracts.common import County
 from gateway.web.deps import Web, web
 from gateway.web.forms import BadForm, read_form
 from gateway.web.login import csrf_refused
@@ -24,8 +25,9 @@ TRACKS = ("maternal_infant", "housekeeping", "elderly_care", "medical_nursing")
 _ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{4,80}$")
 _YEAR = re.compile(r"^(19|20)\d{2}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 NOMINATION_KINDS = ("case", "model_worker")
-NOMINATION_LIMITS = {"name": 100, "story": 4000, "contact_phone": 20}
+COUNTIES: tuple[str, ...] = get_args(County)
 
 
 def items_of(body: Any) -> list[dict[str, Any]]:
@@ -170,22 +172,34 @@ async def card_check(request: Request) -> Response:
     return response
 
 
-def nomination_body(form: dict[str, str]) -> dict[str, Any] | str:
-    """The nomination for the brand API, or what is wrong with the form."""
+def nomination_body(form: dict[str, str], lang: str) -> dict[str, Any] | str:
+    """The brand API's nomination from the form, or the name of the field that is wrong.
+
+    Title and body are written in the page's language; zh-CN is the text the API requires,
+    so the same words go there too when the page is in another language."""
     kind = form.get("kind", "")
     if kind not in NOMINATION_KINDS:
         return "kind"
     body: dict[str, Any] = {"kind": kind}
-    for name, limit in NOMINATION_LIMITS.items():
-        value = form.get(name, "").strip()
-        if len(value) > limit:
-            return name
-        if value:
-            body[name] = value
-    if "name" not in body or "story" not in body:
-        return "name" if "name" not in body else "story"
-    if county := form.get("county", "").strip():
-        body["county"] = county
+    for field, limit in (("name", 200), ("story", 5000)):
+        value = form.get(field, "").strip()
+        if not value or len(value) > limit:
+            return field
+        texts = {"zh-CN": value}
+        if lang != "zh-CN":
+            texts[lang] = value
+        body["title" if field == "name" else "body"] = texts
+    county = form.get("county", "").strip()
+    if county not in COUNTIES:
+        return "county"
+    body["county"] = county
+    worker = form.get("worker_id", "").strip()
+    if worker:
+        if not _UUID.fullmatch(worker):
+            return "worker_id"
+        body["worker_id"] = worker.lower()
+    elif kind == "model_worker":
+        return "worker_id"
     return body
 
 
@@ -209,7 +223,7 @@ async def nominate(request: Request) -> Response:
         return csrf_refused(ctx)
     if ctx.user is None:
         return RedirectResponse("/login?next=/nominate", status_code=303)
-    body = nomination_body(form)
+    body = nomination_body(form, ctx.lang)
     if isinstance(body, str):
         return render(
             ctx,
