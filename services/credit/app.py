@@ -12,6 +12,7 @@ from services.credit.credentials.facts import SUBSCRIPTIONS as CARD_SUBSCRIPTION
 from services.credit.files.api import router as files_router
 from services.credit.files.api_cases import router as cases_router
 from services.credit.handlers import SUBSCRIPTIONS
+from services.credit.statistics import router as statistics_router
 from services.kit.app import create_service_app
 from services.kit.settings import PlatformSettings, ServiceSettings
 
@@ -31,6 +32,7 @@ def create_app(
             cards_api.router,
             insurance_api.router,
             verification_page.router,
+            statistics_router,
         ],
         subscriptions=SUBSCRIPTIONS + CARD_SUBSCRIPTIONS,
         title="Jiasao credit",

@@ -4,6 +4,7 @@
   value is a 422 problem from the schema; ``from`` after ``to`` a 400 problem).
 - :func:`year_month`: ``YYYY-MM`` of a date or UTC timestamp column, in SQL that both SQLite and
   PostgreSQL run, to ``GROUP BY`` months on the database.
+- :func:`days_between`: days from one timestamp to another, for means of durations.
 - :func:`in_period`: the ``WHERE`` terms keeping rows whose time lies in the period.
 - :func:`figure` and :func:`report`: the response, titles in the request's language.
 
@@ -18,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import Query
-from sqlalchemy import Date, String
+from sqlalchemy import Date, Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -113,6 +114,26 @@ def _year_month_postgresql(element: year_month, compiler: SQLCompiler, **kw: Any
         return f"to_char({inner}, 'YYYY-MM')"
     # timestamptz: bucket on the UTC month whatever the session's time zone.
     return f"to_char(({inner}) AT TIME ZONE 'UTC', 'YYYY-MM')"
+
+
+class days_between(FunctionElement[float]):  # SQL function style name
+    """Days (fractional) from the second timestamp to the first: ``days_between(end, start)``."""
+
+    type = Float()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    end, start = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    return f"(julianday({end}) - julianday({start}))"
+
+
+@compiles(days_between, "postgresql")
+def _days_between_postgresql(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    end, start = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 86400.0)"
 
 
 def in_period(column: Any, filters: StatisticsFilters) -> list[ColumnElement[bool]]:

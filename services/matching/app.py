@@ -17,6 +17,7 @@ from services.matching.api import router
 from services.matching.handlers import SUBSCRIPTIONS
 from services.matching.recruitment import api_fairs, api_hiring, api_jobs, api_webhooks
 from services.matching.recruitment.webhooks import DEFAULT_RETRY_DELAYS, Dispatcher
+from services.matching.statistics import router as statistics_router
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def create_app(
             api_hiring.router,
             api_webhooks.router,
             api_fairs.router,
+            statistics_router,
         ],
         subscriptions=SUBSCRIPTIONS,
         title="Jiasao matching",

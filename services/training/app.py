@@ -26,6 +26,7 @@ from services.training.handlers import (
     handle_status_event,
     handle_worker_event,
 )
+from services.training.statistics import router as statistics_router
 from services.training.subsidies.api import router as subsidies_router
 from services.training.ventures.api import router as ventures_router
 
@@ -46,6 +47,7 @@ def create_app(
             bases_router,
             apprenticeships_router,
             ventures_router,
+            statistics_router,
         ],
         subscriptions=[
             Subscription(
