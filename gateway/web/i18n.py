@@ -293,6 +293,27 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "dim_tier": ("级别", "級別", "Tier"),
     "dim_fair": ("招聘会", "招聘會", "Fair"),
     "dim_colour": ("颜色", "顏色", "Colour"),
+    "dim_flow": ("流向", "流向", "Flow"),
+    "dim_list_kind": ("名单", "名單", "List"),
+    "dim_party_kind": ("主体类型", "主體類型", "Party"),
+    "dim_fair_date": ("日期", "日期", "Date"),
+    # Codes in the figures' rows
+    "value_active_workers": ("在岗人数", "在職人數", "Active workers"),
+    "value_card_holders": ("持证人数", "持證人數", "Card holders"),
+    "value_opened": ("新增", "新增", "Opened"),
+    "value_closed": ("办结", "辦結", "Closed"),
+    "value_red": ("红名单", "紅名單", "Red list"),
+    "value_black": ("黑名单", "黑名單", "Black list"),
+    "value_provincial_demonstration": ("省级示范", "省級示範", "Provincial demonstration"),
+    "value_municipal_demonstration": ("市级示范", "市級示範", "Municipal demonstration"),
+    "value_pre_job": ("岗前培训", "崗前培訓", "Pre-job"),
+    "value_upskilling": ("提升培训", "提升培訓", "Upskilling"),
+    "value_revoked": ("已吊销", "已吊銷", "Revoked"),
+    "value_expired": ("已过期", "已過期", "Expired"),
+    "value_pending": ("待处理", "待處理", "Pending"),
+    "value_approved": ("已批准", "已批准", "Approved"),
+    "value_rejected": ("已驳回", "已駁回", "Rejected"),
+    "value_paid": ("已发放", "已發放", "Paid"),
     "filters_applied": ("适用的筛选", "適用的篩選", "Filters that apply"),
     "filters_none": ("不受筛选影响", "不受篩選影響", "Not affected by the filters"),
     "filter_name_county": ("县区", "縣區", "county"),
@@ -363,7 +384,16 @@ def label(code: object, lang: str) -> str:
     """A code the statistics or lists use (county, track, party kind) in words, if known."""
     text = str(code)
     table = _TEXTS[lang]
-    for prefix in ("county_", "track_", "party_", "kind_", "basis_", "source_", "status_"):
+    for prefix in (
+        "county_",
+        "track_",
+        "party_",
+        "kind_",
+        "basis_",
+        "source_",
+        "status_",
+        "value_",
+    ):
         if (found := table.get(prefix + text)) is not None:
             return found
     return text
