@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from gateway.web.render import PageContext, page_context
-from gateway.web.upstream import Upstream
+from gateway.web.security import REFRESH_COOKIE
+from gateway.web.upstream import Upstream, UpstreamUnavailable
 from services.kit.auth import TokenVerifier
+from services.kit.errors import Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +19,24 @@ class Web:
     verifier: TokenVerifier
 
     async def context(self, request: Request) -> PageContext:
-        return await page_context(request, self.verifier)
+        """The page's language and caller; an expired session is renewed once with the
+        refresh token (the registry rotates it; the new pair is set on the answer)."""
+        ctx = await page_context(request, self.verifier)
+        refresh = request.cookies.get(REFRESH_COOKIE)
+        if ctx.user is not None or not refresh:
+            return ctx
+        try:
+            answer = await self.upstream.post(
+                "/api/v1/auth/refresh", lang=ctx.lang, json={"refresh_token": refresh[:200]}
+            )
+            if answer.ok:
+                tokens = answer.json()
+                ctx.user = await self.verifier.verify(tokens["access_token"])
+                ctx.token = tokens["access_token"]
+                ctx.renewed = tokens
+        except (UpstreamUnavailable, Problem, KeyError, TypeError):
+            pass  # stays signed out
+        return ctx
 
 
 def web(request: Request) -> Web:

@@ -12,24 +12,29 @@ from gateway.web.forms import BadForm, local_path, read_form
 from gateway.web.render import PageContext, finish, render
 from gateway.web.security import (
     CSRF_COOKIE,
+    REFRESH_COOKIE,
     SESSION_COOKIE,
     clear_cookie,
     csrf_ok,
+    keep_tokens,
     session_flags,
-    set_cookie,
 )
 from gateway.web.upstream import UpstreamUnavailable
 
-REFRESH_COOKIE = "jiasao_refresh"
 STAFF_ROLES = frozenset({"officer", "admin"})
 
 router = APIRouter(include_in_schema=False)
 
 
 def login_page(
-    ctx: PageContext, *, status: int = 200, error: str | None = None, phone: str = ""
+    ctx: PageContext,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    phone: str = "",
+    next_path: str | None = None,
 ) -> Response:
-    next_path = local_path(ctx.request.query_params.get("next"), "/dashboard")
+    next_path = local_path(next_path or ctx.request.query_params.get("next"), "/dashboard")
     return render(ctx, "login.html", status=status, error=error, phone=phone, next_path=next_path)
 
 
@@ -68,21 +73,28 @@ async def login(request: Request) -> Response:
             "/api/v1/auth/login", lang=ctx.lang, json={"phone": phone, "password": password}
         )
     except UpstreamUnavailable:
-        return login_page(ctx, status=503, error=ctx.t["unavailable"], phone=phone)
+        return login_page(
+            ctx, status=503, error=ctx.t["unavailable"], phone=phone, next_path=form.get("next")
+        )
     if answer.status in (423, 429):
-        return login_page(ctx, status=answer.status, error=ctx.t["login_locked"], phone=phone)
+        return login_page(
+            ctx,
+            status=answer.status,
+            error=ctx.t["login_locked"],
+            phone=phone,
+            next_path=form.get("next"),
+        )
     if not answer.ok:
         status = answer.status if answer.status in (400, 401, 422) else 502
-        return login_page(ctx, status=status, error=ctx.t["login_failed"], phone=phone)
+        return login_page(
+            ctx, status=status, error=ctx.t["login_failed"], phone=phone, next_path=form.get("next")
+        )
     tokens = answer.json()
     default = "/dashboard" if tokens.get("role") in STAFF_ROLES else "/"
     target = local_path(form.get("next"), default)
     response = RedirectResponse(target, status_code=303)
     flags = session_flags(request, _trust(ctx))
-    set_cookie(response, SESSION_COOKIE, tokens["access_token"], flags, int(tokens["expires_in"]))
-    set_cookie(
-        response, REFRESH_COOKIE, tokens["refresh_token"], flags, int(tokens["refresh_expires_in"])
-    )
+    keep_tokens(response, tokens, flags)
     # A new form token after signing in (no token fixation across the login).
     clear_cookie(response, CSRF_COOKIE, flags)
     finish(ctx, response)

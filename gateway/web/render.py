@@ -31,6 +31,7 @@ from gateway.web.security import (
     CookieFlags,
     csrf_token,
     is_https,
+    keep_tokens,
     remember_csrf,
     set_cookie,
 )
@@ -62,6 +63,8 @@ class PageContext:
     user: Principal | None
     token: str | None
     https: bool
+    #: A token pair the page got by refreshing an expired session (set as cookies on answer).
+    renewed: dict[str, Any] | None = None
 
     @property
     def t(self) -> Any:
@@ -138,6 +141,8 @@ def finish(ctx: PageContext, response: Any, headers: dict[str, str] | None = Non
         response.headers.update(headers)
     if ctx.lang_from_query:
         set_cookie(response, LANG_COOKIE, ctx.lang, ctx.cookie_flags(), max_age=LANG_MAX_AGE)
+    if ctx.renewed is not None:
+        keep_tokens(response, ctx.renewed, CookieFlags(secure=ctx.https))
 
 
 def bad_language_page(request: Request, error: BadLanguage) -> HTMLResponse:

@@ -13,12 +13,13 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 SESSION_COOKIE = "jiasao_session"
+REFRESH_COOKIE = "jiasao_refresh"
 CSRF_COOKIE = "jiasao_csrf"
 CSRF_FIELD = "csrf_token"
 #: A year: the language choice is a preference, not a secret.
@@ -80,6 +81,14 @@ def set_cookie(
 def clear_cookie(response: Response, name: str, flags: CookieFlags) -> None:
     response.delete_cookie(
         name, path=flags.path, secure=flags.secure, httponly=flags.httponly, samesite=flags.samesite
+    )
+
+
+def keep_tokens(response: Response, tokens: Mapping[str, Any], flags: CookieFlags) -> None:
+    """The registry's token pair in HttpOnly, SameSite=Strict cookies, each for its lifetime."""
+    set_cookie(response, SESSION_COOKIE, tokens["access_token"], flags, int(tokens["expires_in"]))
+    set_cookie(
+        response, REFRESH_COOKIE, tokens["refresh_token"], flags, int(tokens["refresh_expires_in"])
     )
 
 

@@ -86,6 +86,14 @@ def test_officer_dashboard_filter_and_csv(
         [session] = [c for c in context.cookies() if c["name"] == "jiasao_session"]
         assert session["httpOnly"] and session["sameSite"] == "Strict"
         assert not session["secure"]  # plain http here; Secure over https (unit test)
+        # An expired session is renewed with the refresh token (also HttpOnly).
+        [refresh] = [c for c in context.cookies() if c["name"] == "jiasao_refresh"]
+        assert refresh["httpOnly"] and refresh["sameSite"] == "Strict"
+        context.clear_cookies(name="jiasao_session")
+        page.reload()
+        assert page.url == f"{gateway}/dashboard"
+        [renewed] = [c for c in context.cookies() if c["name"] == "jiasao_session"]
+        assert renewed["value"] != session["value"]
 
         # Every figure every service reports is on the page, drawn (a canvas) with its table.
         token = {"Authorization": f"Bearer {staff_token(web_platform.config.var_dir, 'officer')}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
@@ -158,3 +159,13 @@ def test_nomination_form_to_api_body() -> None:
     assert nomination_body(form(county="paris"), "en") == "county"
     assert nomination_body(form(kind="model_worker"), "en") == "worker_id"
     assert nomination_body(form(worker_id="nope"), "en") == "worker_id"
+
+
+def test_every_page_route_is_listed_and_kept_out_of_the_api_document() -> None:
+    from gateway.web import dashboard, login, public
+
+    for module in (public, login, dashboard):
+        for route in module.router.routes:
+            path = re.sub(r"\{[^}]+\}", "x", route.path)  # type: ignore[attr-defined]
+            assert is_page(path) and resolve(path) is None, route.path  # type: ignore[attr-defined]
+            assert route.include_in_schema is False  # type: ignore[attr-defined]
