@@ -25,6 +25,8 @@ class FigureView:
     headers: list[str]
     #: The table's cells, in words.
     cells: list[list[str]]
+    #: The programme's goal, as text (None without one).
+    target: str | None = None
 
     @property
     def element_id(self) -> str:
@@ -35,13 +37,16 @@ def dimension_name(dimension: str, lang: str) -> str:
     return catalogue(lang).get(f"dim_{dimension}", dimension)
 
 
-def cell_text(value: object, lang: str) -> str:
+def cell_text(value: object, lang: str, *, amount: bool = False) -> str:
+    """A cell in words: codes translated; amounts grouped by thousands (a year stays 2026)."""
     if value is None:
         return "–"
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        text = f"{value:,.2f}" if amount else f"{value:.2f}"
+        text = text.rstrip("0").rstrip(".") if isinstance(value, float) else text[:-3]
+        return text
     return label(value, lang)
 
 
@@ -53,12 +58,14 @@ def figure_view(topic: str, figure: Figure, lang: str) -> FigureView:
             if isinstance(value, str):
                 words.setdefault(value, label(value, lang))
     headers = [dimension_name(d, lang) for d in figure.dimensions]
-    headers.append(catalogue(lang)["value"] + (f" ({figure.unit})" if figure.unit else ""))
+    words_of = catalogue(lang)
+    headers.append(f"{words_of['value']} ({words_of.get('unit_' + figure.unit, figure.unit)})")
     cells = [
         [cell_text(row.get(d), lang) for d in figure.dimensions]
-        + [cell_text(row.get("value"), lang)]
+        + [cell_text(row.get("value"), lang, amount=True)]
         for row in figure.rows
     ]
+    target = cell_text(figure.target, lang, amount=True) if figure.target is not None else None
     chart = {
         "key": figure.key,
         "title": figure.title,
@@ -71,7 +78,7 @@ def figure_view(topic: str, figure: Figure, lang: str) -> FigureView:
         "words": words,
         "target_label": catalogue(lang)["figure_target"],
     }
-    return FigureView(topic, figure, chart, headers, cells)
+    return FigureView(topic, figure, chart, headers, cells, target)
 
 
 def report_views(report: StatisticsReport, lang: str) -> list[FigureView]:

@@ -318,6 +318,20 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "filters_none": ("不受筛选影响", "不受篩選影響", "Not affected by the filters"),
     "filter_name_county": ("县区", "縣區", "county"),
     "filter_name_period": ("期间", "期間", "period"),
+    # Units of the figures' values
+    "unit_count": ("数量", "數量", "count"),
+    "unit_percent": ("%", "%", "%"),
+    "unit_yuan": ("元", "元", "yuan"),
+    "unit_days": ("天", "天", "days"),
+    "unit_hours": ("小时", "小時", "hours"),
+    # Roles of signed-in people
+    "role_officer": ("主管部门工作人员", "主管部門工作人員", "Officer"),
+    "role_admin": ("系统管理员", "系統管理員", "Administrator"),
+    "role_worker": ("家政服务员", "家務助理", "Worker"),
+    "role_employer": ("雇主", "僱主", "Employer"),
+    "role_company": ("家政企业", "家政企業", "Company"),
+    "role_institution": ("培训机构", "培訓機構", "Training institution"),
+    "role_partner": ("合作平台", "合作平台", "Partner platform"),
     # Worker statuses
     "status_registered": ("已登记", "已登記", "Registered"),
     "status_verified": ("已核验", "已核驗", "Verified"),

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from contracts.statistics import Figure
 from gateway.routes import PAGE_PATHS, is_page, resolve
-from gateway.web.figures import figure_csv, figure_view
+from gateway.web.figures import cell_text, figure_csv, figure_view
 from gateway.web.forms import local_path
 from gateway.web.i18n import CATALOGUE, BadLanguage, choose_language, label, localised
 from gateway.web.public import nomination_body
@@ -133,6 +133,14 @@ def test_csv_is_exactly_the_figures_rows() -> None:
 def test_figure_view_words_and_table() -> None:
     view = figure_view("workers", FIGURE, "en")
     assert view.headers == ["County", "Status", "Value (count)"]
+    assert figure_view("workers", FIGURE, "zh-CN").headers[-1] == "数值 (数量)"
+    assert [cell_text(v, "en", amount=True) for v in (12345, 1234.5, 2.0, None)] == [
+        "12,345",
+        "1,234.5",
+        "2",
+        "–",
+    ]
+    assert cell_text(2026, "en") == "2026"
     assert view.cells[0] == ["Gaoyao", "Active", "3"]
     assert view.chart["rows"] == FIGURE.rows  # the chart draws the API's rows unchanged
     assert view.chart["words"]["gaoyao"] == "Gaoyao"
