@@ -90,10 +90,11 @@ def test_officer_dashboard_filter_and_csv(
         [refresh] = [c for c in context.cookies() if c["name"] == "jiasao_refresh"]
         assert refresh["httpOnly"] and refresh["sameSite"] == "Strict"
         context.clear_cookies(name="jiasao_session")
-        page.reload()
-        assert page.url == f"{gateway}/dashboard"
+        page.goto(f"{gateway}/nominate")  # a light page that shows who is signed in
+        assert page.get_by_role("button", name="提交推荐").is_visible()
         [renewed] = [c for c in context.cookies() if c["name"] == "jiasao_session"]
         assert renewed["value"] != session["value"]
+        page.goto(f"{gateway}/dashboard")
 
         # Every figure every service reports is on the page, drawn (a canvas) with its table.
         token = {"Authorization": f"Bearer {staff_token(web_platform.config.var_dir, 'officer')}"}
