@@ -43,6 +43,8 @@ class SeedError(RuntimeError):
 class Seeded:
     officer_phone: str
     officer_password: str
+    worker_phone: str = ""
+    worker_password: str = OFFICER_PASSWORD
     worker_ids: list[str] = field(default_factory=list)
     case_id: str | None = None
     card_code: str | None = None
@@ -172,6 +174,20 @@ def seed(gateway_url: str, var_dir: Path, *, with_card: bool = True) -> Seeded:
                         json={"to": "active", "reason": "上岗"},
                     )
                 )
+        # The first worker can sign in (to answer the brand's open call).
+        seeded.worker_phone = _phone()
+        _ok(
+            api.post(
+                "/api/v1/accounts",
+                json={
+                    "phone": seeded.worker_phone,
+                    "password": seeded.worker_password,
+                    "role": "worker",
+                    "party_id": seeded.worker_ids[0],
+                    "display_name": "黄美玲",
+                },
+            )
+        )
         course = _ok(
             api.post(
                 "/api/v1/courses",

@@ -193,5 +193,17 @@ def test_public_pages_in_three_languages_and_card_colour(
         status = page.get_by_role("status")
         assert status.get_attribute("data-colour") == seeded.card_colour
         assert seeded.card_colour in ("green", "yellow")
+
+        # A worker answers the open call: the form reaches the brand API (CSRF token and all).
+        page.goto(f"{gateway}/login?lang=en&next=/nominate")
+        page.get_by_label("Mobile number").fill(seeded.worker_phone)
+        page.get_by_label("Password").fill(seeded.worker_password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{gateway}/nominate")
+        page.get_by_label("Name or title").fill("Ms Wong")
+        page.get_by_label("County").select_option("deqing")
+        page.get_by_label("Why you nominate them").fill("Ten years caring for a neighbour.")
+        page.get_by_role("button", name="Send nomination").click()
+        assert page.get_by_role("status").inner_text().startswith("Thank you!")
     finally:
         page.close()
