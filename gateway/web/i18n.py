@@ -118,6 +118,11 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "請先登入後再提交推薦。",
         "Please sign in to send a nomination.",
     ),
+    "nominate_roles": (
+        "推荐由家政服务员、雇主和家政企业提交；工作人员请在后台审核推荐。",
+        "推薦由家務助理、僱主和家政企業提交；工作人員請在後台審核推薦。",
+        "Workers, employers and companies send nominations; officers review them in the API.",
+    ),
     "nominate_kind": ("推荐类型", "推薦類型", "Kind"),
     "kind_case": ("典型案例", "典型案例", "Typical case"),
     "kind_model_worker": ("人物典范", "人物典範", "Model worker"),

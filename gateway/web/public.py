@@ -27,6 +27,8 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]{4,80}$")
 _YEAR = re.compile(r"^(19|20)\d{2}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 NOMINATION_KINDS = ("case", "model_worker")
+#: Who the brand API lets nominate (workers and employers: open call; company staff: their own).
+NOMINATORS = frozenset({"worker", "employer", "company"})
 COUNTIES: tuple[str, ...] = get_args(County)
 
 
@@ -223,6 +225,8 @@ async def nominate(request: Request) -> Response:
         return csrf_refused(ctx)
     if ctx.user is None:
         return RedirectResponse("/login?next=/nominate", status_code=303)
+    if ctx.user.role not in NOMINATORS:
+        return render(ctx, "nominate.html", status=403, error=None, done=False, form={})
     body = nomination_body(form, ctx.lang)
     if isinstance(body, str):
         return render(

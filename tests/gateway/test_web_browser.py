@@ -91,7 +91,7 @@ def test_officer_dashboard_filter_and_csv(
         assert refresh["httpOnly"] and refresh["sameSite"] == "Strict"
         context.clear_cookies(name="jiasao_session")
         page.goto(f"{gateway}/nominate")  # a light page that shows who is signed in
-        assert page.get_by_role("button", name="提交推荐").is_visible()
+        assert "工作人员请在后台审核推荐" in page.get_by_role("status").inner_text()
         [renewed] = [c for c in context.cookies() if c["name"] == "jiasao_session"]
         assert renewed["value"] != session["value"]
         page.goto(f"{gateway}/dashboard")

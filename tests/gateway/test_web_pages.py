@@ -113,6 +113,8 @@ async def test_dashboard_is_for_officers(pages: httpx.AsyncClient) -> None:
     csv = await pages.get("/dashboard/figures/workers/workers_by_status_county.csv")
     assert csv.status_code == 403
     pages.cookies.set(SESSION_COOKIE, token_of("officer"))
+    nominate = await pages.get("/nominate")
+    assert "工作人员请在后台审核推荐" in nominate.text and 'name="story"' not in nominate.text
     officer = await pages.get("/dashboard")
     assert officer.status_code == 200
     assert officer.text.count('data-topic-error="') == 10  # every topic: service down
