@@ -113,7 +113,7 @@ def create_app(
     app.add_middleware(ProxyMiddleware, proxy=proxy, guard=guard)
     # The web pages (home at /, the brand's public pages, login, the officers' dashboard):
     # the gateway's own routes, never proxied, not in the OpenAPI document.
-    install_pages(app, proxy, guard.verifier)
+    install_pages(app, proxy, guard.verifier, guard)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.staticfiles import StaticFiles
 
+from gateway.auth import EdgeGuard
 from gateway.proxy import Proxy
 from gateway.web import dashboard, login, public
 from gateway.web.deps import Web
@@ -22,8 +23,10 @@ from gateway.web.upstream import Upstream
 from services.kit.auth import TokenVerifier
 
 
-def install_pages(app: FastAPI, proxy: Proxy, verifier: TokenVerifier) -> None:
-    app.state.web = Web(Upstream(proxy), verifier)
+def install_pages(
+    app: FastAPI, proxy: Proxy, verifier: TokenVerifier, guard: EdgeGuard | None = None
+) -> None:
+    app.state.web = Web(Upstream(proxy), verifier, guard)
     for module in (public, login, dashboard):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from gateway.auth import EdgeGuard
 from gateway.web.render import PageContext, page_context
 from gateway.web.security import REFRESH_COOKIE
 from gateway.web.upstream import Upstream, UpstreamUnavailable
@@ -17,6 +18,16 @@ from services.kit.errors import Problem
 class Web:
     upstream: Upstream
     verifier: TokenVerifier
+    #: Page form POSTs (login, logout, nominate) count against the anonymous per-address
+    #: limit, as token-less API calls do: no password spraying through the login page.
+    guard: EdgeGuard | None = None
+
+    def over_limit(self, request: Request) -> int | None:
+        """Seconds to wait when this address is over the limit; None when it may go on."""
+        if self.guard is None:
+            return None
+        decision = self.guard.anonymous.check(f"ip:{self.guard.client_address(request.scope)}")
+        return None if decision.allowed else max(decision.retry_after, 1)
 
     async def context(self, request: Request) -> PageContext:
         """The page's language and caller; an expired session is renewed once with the

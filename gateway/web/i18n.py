@@ -235,6 +235,11 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "表格已過期或來源不明，請返回重新提交。",
         "The form expired or did not come from this site; please go back and send it again.",
     ),
+    "too_many": (
+        "请求过于频繁，请稍后再试。",
+        "請求過於頻繁，請稍後再試。",
+        "Too many requests; please wait a little and try again.",
+    ),
     "not_found_title": ("页面不存在", "頁面不存在", "Page not found"),
     "bad_request_title": ("请求有误", "請求有誤", "Bad request"),
     "bad_language": (

@@ -42,6 +42,21 @@ def _trust(ctx: PageContext) -> bool:
     return bool(ctx.request.app.state.settings.trust_forwarded_headers)
 
 
+def too_many(app: Web, ctx: PageContext) -> Response | None:
+    """429 with Retry-After when this address is over the anonymous limit."""
+    wait = app.over_limit(ctx.request)
+    if wait is None:
+        return None
+    return render(
+        ctx,
+        "error.html",
+        status=429,
+        headers={"Retry-After": str(wait)},
+        heading=ctx.t["error_title"],
+        message=ctx.t["too_many"],
+    )
+
+
 def csrf_refused(ctx: PageContext) -> Response:
     return render(
         ctx, "error.html", status=403, heading=ctx.t["forbidden_title"], message=ctx.t["csrf_text"]
@@ -58,6 +73,8 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     app: Web = web(request)
     ctx = await app.context(request)
+    if (limited := too_many(app, ctx)) is not None:
+        return limited
     try:
         form = await read_form(request)
     except BadForm as exc:
@@ -105,6 +122,8 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     app = web(request)
     ctx = await app.context(request)
+    if (limited := too_many(app, ctx)) is not None:
+        return limited
     try:
         form = await read_form(request)
     except BadForm as exc:

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from contracts.common import County
 from gateway.web.deps import Web, web
 from gateway.web.forms import BadForm, read_form
-from gateway.web.login import csrf_refused
+from gateway.web.login import csrf_refused, too_many
 from gateway.web.render import PageContext, finish, render
 from gateway.web.security import csrf_ok
 from gateway.web.upstream import UpstreamUnavailable
@@ -215,6 +215,8 @@ async def nominate_form(request: Request) -> Response:
 async def nominate(request: Request) -> Response:
     app = web(request)
     ctx = await app.context(request)
+    if (limited := too_many(app, ctx)) is not None:
+        return limited
     try:
         form = await read_form(request)
     except BadForm as exc:

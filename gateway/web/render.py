@@ -137,6 +137,8 @@ def finish(ctx: PageContext, response: Any, headers: dict[str, str] | None = Non
     response.headers["Content-Language"] = ctx.lang
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers["Vary"] = "Accept-Language, Cookie"
+    if ctx.https:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     if headers:
         response.headers.update(headers)
     if ctx.lang_from_query:

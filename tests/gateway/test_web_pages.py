@@ -125,3 +125,27 @@ async def test_dashboard_is_for_officers(pages: httpx.AsyncClient) -> None:
     pages.cookies.clear()
     header_only = await pages.get("/dashboard", headers=bearer("officer"))
     assert header_only.status_code == 303
+
+
+async def test_page_posts_share_the_anonymous_rate_limit() -> None:
+    settings = gateway_settings(
+        closed_port_url(), anonymous_rate_limit_per_minute=1, anonymous_rate_limit_burst=2
+    )
+    app = create_app(settings)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="https://gateway.test"
+        ) as client,
+    ):
+        page = await client.get("/login")
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        assert "secure" in page.headers["set-cookie"].lower()  # served over https
+        statuses = [
+            (await client.post("/login", data={"phone": "1", "password": "2"})).status_code
+            for _ in range(3)
+        ]
+        assert statuses[:2] == [403, 403]  # no form token, but counted
+        limited = await client.post("/login", data={"phone": "1", "password": "2"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert statuses[2] == 429
