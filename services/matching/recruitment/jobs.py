@@ -28,14 +28,17 @@ JOB_MOVES: dict[str, frozenset[str]] = {
     "expired": frozenset(),
 }
 #: The job fields a repost compares and replaces.
-_CONTENT = tuple(f for f in JobIn.model_fields if f != "external_id")
+_CONTENT = tuple(f for f in JobIn.model_fields if f not in ("external_id", "employer_id"))
 
 
-def poster_parties(principal: Principal) -> dict[str, uuid.UUID | None]:
-    """The posting party of the caller: employer, company or partner (from the token)."""
+def poster_parties(
+    principal: Principal, employer_id: uuid.UUID | None = None
+) -> dict[str, uuid.UUID | None]:
+    """The posting party of the caller: employer, company or partner (from the token); a
+    partner's job may name the employer it recruits for (``employer_id``)."""
     party = principal.party_id
     return {
-        "employer_id": party if principal.role == "employer" else None,
+        "employer_id": party if principal.role == "employer" else employer_id,
         "company_id": party if principal.role == "company" else None,
         "partner_id": party if principal.role == "partner" else None,
     }
@@ -56,6 +59,10 @@ def _check_poster(principal: Principal, body: JobIn) -> None:
         raise InvalidField("external_id", "partner platforms identify each job by their own id")
     if principal.role != "partner" and body.external_id is not None:
         raise InvalidField("external_id", "only partner platforms send their own job ids")
+    if principal.role != "partner" and body.employer_id is not None:
+        raise InvalidField(
+            "employer_id", "only partner platforms name an employer; others post as themselves"
+        )
 
 
 @dataclass
@@ -76,7 +83,9 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
             .with_for_update()
         )
         if existing is not None:
-            if all(getattr(existing, k) == v for k, v in content.items()):
+            if existing.employer_id == body.employer_id and all(
+                getattr(existing, k) == v for k, v in content.items()
+            ):
                 return Posted(existing, "unchanged")
             if existing.status not in ("open", "paused"):
                 raise Conflict(
@@ -85,6 +94,7 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
                 )
             for key, value in content.items():
                 setattr(existing, key, value)
+            existing.employer_id = body.employer_id
             existing.version += 1
             existing.updated_at = utcnow()
             await record(
@@ -102,7 +112,7 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
         version=1,
         created_at=now,
         updated_at=now,
-        **poster_parties(principal),
+        **poster_parties(principal, body.employer_id),
         **content,
     )
     session.add(job)

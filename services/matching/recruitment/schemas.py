@@ -35,6 +35,12 @@ class JobIn(_Strict):
         description="The partner's own job id: posting the same id again is idempotent "
         "(required for partner platforms, not allowed for others)",
     )
+    employer_id: uuid.UUID | None = Field(
+        None,
+        description="Partner platforms only: the registered employer (household) the job is "
+        "for; that employer reviews the worker once the engagement finishes. Others post as "
+        "the party of their token",
+    )
     title: str = Field(min_length=1, max_length=200, examples=["住家保姆 (南山区)"])
     track: Track
     duties: list[Duty] = Field(default_factory=list, max_length=30)
