@@ -138,7 +138,9 @@ def test_partner_recruits_hires_and_the_employer_reviews(
         seq = uuid.uuid4().int % 800 + 100
         workers: dict[str, str] = {}
         for offset, name in enumerate(("陈小红", "李秀英", "张桂芳")):
-            created = api.post("/api/v1/workers", json=worker_body(name, seq + offset, 1980 + offset, today))
+            created = api.post(
+                "/api/v1/workers", json=worker_body(name, seq + offset, 1980 + offset, today)
+            )
             workers[name] = ok(created, 201)["id"]
         hired, suspended, listed = workers.values()
         expires = (datetime.now(UTC) + timedelta(days=90)).isoformat()

@@ -65,6 +65,12 @@ class JobIn(_Strict):
     min_stars: int | None = Field(None, strict=True, ge=1, le=5)
     positions: int = Field(1, strict=True, ge=1, le=100)
     start_date: IsoDate
+    expires_at: IsoDateTime | None = Field(
+        None,
+        description="When the job stops taking applications and leaves the listings (with "
+        "its UTC offset; in the future when posted). Without it the job stays open until "
+        "its poster closes it",
+    )
 
     @model_validator(mode="after")
     def _pay_range(self) -> JobIn:
@@ -95,7 +101,10 @@ class JobOut(BaseModel):
     min_stars: int | None
     positions: int
     start_date: date
-    status: JobStatus
+    expires_at: datetime | None
+    status: JobStatus = Field(
+        description="expired once expires_at has passed (even before the sweep records it)"
+    )
     created_at: datetime
     updated_at: datetime
 
