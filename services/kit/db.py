@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from services.kit import sqlite_driver
 from services.kit.reads import EngineReader, PostgresReader, ReadQuery, Record, SqliteReader
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -89,9 +90,12 @@ def _tune_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 def create_engine(database_url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
+        connect_args = {
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            # One hand-off to aiosqlite's thread per statement (see kit.sqlite_driver).
+            "async_creator_fn": sqlite_driver.connect,
+        }
+        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         _tune_sqlite(engine, immediate=immediate)
         return engine
     kwargs.setdefault("pool_size", 10)
