@@ -48,6 +48,7 @@ from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
+from services.kit.memo import EVENT_MEMO
 from services.kit.tables import dead_letters, inbox
 from services.kit.tracing import traceparent_var
 from services.kit.types import utcnow
@@ -345,6 +346,7 @@ class ConsumerRunner:
         ids = list({envelope.id for envelope, _ in events})
         try:
             async with self.db.write() as session:
+                session.info[EVENT_MEMO] = {}  # policies are read once per batch
                 seen = set(
                     (
                         await session.scalars(
