@@ -5,7 +5,8 @@
 for each completion in turn, with a few statements for the whole batch: the completions and
 certificates are checked, numbered (one block of numbers, in the events' order) and inserted
 together, the credit-file records are written and the files recomputed together, and only
-the card re-evaluation stays per worker. It takes a batch only when that equivalence is plain:
+the card re-evaluation stays per worker (skipped, as a no-op, for a worker with neither card
+nor card facts). It takes a batch only when that equivalence is plain:
 every enrolment and every worker appears once and no certificate exists yet for any of them;
 otherwise it answers False and the caller applies the events one by one.
 """
@@ -23,6 +24,7 @@ from contracts.credit import CertificateIssued
 from contracts.training import EnrollmentCompleted
 from services.credit.codes import new_check_code
 from services.credit.credentials import cards
+from services.credit.credentials.models import CardWorkerFacts, HomeServiceCard
 from services.credit.files import service as credit_files
 from services.credit.files.models import CreditParty, CreditRecord
 from services.credit.files.policy import explain, polarity_of
@@ -89,9 +91,34 @@ async def issue_for_completions(
     await session.flush()
     await publish_many(session, [certificate_issued(c) for c in certificates])
     await _record_certificates(session, certificates, now)
-    for certificate in certificates:
-        await cards.reevaluate(session, certificate.worker_id)
+    await _reevaluate_cards(session, [c.worker_id for c in certificates])
     return True
+
+
+async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) -> None:
+    """``cards.reevaluate`` for each worker that has a card or card facts; for the others it
+    is a no-op (no facts: not eligible, and no card to suspend). Their facts are loaded in
+    one statement, so its ``session.get`` finds them in the session."""
+    if not worker_ids:
+        return
+    with_card = set(
+        (
+            await session.scalars(
+                select(HomeServiceCard.worker_id).where(HomeServiceCard.worker_id.in_(worker_ids))
+            )
+        ).all()
+    )
+    with_facts = {
+        facts.worker_id
+        for facts in (
+            await session.scalars(
+                select(CardWorkerFacts).where(CardWorkerFacts.worker_id.in_(worker_ids))
+            )
+        ).all()
+    }
+    for worker_id in worker_ids:
+        if worker_id in with_card or worker_id in with_facts:
+            await cards.reevaluate(session, worker_id)
 
 
 def _certificate(data: EnrollmentCompleted, number: str, issued_at: datetime) -> Certificate:
