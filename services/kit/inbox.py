@@ -136,6 +136,8 @@ class ConsumerRunner:
     max_outage_delay: float = 5.0
     batch_size: int = 100
     fetch_timeout: float = 1.0
+    #: How long a pull waits for more events once one has arrived (see ``_pull``).
+    gather_timeout: float = 0.01
     processed: int = 0
     #: Times the runner waited for the database to come back (operators and tests read it).
     outage_waits: int = 0
@@ -189,9 +191,7 @@ class ConsumerRunner:
                     # Re-bind whenever the connection was re-established.
                     while not self._stopping and self.bus.generation == generation:
                         try:
-                            # A pull for N returns at once with what is there (a lone event
-                            # is not held back); it waits only while nothing is pending.
-                            messages = await sub.fetch(self.batch_size, timeout=self.fetch_timeout)
+                            messages = await self._pull(sub)
                         except TimeoutError:
                             continue
                         await self.handle_batch(messages)
@@ -210,6 +210,22 @@ class ConsumerRunner:
                     extra={"consumer": self.name, "error": repr(exc)},
                 )
                 await asyncio.sleep(1.0)
+
+    async def _pull(self, sub: Any) -> list[Msg]:
+        """Up to ``batch_size`` messages: the first to arrive, with whatever else is pending.
+
+        nats-py's ``fetch(N)`` that finds nothing pending holds the first message that arrives
+        until N have come or its timeout ends: on a quiet stream every event would wait up to
+        ``fetch_timeout``. So wait for one, then take what else is there, waiting at most
+        ``gather_timeout`` (a backlog comes in full batches at once).
+        """
+        messages: list[Msg] = await sub.fetch(1, timeout=self.fetch_timeout)
+        if self.batch_size > 1:
+            try:
+                messages += await sub.fetch(self.batch_size - 1, timeout=self.gather_timeout)
+            except TimeoutError:
+                pass  # nothing else pending; any late arrival waits in the client's queue
+        return messages
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         """Apply ``messages`` in one transaction; isolate them one by one if a handler fails."""
