@@ -5,7 +5,9 @@ rows keyed ``(consumer, event_id)`` in ONE transaction, and acks them after it c
 handler fails, the batch rolls back whole and its messages are handled one at a time, each in
 its own transaction, so only the failing event is retried (nak with a growing delay) and, after
 ``max_deliver`` failures of its own, stored in the dead-letter table and terminated on the
-stream. Operators list and replay dead letters over HTTP.
+stream. Operators list and replay dead letters over HTTP. A subscription may also give a
+``batch_handler`` that applies a whole batch with set-based statements (it must leave what the
+one-event handler leaves for each event in turn); the one-at-a-time retry goes through it too.
 
 **Outages spend no attempts.** A failure because the database (or its connection) is
 unavailable is not the event's fault: the runner keeps its messages in progress
