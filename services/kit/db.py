@@ -13,6 +13,7 @@ driver, 10-40x cheaper in CPU (see :mod:`services.kit.reads`).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -118,6 +119,8 @@ class Database:
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
+        self._write_turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._turn_owner: asyncio.Task[Any] | None = None
         self._reader = self._make_reader()
 
     def _make_reader(self) -> SqliteReader | PostgresReader | EngineReader:
@@ -141,12 +144,34 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends normally, rolls back on any error."""
-        async with self._write_sessions() as session:
+        """A unit of work: commits when the block ends normally, rolls back on any error.
+
+        On SQLite the process's writers take turns first-come first-served (SQLite has one
+        writer at a time anyway): waiting in SQLite's busy handler instead, a request polls the
+        lock every 100 ms and can lose it for seconds to a consumer that commits and begins
+        again at once. Other processes still meet on the file lock (``BEGIN IMMEDIATE``).
+        """
+        async with self._writer_turn(), self._write_sessions() as session:
             async with session.begin():
                 yield session
             for callback in self._after_commit:
                 callback(session)
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if not self.is_sqlite or self._turn_owner is task:
+            yield  # PostgreSQL; or a write nested in this task's own: the file lock decides
+            return
+        loop = asyncio.get_running_loop()
+        if self._write_turn is None or self._write_turn[0] is not loop:
+            self._write_turn = (loop, asyncio.Lock())
+        async with self._write_turn[1]:
+            self._turn_owner = task
+            try:
+                yield
+            finally:
+                self._turn_owner = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
