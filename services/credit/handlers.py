@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.envelope import CloudEvent, EventData
 from contracts.registry import ConsentChanged, EmploymentChanged, WorkerRegistered, WorkerUpdated
 from contracts.training import CompetitionAwarded, EnrollmentCompleted
+from services.credit import batch
 from services.credit.access import record_consent
 from services.credit.credentials import cards
 from services.credit.files import service as credit_files
@@ -31,6 +33,18 @@ async def handle_enrollment_completed(
             # record in the worker's credit file, and perhaps the card's last condition.
             await credit_files.record_certificate(session, certificate_issued(certificate))
             await cards.reevaluate(session, uuid.UUID(data.worker_id))
+
+
+async def handle_enrollments_completed(
+    session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]
+) -> None:
+    """:func:`handle_enrollment_completed` for a batch: set-based when every enrolment and
+    worker appears once (see :mod:`services.credit.batch`), else one event after another."""
+    completions = [data for _, data in events if isinstance(data, EnrollmentCompleted)]
+    if len(completions) == len(events) and await batch.issue_for_completions(session, completions):
+        return
+    for envelope, data in events:
+        await handle_enrollment_completed(session, envelope, data)
 
 
 async def handle_competition_awarded(
@@ -100,7 +114,12 @@ async def handle_consent_changed(
 
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription("credit-certificates", [EnrollmentCompleted.subject], handle_enrollment_completed),
+    Subscription(
+        "credit-certificates",
+        [EnrollmentCompleted.subject],
+        handle_enrollment_completed,
+        batch_handler=handle_enrollments_completed,
+    ),
     Subscription("credit-skill-titles", [CompetitionAwarded.subject], handle_competition_awarded),
     Subscription(
         "credit-workers", [WorkerRegistered.subject, WorkerUpdated.subject], handle_worker_event

@@ -13,6 +13,7 @@ driver, 10-40x cheaper in CPU (see :mod:`services.kit.reads`).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from services.kit import sqlite_driver
 from services.kit.reads import EngineReader, PostgresReader, ReadQuery, Record, SqliteReader
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -89,9 +91,12 @@ def _tune_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 def create_engine(database_url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
+        connect_args = {
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            # One hand-off to aiosqlite's thread per statement (see kit.sqlite_driver).
+            "async_creator_fn": sqlite_driver.connect,
+        }
+        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         _tune_sqlite(engine, immediate=immediate)
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -114,6 +119,8 @@ class Database:
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
+        self._write_turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._turn_owner: asyncio.Task[Any] | None = None
         self._reader = self._make_reader()
 
     def _make_reader(self) -> SqliteReader | PostgresReader | EngineReader:
@@ -137,12 +144,34 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends normally, rolls back on any error."""
-        async with self._write_sessions() as session:
+        """A unit of work: commits when the block ends normally, rolls back on any error.
+
+        On SQLite the process's writers take turns first-come first-served (SQLite has one
+        writer at a time anyway): waiting in SQLite's busy handler instead, a request polls the
+        lock every 100 ms and can lose it for seconds to a consumer that commits and begins
+        again at once. Other processes still meet on the file lock (``BEGIN IMMEDIATE``).
+        """
+        async with self._writer_turn(), self._write_sessions() as session:
             async with session.begin():
                 yield session
             for callback in self._after_commit:
                 callback(session)
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if not self.is_sqlite or self._turn_owner is task:
+            yield  # PostgreSQL; or a write nested in this task's own: the file lock decides
+            return
+        loop = asyncio.get_running_loop()
+        if self._write_turn is None or self._write_turn[0] is not loop:
+            self._write_turn = (loop, asyncio.Lock())
+        async with self._write_turn[1]:
+            self._turn_owner = task
+            try:
+                yield
+            finally:
+                self._turn_owner = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -5,7 +5,9 @@ rows keyed ``(consumer, event_id)`` in ONE transaction, and acks them after it c
 handler fails, the batch rolls back whole and its messages are handled one at a time, each in
 its own transaction, so only the failing event is retried (nak with a growing delay) and, after
 ``max_deliver`` failures of its own, stored in the dead-letter table and terminated on the
-stream. Operators list and replay dead letters over HTTP.
+stream. Operators list and replay dead letters over HTTP. A subscription may also give a
+``batch_handler`` that applies a whole batch with set-based statements (it must leave what the
+one-event handler leaves for each event in turn); the one-at-a-time retry goes through it too.
 
 **Outages spend no attempts.** A failure because the database (or its connection) is
 unavailable is not the event's fault: the runner keeps its messages in progress
@@ -48,6 +50,7 @@ from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
+from services.kit.memo import EVENT_MEMO
 from services.kit.tables import dead_letters, inbox
 from services.kit.tracing import traceparent_var
 from services.kit.types import utcnow
@@ -57,6 +60,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Handler = Callable[[AsyncSession, CloudEvent[Any], EventData], Awaitable[None]]
+#: Applies several events at once, in their order, with set-based statements.
+BatchHandler = Callable[
+    [AsyncSession, Sequence[tuple[CloudEvent[Any], EventData]]], Awaitable[None]
+]
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,11 @@ class Subscription:
     subjects: Sequence[str]
     handler: Handler
     stream: str = ""
+    #: Optional: applies a whole batch (in delivery order) in the inbox's transaction, with a
+    #: few statements for all its events instead of a few per event. It must leave the same
+    #: state as ``handler`` applied to each event in turn. A failing batch is retried one
+    #: event at a time (through this same function), so only the failing event is retried.
+    batch_handler: BatchHandler | None = None
 
     def stream_name(self) -> str:
         if self.stream:
@@ -126,6 +138,8 @@ class ConsumerRunner:
     max_outage_delay: float = 5.0
     batch_size: int = 100
     fetch_timeout: float = 1.0
+    #: How long a pull waits for more events once one has arrived (see ``_pull``).
+    gather_timeout: float = 0.01
     processed: int = 0
     #: Times the runner waited for the database to come back (operators and tests read it).
     outage_waits: int = 0
@@ -179,9 +193,7 @@ class ConsumerRunner:
                     # Re-bind whenever the connection was re-established.
                     while not self._stopping and self.bus.generation == generation:
                         try:
-                            # A pull for N returns at once with what is there (a lone event
-                            # is not held back); it waits only while nothing is pending.
-                            messages = await sub.fetch(self.batch_size, timeout=self.fetch_timeout)
+                            messages = await self._pull(sub)
                         except TimeoutError:
                             continue
                         await self.handle_batch(messages)
@@ -200,6 +212,22 @@ class ConsumerRunner:
                     extra={"consumer": self.name, "error": repr(exc)},
                 )
                 await asyncio.sleep(1.0)
+
+    async def _pull(self, sub: Any) -> list[Msg]:
+        """Up to ``batch_size`` messages: the first to arrive, with whatever else is pending.
+
+        nats-py's ``fetch(N)`` that finds nothing pending holds the first message that arrives
+        until N have come or its timeout ends: on a quiet stream every event would wait up to
+        ``fetch_timeout``. So wait for one, then take what else is there, waiting at most
+        ``gather_timeout`` (a backlog comes in full batches at once).
+        """
+        messages: list[Msg] = await sub.fetch(1, timeout=self.fetch_timeout)
+        if self.batch_size > 1:
+            try:
+                messages += await sub.fetch(self.batch_size - 1, timeout=self.gather_timeout)
+            except TimeoutError:
+                pass  # nothing else pending; any late arrival waits in the client's queue
+        return messages
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         """Apply ``messages`` in one transaction; isolate them one by one if a handler fails."""
@@ -345,6 +373,7 @@ class ConsumerRunner:
         ids = list({envelope.id for envelope, _ in events})
         try:
             async with self.db.write() as session:
+                session.info[EVENT_MEMO] = {}  # policies are read once per batch
                 seen = set(
                     (
                         await session.scalars(
@@ -354,26 +383,22 @@ class ConsumerRunner:
                         )
                     ).all()
                 )
-                rows: list[dict[str, Any]] = []
+                fresh: list[tuple[CloudEvent[Any], EventData]] = []
                 for envelope, data in events:
-                    if envelope.id in seen:
-                        continue
-                    seen.add(envelope.id)
-                    token_event = event_id_var.set(envelope.id)
-                    token_trace = traceparent_var.set(envelope.traceparent)
-                    try:
-                        await self.subscription.handler(session, envelope, data)
-                    finally:
-                        event_id_var.reset(token_event)
-                        traceparent_var.reset(token_trace)
-                    rows.append(
-                        {
-                            "consumer": self.name,
-                            "event_id": envelope.id,
-                            "event_type": envelope.type,
-                            "processed_at": utcnow(),
-                        }
-                    )
+                    if envelope.id not in seen:
+                        seen.add(envelope.id)
+                        fresh.append((envelope, data))
+                await self._handle(session, fresh)
+                now = utcnow()
+                rows = [
+                    {
+                        "consumer": self.name,
+                        "event_id": envelope.id,
+                        "event_type": envelope.type,
+                        "processed_at": now,
+                    }
+                    for envelope, _ in fresh
+                ]
                 if rows:
                     await session.execute(insert(inbox), rows)
             return len(rows)
@@ -383,6 +408,25 @@ class ConsumerRunner:
             if len(ids) == 1 and await self._seen(ids[0]):
                 return 0
             raise exc
+
+    async def _handle(
+        self, session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]
+    ) -> None:
+        batch_handler = self.subscription.batch_handler
+        if batch_handler is not None and len(events) > 1:
+            await batch_handler(session, events)
+            return
+        for envelope, data in events:
+            token_event = event_id_var.set(envelope.id)
+            token_trace = traceparent_var.set(envelope.traceparent)
+            try:
+                if batch_handler is not None:
+                    await batch_handler(session, [(envelope, data)])
+                else:
+                    await self.subscription.handler(session, envelope, data)
+            finally:
+                event_id_var.reset(token_event)
+                traceparent_var.reset(token_trace)
 
     async def _seen(self, event_id: str) -> bool:
         async with self.db.read() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import ConsentChanged, WorkerRegistered, WorkerStatusChanged, WorkerUpdated
 from services.kit.inbox import Subscription
-from services.matching import service
+from services.matching import batch, service
 
 
 async def handle_worker_registered(
@@ -131,40 +132,77 @@ async def handle_consent_changed(
     )
 
 
+async def handle_certificates_issued(
+    session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]
+) -> None:
+    """:func:`handle_certificate_issued` for a whole batch, set-based."""
+    issued: list[batch.IssuedCertificate] = []
+    for envelope, data in events:
+        if not isinstance(data, CertificateIssued):
+            raise TypeError(f"matching-certificates got {envelope.type}")
+        issued.append(
+            batch.IssuedCertificate(
+                worker_id=uuid.UUID(data.worker_id),
+                certificate_id=uuid.UUID(data.certificate_id),
+                number=data.certificate_number,
+                kind=data.kind,
+                track=data.track,
+                issued_at=data.issued_at,
+                valid_until=data.valid_until,
+            )
+        )
+    await batch.add_certificates(session, issued)
+
+
+def standing_change(envelope: CloudEvent[Any], data: EventData) -> batch.StandingChange | None:
+    """A worker's credit level, card colour or red/black listing; None for other parties."""
+    if isinstance(data, CreditLevelChanged):
+        if data.party_kind == "worker":
+            return batch.StandingChange(
+                uuid.UUID(data.party_id), changed_at=data.changed_at, credit_level=data.level
+            )
+    elif isinstance(data, CreditListEntryAdded):
+        if data.party_kind == "worker":
+            return batch.StandingChange(
+                uuid.UUID(data.party_id), changed_at=data.starts_at, list_status=data.list_kind
+            )
+    elif isinstance(data, CreditListEntryRemoved):
+        if data.party_kind == "worker":
+            return batch.StandingChange(
+                uuid.UUID(data.party_id), changed_at=data.ended_at, list_ended=data.list_kind
+            )
+    elif isinstance(data, CardStatusChanged):
+        return batch.StandingChange(
+            uuid.UUID(data.worker_id), changed_at=data.changed_at, card_status=data.colour
+        )
+    else:
+        raise TypeError(f"matching-credit-standing got {envelope.type}")
+    return None
+
+
 async def handle_credit_standing(
     session: AsyncSession, envelope: CloudEvent[Any], data: EventData
 ) -> None:
     """A worker's credit level, card colour or red/black listing; other parties' are not ours."""
-    if isinstance(data, CreditLevelChanged):
-        if data.party_kind == "worker":
-            await service.apply_credit_standing(
-                session,
-                uuid.UUID(data.party_id),
-                changed_at=data.changed_at,
-                credit_level=data.level,
-            )
-    elif isinstance(data, CreditListEntryAdded):
-        if data.party_kind == "worker":
-            await service.apply_credit_standing(
-                session,
-                uuid.UUID(data.party_id),
-                changed_at=data.starts_at,
-                list_status=data.list_kind,
-            )
-    elif isinstance(data, CreditListEntryRemoved):
-        if data.party_kind == "worker":
-            await service.apply_credit_standing(
-                session,
-                uuid.UUID(data.party_id),
-                changed_at=data.ended_at,
-                list_ended=data.list_kind,
-            )
-    elif isinstance(data, CardStatusChanged):
+    change = standing_change(envelope, data)
+    if change is not None:
         await service.apply_credit_standing(
-            session, uuid.UUID(data.worker_id), changed_at=data.changed_at, card_status=data.colour
+            session,
+            change.worker_id,
+            changed_at=change.changed_at,
+            credit_level=change.credit_level,
+            card_status=change.card_status,
+            list_status=change.list_status,
+            list_ended=change.list_ended,
         )
-    else:
-        raise TypeError(f"matching-credit-standing got {envelope.type}")
+
+
+async def handle_credit_standings(
+    session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]
+) -> None:
+    """:func:`handle_credit_standing` for a whole batch, in order, set-based."""
+    changes = [standing_change(envelope, data) for envelope, data in events]
+    await batch.apply_credit_standings(session, [c for c in changes if c is not None])
 
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
@@ -173,7 +211,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         [WorkerRegistered.subject, WorkerUpdated.subject],
         handle_worker_event,
     ),
-    Subscription("matching-certificates", [CertificateIssued.subject], handle_certificate_issued),
+    Subscription(
+        "matching-certificates",
+        [CertificateIssued.subject],
+        handle_certificate_issued,
+        batch_handler=handle_certificates_issued,
+    ),
     Subscription(
         "matching-credit-standing",
         [
@@ -183,6 +226,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
             CardStatusChanged.subject,
         ],
         handle_credit_standing,
+        batch_handler=handle_credit_standings,
     ),
     Subscription("matching-ratings", [WorkerRatingChanged.subject], handle_rating_changed),
     Subscription("matching-worker-status", [WorkerStatusChanged.subject], handle_status_changed),

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.errors import Problem
+from services.kit.memo import memoised
 from services.matching.models import Candidate, CandidateCertificate, MatchingPolicy
 
 
@@ -82,6 +83,10 @@ class Policy:
 
 
 async def current_policy(session: AsyncSession) -> Policy:
+    return await memoised(session, "matching.policy", lambda: _current_policy(session))
+
+
+async def _current_policy(session: AsyncSession) -> Policy:
     row = await session.scalar(
         select(MatchingPolicy).order_by(MatchingPolicy.version.desc()).limit(1)
     )

@@ -69,37 +69,56 @@ async def refresh_ranks(
     session: AsyncSession, candidate: Candidate, policy: Policy | None = None
 ) -> None:
     """Recompute ``candidate``'s rows of the per-track ordering (call after any change)."""
-    policy = policy or await current_policy(session)
-    worker_id = candidate.worker_id
-    declared = (
-        await session.scalars(
-            select(DeclaredTrack.track).where(DeclaredTrack.worker_id == worker_id)
-        )
-    ).all()
-    certificates = (
-        await session.scalars(
-            select(CandidateCertificate).where(CandidateCertificate.worker_id == worker_id)
-        )
-    ).all()
-    tracks = set(declared) | {c.track for c in certificates if c.track is not None}
-    await session.execute(delete(TrackRank).where(TrackRank.worker_id == worker_id))
-    if candidate.name is None or not tracks:
+    await refresh_ranks_many(session, [candidate], policy)
+
+
+async def refresh_ranks_many(
+    session: AsyncSession, candidates: Sequence[Candidate], policy: Policy | None = None
+) -> None:
+    """:func:`refresh_ranks` for many candidates with one statement of each kind."""
+    if not candidates:
         return
-    eligible = is_eligible(policy.weights, candidate)
-    rows = [
-        {
-            "worker_id": worker_id,
-            "track": track,
-            # Every certificate counted as valid: an upper bound that expiry only lowers.
-            "base_score": hundredths(
-                total(base_reasons(policy.weights, candidate, certificates, track, None))
-            ),
-            "eligible": eligible,
-            "policy_version": policy.version,
-        }
-        for track in sorted(tracks)
-    ]
-    await session.execute(insert(TrackRank), rows)
+    policy = policy or await current_policy(session)
+    ids = [candidate.worker_id for candidate in candidates]
+    declared: dict[uuid.UUID, set[str]] = {worker_id: set() for worker_id in ids}
+    for worker_id, track in (
+        await session.execute(
+            select(DeclaredTrack.worker_id, DeclaredTrack.track).where(
+                DeclaredTrack.worker_id.in_(ids)
+            )
+        )
+    ).all():
+        declared[worker_id].add(track)
+    certificates: dict[uuid.UUID, list[CandidateCertificate]] = {w: [] for w in ids}
+    for certificate in (
+        await session.scalars(
+            select(CandidateCertificate).where(CandidateCertificate.worker_id.in_(ids))
+        )
+    ).all():
+        certificates[certificate.worker_id].append(certificate)
+    await session.execute(delete(TrackRank).where(TrackRank.worker_id.in_(ids)))
+    rows: list[dict[str, Any]] = []
+    for candidate in candidates:
+        held = certificates[candidate.worker_id]
+        tracks = declared[candidate.worker_id] | {c.track for c in held if c.track is not None}
+        if candidate.name is None or not tracks:
+            continue
+        eligible = is_eligible(policy.weights, candidate)
+        rows += [
+            {
+                "worker_id": candidate.worker_id,
+                "track": track,
+                # Every certificate counted as valid: an upper bound that expiry only lowers.
+                "base_score": hundredths(
+                    total(base_reasons(policy.weights, candidate, held, track, None))
+                ),
+                "eligible": eligible,
+                "policy_version": policy.version,
+            }
+            for track in sorted(tracks)
+        ]
+    if rows:
+        await session.execute(insert(TrackRank), rows)
 
 
 async def rebuild_missing_ranks(session: AsyncSession, limit: int = 500) -> int:

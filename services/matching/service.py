@@ -271,6 +271,29 @@ async def apply_credit_standing(
     the list status if it is that list. A red card or the black list (policy ``blocked_*``)
     drops the worker from every match. Returns whether anything was applied."""
     candidate = await ensure_candidate(session, worker_id)
+    applied = take_standing(
+        candidate,
+        changed_at=changed_at,
+        credit_level=credit_level,
+        card_status=card_status,
+        list_status=list_status,
+        list_ended=list_ended,
+    )
+    if applied:
+        await _touch(session, candidate)
+    return applied
+
+
+def take_standing(
+    candidate: Candidate,
+    *,
+    changed_at: datetime,
+    credit_level: str | None = None,
+    card_status: str | None = None,
+    list_status: str | None = None,
+    list_ended: str | None = None,
+) -> bool:
+    """:func:`apply_credit_standing` on the loaded row, without touching it; True if applied."""
 
     def newer(stored: datetime | None) -> bool:
         return stored is None or changed_at >= stored
@@ -293,8 +316,6 @@ async def apply_credit_standing(
             candidate.list_status = None
         candidate.list_status_changed_at = changed_at
         applied = True
-    if applied:
-        await _touch(session, candidate)
     return applied
 
 

@@ -119,3 +119,52 @@ async def test_a_failing_event_in_a_batch_is_isolated_and_the_rest_applied_once(
 async def _dead(db: Database) -> list[Any]:
     async with db.read() as session:
         return list((await session.execute(select(dead_letters))).all())
+
+
+async def test_a_batch_handler_gets_whole_batches_in_order_and_a_failure_is_isolated(
+    db: Database, nats_server: NatsServer
+) -> None:
+    """A subscription's ``batch_handler`` applies many events in one call, in delivery order;
+    a batch it fails on is retried one event at a time, so only the failing one is retried
+    and dead-lettered."""
+    bad_worker = rating_event().worker_id
+    calls: list[list[str]] = []
+
+    async def set_based(session: Any, events: Any) -> None:
+        calls.append([envelope.id for envelope, _ in events])
+        for envelope, data in events:
+            await record_effect(session, envelope, data)
+        if any(data.worker_id == bad_worker for _, data in events):
+            raise ValueError("cannot handle this worker")
+
+    async def unused(session: Any, envelope: CloudEvent[Any], data: EventData) -> None:
+        raise AssertionError("the runner uses the batch handler")
+
+    await provision(nats_server.url)
+    good = [await publish_event(nats_server.url, rating_event()) for _ in range(20)]
+    bad = await publish_event(nats_server.url, rating_event(bad_worker))
+    good += [await publish_event(nats_server.url, rating_event()) for _ in range(20)]
+    order = [envelope.id for envelope in good[:20]] + [bad.id] + [e.id for e in good[20:]]
+    runner = await started(
+        ConsumerRunner(
+            Subscription("test-set-based", [SUBJECT], unused, batch_handler=set_based),
+            db,
+            rating_bus(nats_server.url),
+            batch_size=50,
+            max_deliver=2,
+            nak_delay=0.05,
+        )
+    )
+    try:
+        await eventually(lambda: _applied(db, len(good)))
+        rows = await eventually(lambda: _dead(db))
+        assert [(r.event_id, r.attempts) for r in rows] == [(bad.id, 2)]
+        for envelope in good:
+            assert await effect_count(db, envelope.id) == 1
+        assert await effect_count(db, bad.id) == 0
+        assert await _inbox_rows(db) == len(good)
+        assert any(len(call) > 1 for call in calls), calls
+        for call in calls:  # each call in delivery order
+            assert call == sorted(call, key=order.index), call
+    finally:
+        await stop_all(runner)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.credentials.models import CardPolicy
 from services.kit.errors import Problem
+from services.kit.memo import memoised
 from services.kit.types import utcnow
 
 
@@ -50,6 +51,10 @@ DEFAULT_RULES = CardRules(
 
 
 async def current(session: AsyncSession) -> tuple[int, CardRules]:
+    return await memoised(session, "credit.card_policy", lambda: _current(session))
+
+
+async def _current(session: AsyncSession) -> tuple[int, CardRules]:
     row = await session.scalar(select(CardPolicy).order_by(CardPolicy.version.desc()).limit(1))
     if row is None:
         raise Problem(503, "no-card-policy", "no card policy", "No card policy has been defined")

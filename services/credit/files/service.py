@@ -23,6 +23,7 @@ from services.credit.files.policy import Counted, CreditRules, explain, polarity
 from services.credit.sql import insert_for
 from services.kit.errors import NotFound, Problem
 from services.kit.ids import new_id
+from services.kit.memo import memoised
 from services.kit.outbox import publish
 from services.kit.types import utcnow
 
@@ -34,6 +35,10 @@ class Policy:
 
 
 async def current_policy(session: AsyncSession) -> Policy:
+    return await memoised(session, "credit.policy", lambda: _current_policy(session))
+
+
+async def _current_policy(session: AsyncSession) -> Policy:
     row = await session.scalar(select(CreditPolicy).order_by(CreditPolicy.version.desc()).limit(1))
     if row is None:  # the migration stores version 1
         raise Problem(503, "no-credit-policy", "No credit policy", "No credit policy is stored")

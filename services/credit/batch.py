@@ -1,0 +1,257 @@
+"""Set-based certificate issuing for a batch of training completions (credit-certificates).
+
+:func:`issue_for_completions` leaves the state and events that the one-event path
+(``record_completion`` → ``credit_files.record_certificate`` → ``cards.reevaluate``) leaves
+for each completion in turn, with a few statements for the whole batch: the completions and
+certificates are checked, numbered (one block of numbers, in the events' order) and inserted
+together, the credit-file records are written and the files recomputed together, and only
+the card re-evaluation stays per worker (skipped, as a no-op, for a worker with neither card
+nor card facts). It takes a batch only when that equivalence is plain:
+every enrolment and every worker appears once and no certificate exists yet for any of them;
+otherwise it answers False and the caller applies the events one by one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.credit import CertificateIssued
+from contracts.training import EnrollmentCompleted
+from services.credit.codes import new_check_code
+from services.credit.credentials import cards
+from services.credit.credentials.models import CardWorkerFacts, HomeServiceCard
+from services.credit.files import service as credit_files
+from services.credit.files.models import CreditParty, CreditRecord
+from services.credit.files.policy import explain, polarity_of
+from services.credit.models import Certificate, NumberCounter, TrainingCompletion
+from services.credit.numbers import SERIES, format_number, local_date
+from services.credit.service import TRAINING, TRAINING_VALIDITY_YEARS, add_years, certificate_issued
+from services.credit.sql import insert_for
+from services.kit.ids import new_id
+from services.kit.outbox import publish_many
+from services.kit.types import utcnow
+
+_counters = NumberCounter.__table__
+
+
+async def issue_for_completions(
+    session: AsyncSession, completions: Sequence[EnrollmentCompleted]
+) -> bool:
+    """Apply ``completions`` set-based; False (nothing done) when the batch does not qualify."""
+    enrollments = [uuid.UUID(c.enrollment_id) for c in completions]
+    workers = [uuid.UUID(c.worker_id) for c in completions]
+    if len(set(enrollments)) != len(enrollments) or len(set(workers)) != len(workers):
+        return False
+    logged = set(
+        (
+            await session.scalars(
+                select(TrainingCompletion.enrollment_id).where(
+                    TrainingCompletion.enrollment_id.in_(enrollments)
+                )
+            )
+        ).all()
+    )
+    fresh = [c for c in completions if uuid.UUID(c.enrollment_id) not in logged]
+    passed = [c for c in fresh if c.passed]
+    if passed and await session.scalar(
+        select(Certificate.id)
+        .where(Certificate.enrollment_id.in_([uuid.UUID(c.enrollment_id) for c in passed]))
+        .limit(1)
+    ):
+        return False
+    now = utcnow()
+    first = await _reserve(session, local_date(now).year, len(passed))
+    certificates: list[Certificate] = []
+    for data in fresh:
+        completion = TrainingCompletion(
+            enrollment_id=uuid.UUID(data.enrollment_id),
+            worker_id=uuid.UUID(data.worker_id),
+            course_id=uuid.UUID(data.course_id),
+            course_title=data.course_title,
+            track=data.track,
+            training_type=data.training_type,
+            hours=data.hours,
+            score=data.score,
+            passed=data.passed,
+            completed_at=data.completed_at,
+            recorded_at=now,
+        )
+        if data.passed:
+            certificate = _certificate(data, format_number(local_date(now).year, first), now)
+            first += 1
+            certificates.append(certificate)
+            session.add(certificate)
+            completion.certificate_id = certificate.id
+        session.add(completion)
+    await session.flush()
+    await publish_many(session, [certificate_issued(c) for c in certificates])
+    await _record_certificates(session, certificates, now)
+    await _reevaluate_cards(session, [c.worker_id for c in certificates])
+    return True
+
+
+async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) -> None:
+    """``cards.reevaluate`` for each worker that has a card or card facts; for the others it
+    is a no-op (no facts: not eligible, and no card to suspend). Their facts are loaded in
+    one statement, so its ``session.get`` finds them in the session."""
+    if not worker_ids:
+        return
+    with_card = set(
+        (
+            await session.scalars(
+                select(HomeServiceCard.worker_id).where(HomeServiceCard.worker_id.in_(worker_ids))
+            )
+        ).all()
+    )
+    with_facts = {
+        facts.worker_id
+        for facts in (
+            await session.scalars(
+                select(CardWorkerFacts).where(CardWorkerFacts.worker_id.in_(worker_ids))
+            )
+        ).all()
+    }
+    for worker_id in worker_ids:
+        if worker_id in with_card or worker_id in with_facts:
+            await cards.reevaluate(session, worker_id)
+
+
+def _certificate(data: EnrollmentCompleted, number: str, issued_at: datetime) -> Certificate:
+    return Certificate(
+        id=new_id(),
+        number=number,
+        check_code=new_check_code(),
+        kind=TRAINING,
+        worker_id=uuid.UUID(data.worker_id),
+        track=data.track,
+        course_id=uuid.UUID(data.course_id),
+        course_title=data.course_title,
+        training_type=data.training_type,
+        enrollment_id=uuid.UUID(data.enrollment_id),
+        issued_at=issued_at,
+        valid_until=add_years(local_date(issued_at), TRAINING_VALIDITY_YEARS),
+        version=1,
+    )
+
+
+async def _reserve(session: AsyncSession, year: int, count: int) -> int:
+    """The first of ``count`` consecutive certificate numbers of ``year``, reserved in this
+    transaction (one ``UPDATE … RETURNING``, as ``numbers.next_seq`` does for one)."""
+    if count == 0:
+        return 0
+    bump = (
+        update(_counters)
+        .where(_counters.c.series == SERIES, _counters.c.year == year)
+        .values(value=_counters.c.value + count)
+        .returning(_counters.c.value)
+    )
+    value = (await session.execute(bump)).scalar_one_or_none()
+    if value is None:
+        await session.execute(
+            insert_for(session, _counters)
+            .values(series=SERIES, year=year, value=0)
+            .on_conflict_do_nothing(index_elements=["series", "year"])
+        )
+        value = (await session.execute(bump)).scalar_one()
+    format_number(year, int(value))  # the last one must fit the public format
+    return int(value) - count + 1
+
+
+async def _record_certificates(
+    session: AsyncSession, certificates: Sequence[Certificate], now: datetime
+) -> None:
+    """``credit_files.record_certificate`` for each (new workers' files, one record each)."""
+    if not certificates:
+        return
+    policy = await credit_files.current_policy(session)
+    party_ids = [c.worker_id for c in certificates]
+    await _open_files(session, party_ids, policy, now)
+    parties = {
+        p.party_id: p
+        for p in (
+            await session.scalars(
+                select(CreditParty)
+                .where(CreditParty.party_id.in_(party_ids))
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    }
+    for certificate in certificates:
+        session.add(
+            CreditRecord(
+                id=new_id(),
+                party_id=certificate.worker_id,
+                party_kind="worker",
+                kind="certificate",
+                polarity=polarity_of("certificate"),
+                severity=1,
+                source="event",
+                source_ref=f"{CertificateIssued.event_type}:{certificate.id}"[:200],
+                dedupe_key=f"certificate:{certificate.id}",
+                reason=f"{certificate.kind} certificate {certificate.number}",
+                effective_from=certificate.issued_at,
+                effective_until=None,
+                publish_until=None,
+                supersedes_id=None,
+                recorded_by="system",
+                created_at=now,
+            )
+        )
+    await session.flush()
+    await credit_files.recompute_many(session, [parties[p] for p in party_ids], policy)
+
+
+async def _open_files(
+    session: AsyncSession, party_ids: list[uuid.UUID], policy: credit_files.Policy, now: datetime
+) -> None:
+    """``credit_files.open_file`` for the workers that have no file yet, with its event."""
+    existing = set(
+        (
+            await session.scalars(
+                select(CreditParty.party_id).where(CreditParty.party_id.in_(party_ids))
+            )
+        ).all()
+    )
+    missing = [p for p in party_ids if p not in existing]
+    if not missing:
+        return
+    score, level, _ = explain(policy.rules, [])
+    values = [
+        {
+            "party_id": party_id,
+            "party_kind": "worker",
+            "name": None,
+            "opened_at": now,
+            "score": score,
+            "level": level,
+            "policy_version": policy.version,
+            "computed_at": now,
+            "explanation": [],
+        }
+        for party_id in missing
+    ]
+    inserted = (
+        await session.scalars(
+            insert_for(session, CreditParty)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[CreditParty.party_id])
+            .returning(CreditParty.party_id)
+        )
+    ).all()
+    opened = set(inserted)
+    parties = (
+        await session.scalars(
+            select(CreditParty)
+            .where(CreditParty.party_id.in_(missing))
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    by_id = {p.party_id: p for p in parties}
+    await publish_many(
+        session, [credit_files._level_event(by_id[p], None, None) for p in missing if p in opened]
+    )

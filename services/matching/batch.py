@@ -1,0 +1,141 @@
+"""Set-based versions of matching's event operations, for the inbox's batches.
+
+Each does what the one-event operation in :mod:`services.matching.service` does to every
+event of a batch in turn, with a few statements for the whole batch: the candidate rows are
+created and locked in one statement each (in ``worker_id`` order, so two consumers locking
+overlapping workers cannot deadlock), the facts are applied in memory in the events' order,
+and every touched candidate's ranks are recomputed once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kit.types import utcnow
+from services.matching.models import Candidate, CandidateCertificate
+from services.matching.ranking import refresh_ranks_many
+from services.matching.service import take_standing
+
+
+async def ensure_candidates(
+    session: AsyncSession, worker_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Candidate]:
+    """:func:`services.matching.service.ensure_candidate` for many workers: created if
+    missing, locked, by worker id."""
+    ids = sorted(set(worker_ids))
+    if not ids:
+        return {}
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert_fn(Candidate)
+        .values([{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids])
+        .on_conflict_do_nothing(index_elements=[Candidate.worker_id])
+    )
+    rows = await session.scalars(
+        select(Candidate)
+        .where(Candidate.worker_id.in_(ids))
+        .order_by(Candidate.worker_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {candidate.worker_id: candidate for candidate in rows.all()}
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    worker_id: uuid.UUID
+    certificate_id: uuid.UUID
+    number: str
+    kind: str
+    track: str | None
+    issued_at: datetime
+    valid_until: date | None
+
+
+async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertificate]) -> int:
+    """Record the certificates not yet known; how many were new."""
+    candidates = await ensure_candidates(session, (c.worker_id for c in issued))
+    known = set(
+        (
+            await session.scalars(
+                select(CandidateCertificate.certificate_id).where(
+                    CandidateCertificate.certificate_id.in_([c.certificate_id for c in issued])
+                )
+            )
+        ).all()
+    )
+    now = utcnow()
+    touched: dict[uuid.UUID, Candidate] = {}
+    added = 0
+    for certificate in issued:
+        if certificate.certificate_id in known:
+            continue
+        known.add(certificate.certificate_id)
+        added += 1
+        session.add(
+            CandidateCertificate(
+                certificate_id=certificate.certificate_id,
+                worker_id=certificate.worker_id,
+                number=certificate.number,
+                kind=certificate.kind,
+                track=certificate.track,
+                issued_at=certificate.issued_at,
+                valid_until=certificate.valid_until,
+                recorded_at=now,
+            )
+        )
+        touched[certificate.worker_id] = _touched(candidates[certificate.worker_id], now)
+    await session.flush()
+    await refresh_ranks_many(session, list(touched.values()))
+    return added
+
+
+@dataclass(frozen=True)
+class StandingChange:
+    """One of credit's standing facts about a worker (see ``apply_credit_standing``)."""
+
+    worker_id: uuid.UUID
+    changed_at: datetime
+    credit_level: str | None = None
+    card_status: str | None = None
+    list_status: str | None = None
+    list_ended: str | None = None
+
+
+async def apply_credit_standings(session: AsyncSession, changes: Sequence[StandingChange]) -> int:
+    """Apply ``changes`` in order; how many were applied (newer facts stored win, per field)."""
+    candidates = await ensure_candidates(session, (c.worker_id for c in changes))
+    now = utcnow()
+    applied = 0
+    touched: dict[uuid.UUID, Candidate] = {}
+    for change in changes:
+        candidate = candidates[change.worker_id]
+        if take_standing(
+            candidate,
+            changed_at=change.changed_at,
+            credit_level=change.credit_level,
+            card_status=change.card_status,
+            list_status=change.list_status,
+            list_ended=change.list_ended,
+        ):
+            applied += 1
+            touched[change.worker_id] = _touched(candidate, now)
+    await session.flush()
+    await refresh_ranks_many(session, list(touched.values()))
+    return applied
+
+
+def _touched(candidate: Candidate, now: datetime) -> Candidate:
+    """A change of the candidate: a new version per applied fact, as ``service._touch``."""
+    candidate.version += 1
+    candidate.updated_at = now
+    return candidate

@@ -1,0 +1,103 @@
+"""A batch of completions issued set-based leaves what one completion at a time leaves.
+
+Same events, two fresh databases: one applies them with ``credit.batch`` in one transaction,
+the other with the one-event handler, each in its own transaction. Real database (SQLite, and
+PostgreSQL when configured); no NATS needed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from contracts.envelope import envelope_for
+from contracts.training import EnrollmentCompleted
+from services.credit import batch
+from services.credit.files.models import CreditParty, CreditRecord
+from services.credit.handlers import handle_enrollment_completed
+from services.credit.models import Certificate, TrainingCompletion
+from services.kit.db import Database
+from services.kit.tables import outbox
+from tests.credit.credit_support import enrollment_completed
+from tests.support.databases import service_database
+
+
+async def _state(db: Database) -> dict[str, Any]:
+    """Everything the completions changed, without the ids and times each run mints."""
+    async with db.read() as session:
+        certificates = (await session.scalars(select(Certificate))).all()
+        by_id = {c.id: str(c.enrollment_id) for c in certificates}
+        completions = (await session.scalars(select(TrainingCompletion))).all()
+        records = (await session.scalars(select(CreditRecord))).all()
+        parties = (await session.scalars(select(CreditParty))).all()
+        events = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
+    return {
+        "numbers": sorted((str(c.enrollment_id), c.number, c.kind, c.track) for c in certificates),
+        "completions": sorted(
+            (str(c.enrollment_id), c.passed, by_id.get(c.certificate_id)) for c in completions
+        ),
+        "records": sorted(
+            (str(r.party_id), r.kind, r.polarity, r.severity, r.source, r.reason[:20])
+            for r in records
+        ),
+        "parties": sorted((str(p.party_id), p.score, p.level, p.policy_version) for p in parties),
+        # Per aggregate, the subjects in publishing order (only that order is promised).
+        "events": sorted(
+            (aggregate, [e.subject for e in events if e.aggregate_id == aggregate])
+            for aggregate in {e.aggregate_id for e in events if e.subject.startswith("credit.le")}
+        ),
+        "event_count": sorted(e.subject for e in events),
+    }
+
+
+async def test_a_set_based_batch_leaves_what_one_at_a_time_leaves(
+    backend: str, tmp_path: Path
+) -> None:
+    workers = [uuid.uuid4() for _ in range(6)]
+    completions = [enrollment_completed(w) for w in workers[:5]]
+    completions.append(enrollment_completed(workers[5], passed=False))
+    with (
+        service_database("credit", backend, tmp_path) as batch_url,
+        service_database("credit", backend, tmp_path) as single_url,
+    ):
+        together, alone = Database(batch_url), Database(single_url)
+        try:
+            async with together.write() as session:
+                assert await batch.issue_for_completions(session, completions)
+            for data in completions:
+                async with alone.write() as session:
+                    await handle_enrollment_completed(session, envelope_for(data), data)
+            assert await _state(together) == await _state(alone)
+            state = await _state(together)
+            assert [n for _, n, _, _ in state["numbers"]] != []
+            assert len(state["numbers"]) == 5 and len(state["completions"]) == 6
+            # The numbers follow the events' order, gap-free.
+            numbers = dict((e, n) for e, n, _, _ in state["numbers"])
+            seqs = [int(numbers[c.enrollment_id][-6:]) for c in completions[:5]]
+            assert seqs == list(range(seqs[0], seqs[0] + 5))
+
+            # Applied again (a redelivered batch): nothing changes.
+            async with together.write() as session:
+                assert await batch.issue_for_completions(session, completions)
+            assert await _state(together) == state
+        finally:
+            await together.dispose()
+            await alone.dispose()
+
+
+async def test_a_batch_that_names_a_worker_twice_is_left_to_the_one_event_path(
+    backend: str, tmp_path: Path
+) -> None:
+    worker = uuid.uuid4()
+    twice: list[EnrollmentCompleted] = [enrollment_completed(worker), enrollment_completed(worker)]
+    with service_database("credit", backend, tmp_path) as url:
+        db = Database(url)
+        try:
+            async with db.write() as session:
+                assert not await batch.issue_for_completions(session, twice)
+            assert (await _state(db))["numbers"] == []
+        finally:
+            await db.dispose()
