@@ -3,6 +3,7 @@ in force; the workers change feed projected to an agreement's fields, and its si
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -19,7 +20,7 @@ from sqlalchemy import delete
 from devtools.nats import NatsServer
 from services.kit import audit_chain
 from services.kit.db import Database
-from services.kit.feed import feed_log, read_page
+from services.kit.feed import SETTLE_SECONDS, feed_log, read_page
 from services.kit.signing import (
     SIGNATURE_HEADER,
     SignatureError,
@@ -279,6 +280,9 @@ async def test_backfill_puts_earlier_records_into_the_feeds_once(registry: Regis
             await session.execute(delete(feed_log).where(feed_log.c.record_id == worker_id))
         first = await backfill(database)
         assert first["workers"] == 1 and (await backfill(database))["workers"] == 0
+        # The deleted row left a gap in seq; on PostgreSQL a feed page holds back a young row
+        # behind a gap (it may be a transaction still committing) until it settles.
+        await asyncio.sleep(SETTLE_SECONDS)
         async with database.read() as session:
             entries, _ = await read_page(session, "workers", 0, 100)
     finally:
