@@ -58,8 +58,8 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/verify/[^/]+$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
     (
-        r"^/api/v1/(candidates|jobs|applications|engagements|fairs|webhooks|match-policy)"
-        r"(/|$)",
+        r"^/api/v1/(candidates|jobs|applications|engagements|fairs|webhooks|match-policy"
+        r"|exchange)(/|$)",
         "matching",
     ),
     *_statistics_rows(),

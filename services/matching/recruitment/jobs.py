@@ -1,4 +1,5 @@
-"""Job operations: post (single and partner bulk, idempotent by the partner's job id), change
+"""Job operations: post (single and partner bulk, idempotent by the partner's job id; an
+employment platform's import, idempotent by the agency's job id), change
 status (409 for a move the life cycle does not allow), and who may act on a job."""
 
 from __future__ import annotations
@@ -32,13 +33,18 @@ _CONTENT = tuple(f for f in JobIn.model_fields if f != "external_id")
 
 
 def poster_parties(principal: Principal) -> dict[str, uuid.UUID | None]:
-    """The posting party of the caller: employer, company or partner (from the token)."""
+    """The posting party of the caller: employer, company, partner or agency (the token)."""
     party = principal.party_id
     return {
         "employer_id": party if principal.role == "employer" else None,
         "company_id": party if principal.role == "company" else None,
         "partner_id": party if principal.role == "partner" else None,
+        "agency_id": party if principal.role == "agency" else None,
     }
+
+
+#: Posters that identify each job by their own id (a repost of it updates the job).
+_EXTERNAL_POSTERS = ("partner", "agency")
 
 
 def is_poster(principal: Principal, job: Job) -> bool:
@@ -52,10 +58,14 @@ def job_out(job: Job) -> JobOut:
 def _check_poster(principal: Principal, body: JobIn) -> None:
     if principal.party_id is None:
         raise InvalidField("token", "the caller's token names no employer, company or partner")
-    if principal.role == "partner" and body.external_id is None:
-        raise InvalidField("external_id", "partner platforms identify each job by their own id")
-    if principal.role != "partner" and body.external_id is not None:
-        raise InvalidField("external_id", "only partner platforms send their own job ids")
+    if principal.role in _EXTERNAL_POSTERS and body.external_id is None:
+        raise InvalidField(
+            "external_id", "partner and employment platforms identify each job by their own id"
+        )
+    if principal.role not in _EXTERNAL_POSTERS and body.external_id is not None:
+        raise InvalidField(
+            "external_id", "only partner and employment platforms send their own job ids"
+        )
 
 
 @dataclass
@@ -65,14 +75,16 @@ class Posted:
 
 
 async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> Posted:
-    """Create a job; a partner's repost of the same external id updates or leaves it."""
+    """Create a job; a partner's (or an agency's) repost of the same external id updates or
+    leaves it."""
     _check_poster(principal, body)
     assert principal.party_id is not None
     content = body.model_dump(include=set(_CONTENT))
     if body.external_id is not None:
+        owner = Job.agency_id if principal.role == "agency" else Job.partner_id
         existing = await session.scalar(
             select(Job)
-            .where(Job.partner_id == principal.party_id, Job.external_id == body.external_id)
+            .where(owner == principal.party_id, Job.external_id == body.external_id)
             .with_for_update()
         )
         if existing is not None:

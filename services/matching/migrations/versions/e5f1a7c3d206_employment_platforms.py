@@ -1,0 +1,35 @@
+"""employment platforms: jobs imported from agencies, and the exchange audit chain
+
+Jobs imported from a public employment service platform keep the agency as their source and
+its own job id (unique per agency, so a re-import updates); matching's exchanges with agencies
+are signed and recorded in the kit's hash-chained audit log (the kit's exchange tables).
+
+Revision ID: e5f1a7c3d206
+Revises: c7a4e2d9f105
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from services.kit.migration_ops import exchange_tables_downgrade, exchange_tables_upgrade
+
+revision: str = "e5f1a7c3d206"
+down_revision: str | Sequence[str] | None = "c7a4e2d9f105"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("agency_id", sa.Uuid(), nullable=True))
+        batch_op.create_unique_constraint("uq_jobs_agency_external", ["agency_id", "external_id"])
+    exchange_tables_upgrade()
+
+
+def downgrade() -> None:
+    exchange_tables_downgrade()
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_jobs_agency_external", type_="unique")
+        batch_op.drop_column("agency_id")
