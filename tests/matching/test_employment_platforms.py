@@ -73,7 +73,7 @@ def test_catalogue_names_these_datasets_and_scopes() -> None:
     fields these routes send (an agreement can name them)."""
     assert PULL_DATASETS["jobs"] == api_exchange.JOB_FIELDS
     assert PULL_DATASETS["available-workers"] == api_exchange.WORKER_FIELDS
-    assert IMPORT_DATASETS["jobs-import"] == ("external_id", *api_exchange.JOB_FIELDS)
+    assert IMPORT_DATASETS["jobs-import"] == ("external_id", *api_exchange.JOB_FIELDS, "status")
     assert [scope_of(d) for d in ("jobs", "available-workers", "jobs-import")] == [
         "feed:jobs",
         "feed:available-workers",
@@ -182,6 +182,28 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     )
     assert {first_page["items"][0]["id"], second.json()["items"][0]["id"]} == ids
 
+    # The platform's job filled there: off the board; a closed one cannot come back.
+    filled = await client.post(
+        "/api/v1/exchange/jobs",
+        json={"jobs": [_job("GD-2026-001", pay_max=7000, status="filled")]},
+        headers=other_agency,
+    )
+    assert filled.json()["rows"][0]["outcome"] == "updated"
+    closed = await client.post(
+        "/api/v1/exchange/jobs",
+        json={"jobs": [_job("GD-2026-001", pay_max=7000, status="closed")]},
+        headers=other_agency,
+    )
+    assert closed.json()["rows"][0]["outcome"] == "updated"
+    reopened = await client.post(
+        "/api/v1/exchange/jobs",
+        json={"jobs": [_job("GD-2026-001", status="open"), _job("GD-9", status="gone")]},
+        headers=other_agency,
+    )
+    assert [row["outcome"] for row in reopened.json()["rows"]] == ["error", "error"]
+    board = (await client.get("/api/v1/exchange/jobs", headers=agency)).json()["items"]
+    assert [item["id"] for item in board] == [open_job.json()["id"]]
+
     # Workers: certified and consenting to this platform only.
     shared, no_consent, uncertified, elsewhere = (uuid.uuid4() for _ in range(4))
     events: list[Any] = []
@@ -214,5 +236,5 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     # Every exchange is on matching's audit chain, which verifies end to end.
     verdict = await audit_chain.verify(context(matching.app).db)
     assert verdict.ok, verdict
-    # 3 imports + 1 by the other platform + 3 job pages + 2 worker pages; refusals: none.
-    assert verdict.entries == 9
+    # 3 imports + 4 by the other platform + 4 job pages + 2 worker pages; refusals: none.
+    assert verdict.entries == 13

@@ -323,7 +323,8 @@ async def _workers(ctx: ServiceContext, rows: list[Candidate], today: date) -> l
 class JobImport(BaseModel):
     """A batch of a platform's jobs, in the agreed format: each row a job as posted here
     (title, track, city, schedule, pay_min, pay_max, start_date …) with the platform's own
-    ``external_id``."""
+    ``external_id`` and, optionally, its ``status`` there (open, paused, filled, closed;
+    default open)."""
 
     jobs: list[Any] = Field(
         min_length=1,
@@ -346,13 +347,14 @@ async def import_jobs(
     """Import a public employment service platform's jobs (``import:jobs``): each row is
     stored as a job whose source is the calling agency, keyed by (agency, ``external_id``):
     importing the same row again leaves it unchanged, a changed row updates the job (while
-    it is open or paused). The per-row report says created, updated, unchanged or error
-    (with the fields at fault); it is signed and the import audited."""
+    it is open or paused), a row's ``status`` moves it (a filled or closed job leaves the
+    board; a closed one cannot come back). The per-row report says created, updated,
+    unchanged or error (with the fields at fault); it is signed and the import audited."""
     agency = _agency(principal)
     received = sha256_hex(await request.body())
     with conflict_on_race("The same jobs were imported at the same moment; send them again"):
         async with ctx.db.write() as session:
-            report = await jobs.post_bulk(session, principal, body.jobs)
+            report = await jobs.post_bulk(session, principal, body.jobs, with_status=True)
             out = _dumps(report.model_dump())
             jws = await _audited_signature(
                 session,

@@ -123,18 +123,63 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
     return Posted(job, "created")
 
 
+#: The statuses an imported row may give its job (default open).
+IMPORT_STATUSES = ("open", "paused", "filled", "closed")
+
+
+async def import_job(
+    session: AsyncSession, principal: Principal, body: JobIn, status: str
+) -> Posted:
+    """An agency's job as its platform has it now: content and status. A move the life cycle
+    does not allow (a closed job reopened) is refused before anything is written."""
+    _check_poster(principal, body)  # an agency's row names its own job id
+    assert principal.party_id is not None and body.external_id is not None
+    existing = await session.scalar(
+        select(Job).where(Job.agency_id == principal.party_id, Job.external_id == body.external_id)
+    )
+    moved = existing is not None and existing.status != status
+    if existing is not None and moved and status not in JOB_MOVES[existing.status]:
+        raise Conflict(
+            f"Job {body.external_id} is {existing.status}; it cannot become {status}",
+            slug="invalid-transition",
+        )
+    if existing is not None and moved and status in ("open", "paused"):
+        # Reopen first, so the content may change too.
+        await change_status(session, principal, existing.id, status, "imported")
+    posted = await post_job(session, principal, body)
+    if posted.job.status != status:
+        await change_status(session, principal, posted.job.id, status, "imported")
+    if moved and posted.outcome == "unchanged":
+        return Posted(posted.job, "updated")
+    return posted
+
+
 async def post_bulk(
-    session: AsyncSession, principal: Principal, rows: list[dict[str, Any]]
+    session: AsyncSession,
+    principal: Principal,
+    rows: list[Any],
+    *,
+    with_status: bool = False,
 ) -> BulkReport:
-    """Post each row on its own: a bad row is reported and the others still land."""
+    """Post each row on its own: a bad row is reported and the others still land. With
+    ``with_status`` (an agency's import) a row may carry the job's ``status``."""
     report = BulkReport(created=0, updated=0, unchanged=0, errors=0, rows=[])
     for index, raw in enumerate(rows):
         external = raw.get("external_id") if isinstance(raw, dict) else None
         external = external if isinstance(external, str) else None
         try:
+            status = "open"
+            if with_status and isinstance(raw, dict) and "status" in raw:
+                status = raw["status"]
+                raw = {k: v for k, v in raw.items() if k != "status"}
+                if status not in IMPORT_STATUSES:
+                    raise InvalidField("status", f"must be one of {', '.join(IMPORT_STATUSES)}")
             body = JobIn.model_validate(raw)
             # Every check comes before any write, so a refused row leaves nothing behind.
-            posted = await post_job(session, principal, body)
+            if with_status:
+                posted = await import_job(session, principal, body, status)
+            else:
+                posted = await post_job(session, principal, body)
         except ValidationError as exc:
             errors = [
                 {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}

@@ -82,7 +82,7 @@ IMPORT_DATASETS: dict[str, tuple[str, ...]] = {
     # Civil affairs' list of people in a target group (poverty alleviation, 4050, ...).
     "target_groups": ("id_number", "target_group"),
     # A public employment service platform's jobs, imported as jobs in matching.
-    "jobs-import": JOB_FIELDS,
+    "jobs-import": (*JOB_FIELDS, "status"),
 }
 
 DATASETS: dict[str, tuple[str, ...]] = {**FEED_DATASETS, **PULL_DATASETS, **IMPORT_DATASETS}
