@@ -65,6 +65,7 @@ def create_app(
             api_webhooks.router,
             api_fairs.router,
             api_exchange.router,
+            api_exchange.reads_router,
             statistics_router,
         ],
         subscriptions=SUBSCRIPTIONS,

@@ -236,5 +236,22 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     # Every exchange is on matching's audit chain, which verifies end to end.
     verdict = await audit_chain.verify(context(matching.app).db)
     assert verdict.ok, verdict
+    # The worker sees which platform received their record, and the entry that records it.
+    reads_path = f"/api/v1/candidates/{shared}/agency-reads"
+    reads = await client.get(reads_path, headers=bearer("worker", shared))
+    assert reads.status_code == 200, reads.text
+    assert [(r["agency_id"], r["dataset"]) for r in reads.json()] == [
+        (str(platform), "available-workers")
+    ]
+    assert reads.json()[0]["fields"] == list(api_exchange.WORKER_FIELDS)
+    assert len(reads.json()[0]["audit_hash"]) == 64
+    assert (await client.get(reads_path, headers=bearer("worker", elsewhere))).status_code == 404
+    assert (await client.get(reads_path, headers=agency)).status_code == 403
+    unseen = await client.get(f"/api/v1/candidates/{no_consent}/agency-reads")
+    assert unseen.status_code == 401
+    officer_view = await client.get(
+        f"/api/v1/candidates/{no_consent}/agency-reads", headers=bearer("officer")
+    )
+    assert officer_view.json() == []
     # 3 imports + 4 by the other platform + 4 job pages + 2 worker pages; refusals: none.
     assert verdict.entries == 13

@@ -16,6 +16,8 @@ a test keeps this module's field lists equal to it.
 - ``POST /api/v1/exchange/jobs``: a batch of the platform's jobs, each with its own
   ``external_id``; stored as jobs whose source is the agency, deduplicated by (agency,
   external id): a re-import updates the job or leaves it unchanged; a per-row report.
+- ``GET /api/v1/candidates/{worker_id}/agency-reads``: the worker's own view of which
+  platforms received their record.
 
 Every page and every import report is signed with the platform's exchange key (detached JWS in
 ``Jiasao-Signature``; keys at ``/.well-known/exchange-jwks.json``) and the exchange is appended
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -38,8 +40,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit import audit_chain
 from services.kit.app import ServiceContext, get_ctx
+from services.kit.errors import NotFound
+from services.kit.ids import new_id
 from services.kit.pagination import keyset_page
-from services.kit.policy import allow
+from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal, forbidden
 from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner, sha256_hex
 from services.kit.types import utcnow
@@ -52,10 +56,12 @@ from services.matching.models import (
 from services.matching.policy import current_policy
 from services.matching.recruitment import jobs
 from services.matching.recruitment.history import conflict_on_race
-from services.matching.recruitment.models import Job
+from services.matching.recruitment.models import AgencyWorkerRead, Job
 from services.matching.recruitment.schemas import BulkReport
 
 router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"])
+#: The worker's own view of what was sent about them.
+reads_router = APIRouter(prefix="/api/v1", tags=["exchange"])
 
 #: The consent a worker gives (recipient: the agency's id) to be pulled by a platform.
 CONSENT_SCOPE = "employment_platforms"
@@ -117,12 +123,12 @@ async def _audited_signature(
     count: int,
     detail: dict[str, Any],
     received_sha256: str | None = None,
-) -> str:
+) -> tuple[str, str]:
     """Sign what is sent and append the exchange to the audit chain (in the caller's write
-    transaction); the JWS to send beside ``body``."""
+    transaction): the JWS to send beside ``body``, and the audit entry's hash."""
     digest = sha256_hex(body)
     jws = signer.sign(digest, len(body), aud=str(agency), dataset=dataset, count=count)
-    await audit_chain.append(
+    entry_hash = await audit_chain.append(
         session,
         audit_chain.Exchange(
             action=action,
@@ -137,7 +143,7 @@ async def _audited_signature(
             detail={**detail, "response_sha256": digest},
         ),
     )
-    return jws
+    return jws, entry_hash
 
 
 def _response(body: bytes, jws: str) -> Response:
@@ -156,9 +162,10 @@ async def _signed_page(
     body: bytes,
     count: int,
     detail: dict[str, Any],
+    workers: list[uuid.UUID] | None = None,
 ) -> Response:
     async with ctx.db.write() as session:
-        jws = await _audited_signature(
+        jws, entry_hash = await _audited_signature(
             session,
             _signer(ctx),
             principal,
@@ -168,6 +175,19 @@ async def _signed_page(
             body=body,
             count=count,
             detail=detail,
+        )
+        now = utcnow()
+        session.add_all(
+            AgencyWorkerRead(
+                id=new_id(),
+                worker_id=worker_id,
+                agency_id=agency,
+                dataset=dataset,
+                fields=list(WORKER_FIELDS),
+                audit_hash=entry_hash,
+                read_at=now,
+            )
+            for worker_id in workers or ()
         )
     return _response(body, jws)
 
@@ -265,7 +285,10 @@ async def pull_available_workers(
         }
     )
     detail = {"after": after, "next_after": next_after}
-    return await _signed_page(ctx, principal, agency, "available-workers", body, len(items), detail)
+    workers = [c.worker_id for c in rows]
+    return await _signed_page(
+        ctx, principal, agency, "available-workers", body, len(items), detail, workers
+    )
 
 
 async def _workers(ctx: ServiceContext, rows: list[Candidate], today: date) -> list[dict[str, Any]]:
@@ -356,7 +379,7 @@ async def import_jobs(
         async with ctx.db.write() as session:
             report = await jobs.post_bulk(session, principal, body.jobs, with_status=True)
             out = _dumps(report.model_dump())
-            jws = await _audited_signature(
+            jws, _ = await _audited_signature(
                 session,
                 _signer(ctx),
                 principal,
@@ -375,3 +398,35 @@ async def import_jobs(
                 received_sha256=received,
             )
     return _response(out, jws)
+
+
+class CandidateAgencyReadOut(BaseModel):
+    agency_id: uuid.UUID
+    dataset: str
+    fields: list[str]
+    read_at: datetime
+    audit_hash: str = Field(description="The audit-log entry that records the exchange")
+
+
+@reads_router.get(
+    "/candidates/{worker_id}/agency-reads", response_model=list[CandidateAgencyReadOut]
+)
+async def candidate_agency_reads(
+    worker_id: uuid.UUID,
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(allow(*STAFF, "worker")),
+) -> list[CandidateAgencyReadOut]:
+    """Which employment platforms received this worker's record (available-workers pages),
+    newest first, at most the last 500: the worker themself, officers and admins."""
+    if not principal.is_privileged and not principal.acts_for(worker_id):
+        raise NotFound("worker", worker_id)
+    async with ctx.db.read() as session:
+        rows = (
+            await session.scalars(
+                select(AgencyWorkerRead)
+                .where(AgencyWorkerRead.worker_id == worker_id)
+                .order_by(AgencyWorkerRead.read_at.desc(), AgencyWorkerRead.id.desc())
+                .limit(500)
+            )
+        ).all()
+    return [CandidateAgencyReadOut.model_validate(row, from_attributes=True) for row in rows]

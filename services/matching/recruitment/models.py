@@ -203,3 +203,19 @@ class FairSignup(Base):
     worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     signed_up_at: Mapped[datetime] = mapped_column(UtcDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AgencyWorkerRead(Base):
+    """A worker's record sent to an employment platform (an available-workers page): the
+    worker sees who received it, when, and the audit entry that records it."""
+
+    __tablename__ = "agency_worker_reads"
+    __table_args__ = (Index("ix_agency_worker_reads_worker", "worker_id", "read_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    dataset: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    audit_hash: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime)
