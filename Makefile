@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SERVICES := registry training credit rating matching
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench chaos lint migrate contracts lock demo clean manifests image
+.PHONY: help venv run test bench chaos lint migrate contracts lock demo clean manifests image screenshots
 
 help:
 	@echo "make run        start nats-server, migrate, start the services and the gateway"
@@ -20,6 +20,7 @@ help:
 	@echo "make contracts  regenerate the event JSON Schemas and AsyncAPI documents"
 	@echo "make lock       re-resolve requirements.lock from pyproject.toml"
 	@echo "make demo       load demo data into a running platform"
+	@echo "make screenshots start a seeded platform, write PNGs of each web page to var/screenshots/"
 	@echo "make manifests  regenerate deploy/ (Kubernetes base, NATS accounts) from the code"
 	@echo "make image      build the container image (docker; deploy/Dockerfile)"
 	@echo "make venv       create $(VENV) and install the locked dependencies"
@@ -71,6 +72,9 @@ lock:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+screenshots: venv
+	$(PY) -m devtools.screenshots
 
 demo: venv
 	@if [ -f devtools/demo.py ]; then $(PY) -m devtools.demo; \

@@ -10,6 +10,9 @@
    and, when ``JIASAO_TEST_POSTGRES_URL`` is set, on PostgreSQL.
 5. Agency feed: an agency pulls the signed, audited workers feed of 100,000 workers from zero
    (``feed <db>: N records/s for 100000 workers; peak RSS +M MB``), on SQLite and PostgreSQL.
+6. Matching: the top 20 candidates for a job among 100,000 and 1,000,000 workers (bench/
+   matching.py), ``match top-20 <db> <N> workers: p50 X ms p99 Y ms``, on SQLite and, when
+   ``JIASAO_TEST_POSTGRES_URL`` is set, on PostgreSQL (goal: p99 at 1M <= 50 ms there).
 
 Everything runs on free ports in a temporary directory; nothing touches ``var/``.
 """
@@ -163,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--feed-workers", type=int, default=100_000, help="agency feed size (0 skips it)"
     )
+    parser.add_argument(
+        "--match-sizes",
+        type=int,
+        nargs="*",
+        default=[100_000, 1_000_000],
+        help="candidate pools of the match benchmark (none: skip it)",
+    )
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="jiasao-bench-") as scratch:
@@ -232,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
                 with postgres_database("jiasao_bench_feed") as feed_url:
                     results["feed_postgres"] = run_feed_bench(feed_url, n)
                 print(feed_line("postgresql", results["feed_postgres"], n), flush=True)
+        if args.match_sizes:
+            from bench.matching import run_match_bench
+
+            backends = ["sqlite"]
+            if os.environ.get(POSTGRES_ENV) and not args.skip_postgres:
+                backends.append("postgresql")
+            results["match"] = run_match_bench(backends, args.match_sizes)
     print(json.dumps(results, indent=2))
     return 0
 

@@ -19,7 +19,8 @@ class _EngagementEvent(AggregateEvent):
     job_id: Id = Field(description="Job the engagement fills")
     worker_id: Id = Field(description="Worker engaged")
     employer_id: Id | None = Field(
-        description="Employer household the worker serves; null when a company or partner posted"
+        description="Employer household the worker serves (a partner platform may name one); "
+        "null when a company posted, or a partner named none"
     )
     company_id: Id | None = Field(description="Company placing the worker, if any")
     poster_account_id: str = Field(

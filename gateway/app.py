@@ -3,7 +3,7 @@
 Request flow (outermost first): RequestContextMiddleware (request id, traceparent) → Starlette's
 error middleware → CORS (only when origins are configured) → ProxyMiddleware, which forwards
 every path in the routing table and hands anything else to the FastAPI routes below (health,
-OpenAPI, docs, landing page; everything unknown is a 404 problem).
+OpenAPI, docs, the web pages of gateway.web; everything unknown is a 404 problem).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from gateway.proxy import Proxy, ProxyMiddleware
 from gateway.ratelimit import RateLimiter
 from gateway.routes import resolve
 from gateway.settings import GatewaySettings
+from gateway.web import install_pages
 from services.kit.auth import build_verifier
 from services.kit.errors import install_error_handlers, problem_response
 from services.kit.logging import configure_logging
@@ -45,21 +46,6 @@ log = logging.getLogger(__name__)
 
 #: The docs pages' scripts and styles, shipped in the fastapi-offline wheel.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
-
-_LANDING = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Jiasao API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
-<h1>Jiasao (家嫂) API</h1>
-<p>The public API of Zhaoqing's household-services platform.</p>
-<ul>
-<li><a href="/docs">Interactive documentation (Swagger UI)</a></li>
-<li><a href="/redoc">Reference documentation (ReDoc)</a></li>
-<li><a href="/openapi.json">OpenAPI document</a></li>
-<li><a href="/readyz">Readiness</a></li>
-</ul>
-</body></html>
-"""
 
 
 def proxied_route(scope: Scope) -> str | None:
@@ -125,6 +111,9 @@ def create_app(
         trust_forwarded=settings.trust_forwarded_headers,
     )
     app.add_middleware(ProxyMiddleware, proxy=proxy, guard=guard)
+    # The web pages (home at /, the brand's public pages, login, the officers' dashboard):
+    # the gateway's own routes, never proxied, not in the OpenAPI document.
+    install_pages(app, proxy, guard.verifier, guard)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -146,10 +135,6 @@ def create_app(
     # /internal/metrics and spans have its route templates).
     install_tracing(app, make_tracer("gateway"), route_of=proxied_route)
     install_metrics(app, "gateway", route_of=proxied_route)
-
-    @app.get("/", include_in_schema=False)
-    async def landing() -> HTMLResponse:
-        return HTMLResponse(_LANDING)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

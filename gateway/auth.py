@@ -101,6 +101,12 @@ class EdgeGuard:
             self._verified.popitem(last=False)
         return key
 
+    def client_address(self, scope: Scope) -> str:
+        """The caller's address as the anonymous rate limit keys it (the web pages' POSTs
+        are limited like token-less API calls)."""
+        forwarded = next((v for k, v in scope["headers"] if k == b"x-forwarded-for"), None)
+        return self._address(scope, forwarded)
+
     def _address(self, scope: Scope, forwarded_for: bytes | None) -> str:
         if self.trust_forwarded and forwarded_for:
             return forwarded_for.decode("latin-1").split(",")[0].strip()

@@ -57,6 +57,7 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/\.well-known/did\.json$", "credit"),
     (r"^/verify/[^/]+$", "credit"),
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
+    (r"^/api/v1/brand(/|$)", "rating"),
     (
         r"^/api/v1/(candidates|jobs|applications|engagements|fairs|webhooks|match-policy"
         r"|exchange)(/|$)",
@@ -106,6 +107,10 @@ PUBLIC_PATHS: tuple[PublicPath, ...] = (
     _public(r"^/api/v1/credentials/(issuer|status-lists/[^/]+/[^/]+)$", {"GET"}),
     _public(r"^/api/v1/verifications/cards/[^/]+$", {"GET"}),
     _public(r"^/verify/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/brand/cases$", {"GET"}, {"POST"}),
+    _public(r"^/api/v1/brand/cases/[^/]+$", {"GET"}),
+    _public(r"^/api/v1/brand/cases/[^/]+/photo$", {"GET"}, {"PUT"}),
+    _public(r"^/api/v1/brand/(skill-masters|top-companies|counties)$", {"GET"}),
 )
 
 
@@ -146,3 +151,27 @@ def resolve(path: str, routes: tuple[Route, ...] = ROUTES) -> str | None:
         if route.pattern.match(path):
             return route.service
     return None
+
+
+#: The gateway's own web pages (gateway.web): answered by the gateway itself, never proxied
+#: (none starts with a routed prefix), never in the OpenAPI document, and needing no bearer
+#: token (a page reads its caller from the session cookie and passes the token on to the
+#: services, which authorise as for any client). A suite test checks every page route of the
+#: gateway app matches one of these and that none resolves to a service.
+PAGE_PATHS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"^/$",
+        r"^/(login|logout|nominate|card-check)$",
+        r"^/(cases|model-workers|skill-masters|redlist|top-companies|counties)$",
+        r"^/cases/[^/]+$",
+        r"^/dashboard$",
+        r"^/dashboard/figures/[^/]+/[^/]+\.csv$",
+        r"^/static/.+$",
+    )
+)
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is one of the gateway's own web pages (or their static assets)."""
+    return resolve(path) is None and any(p.match(path) for p in PAGE_PATHS)

@@ -123,9 +123,11 @@ PROBLEM_TITLES: dict[str, tuple[str, str, str]] = {
     "already-moderated": ("Already moderated", "已审核处理", "已審核處理"),
     "not-a-review": ("Not an employer review", "不是雇主评价", "不是僱主評價"),
     "already-replied": ("Already replied", "已回复过", "已回覆過"),
+    "already-decided": ("Already decided", "已有决定", "已有決定"),
     # Matching and recruitment.
     "policy-missing": ("Matching policy missing", "尚无匹配政策", "尚無配對政策"),
     "job-not-open": ("Job not open", "岗位未开放", "職位未開放"),
+    "job-expired": ("Job expired", "岗位已过期", "職位已過期"),
     "job-not-editable": ("Job not editable", "岗位不可修改", "職位不可修改"),
     "invalid-transition": ("Step not allowed", "状态不可如此变更", "狀態不可如此變更"),
     "duplicate-application": ("Already applied", "已申请该岗位", "已申請該職位"),

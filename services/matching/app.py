@@ -3,6 +3,8 @@ exchange with the public employment service platforms."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -14,6 +16,7 @@ from services.kit.context import ServiceContext
 from services.kit.pii import PiiKeyError, load_pii_cipher
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.kit.signing import ExchangeSigner
+from services.kit.types import utcnow
 from services.matching import ranking
 from services.matching.api import router
 from services.matching.handlers import SUBSCRIPTIONS
@@ -23,6 +26,7 @@ from services.matching.recruitment import (
     api_hiring,
     api_jobs,
     api_webhooks,
+    jobs,
 )
 from services.matching.recruitment.webhooks import DEFAULT_RETRY_DELAYS, Dispatcher
 from services.matching.statistics import router as statistics_router
@@ -39,11 +43,33 @@ async def _rank_unranked(ctx: ServiceContext) -> None:
             return
 
 
+async def expire_jobs(ctx: ServiceContext) -> int:
+    """One sweep: every job past its expiry marked ``expired``; the count. (Readers see the
+    expiry at once anyway: listings and applications check the time, not the status.)"""
+    count = 0
+    while True:
+        async with ctx.db.write() as session:
+            done = await jobs.expire_due(session, utcnow())
+        count += done
+        if done < jobs.SWEEP_BATCH:
+            return count
+
+
+async def _sweep_jobs(ctx: ServiceContext, every: float) -> None:
+    while True:
+        try:
+            await expire_jobs(ctx)
+        except Exception:  # a database hiccup must not end the sweeping
+            log.exception("job expiry sweep failed; next try in %.0f s", every)
+        await asyncio.sleep(every)
+
+
 def create_app(
     settings: ServiceSettings | None = None,
     platform: PlatformSettings | None = None,
     *,
     webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+    job_sweep_seconds: float = 60.0,
 ) -> FastAPI:
     platform = platform or PlatformSettings()
 
@@ -89,9 +115,13 @@ def create_app(
             ctx.extras["webhook_dispatcher"] = dispatcher
             ctx.db.on_commit(dispatcher.wake)
             await dispatcher.start()
+            sweeper = asyncio.create_task(_sweep_jobs(ctx, job_sweep_seconds))
             try:
                 yield
             finally:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
                 await dispatcher.stop()
 
     app.router.lifespan_context = lifespan

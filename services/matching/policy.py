@@ -194,6 +194,73 @@ def job_reasons(
     return [r for r in reasons if r.points > 0]
 
 
+def base_points(
+    weights: Weights,
+    candidate: Candidate,
+    certificates: Sequence[CandidateCertificate],
+    track: str,
+    as_of: date | None,
+) -> int:
+    """``hundredths(total(base_reasons(...)))`` without building the reasons: the match walk
+    scores every contender with this and explains only the results (tests hold the two
+    equal)."""
+    points: float = 0
+    if candidate.stars:
+        points += weights.stars_per_star * candidate.stars
+    level = candidate.credit_level
+    if level is not None and level in weights.credit_level:
+        points += weights.credit_level[level]
+    else:
+        points += weights.credit_unknown
+    valid = 0
+    in_track = False
+    for certificate in certificates:
+        if as_of is None or _valid(certificate, as_of):
+            valid += 1
+            in_track = in_track or certificate.track == track
+    if in_track:
+        points += weights.certificate_in_track
+    others = min(valid - (1 if in_track else 0), weights.certificate_other_max)
+    if others > 0:
+        points += weights.certificate_other * others
+    jobs = min(candidate.finished_engagements or 0, weights.experience_max)
+    if jobs > 0:
+        points += weights.experience_per_engagement * jobs
+    return hundredths(round(points, 2))
+
+
+def job_points(
+    weights: Weights,
+    candidate: Candidate,
+    *,
+    city: str,
+    district: str | None,
+    languages: Sequence[str],
+    pay_max: int | None,
+) -> int:
+    """``hundredths(total(job_reasons(...)))`` without building the reasons."""
+    points: float = 0
+    county = candidate.county
+    if city == "zhaoqing" and county is not None and county == district:
+        points += weights.same_county
+    elif city in (candidate.preferred_cities or ()):
+        points += weights.preferred_city
+    elif city == "zhaoqing" and county not in (None, "other"):
+        points += weights.same_city
+    if languages:
+        spoken = candidate.languages or ()
+        matched = sum(1 for lang in languages if lang in spoken)
+        if matched:
+            points += round(weights.language_full * matched / len(languages), 2)
+    if (
+        pay_max is not None
+        and candidate.expected_pay_min is not None
+        and pay_max >= candidate.expected_pay_min
+    ):
+        points += weights.pay_fit
+    return hundredths(round(points, 2))
+
+
 def hundredths(points: float) -> int:
     return round(points * 100)
 

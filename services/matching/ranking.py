@@ -39,16 +39,18 @@ from services.matching.policy import (
     Policy,
     Reason,
     Weights,
+    base_points,
     base_reasons,
     current_policy,
     hundredths,
+    job_points,
     job_reasons,
     total,
 )
 from services.matching.recruitment.models import Job
 
 #: Rows read per step of the walk down the per-track index.
-BATCH = 100
+BATCH = 300
 #: A bound on one match's work, whatever the filters: never more rows than this are read.
 MAX_ROWS = 20_000
 
@@ -179,12 +181,6 @@ def score_for_job(
     )
 
 
-def _order(scored: list[Scored]) -> None:
-    """Best score first; among equal scores the higher worker id first (the walk's order)."""
-    scored.sort(key=lambda s: s.worker_id, reverse=True)
-    scored.sort(key=lambda s: -s.score)
-
-
 #: The candidate columns the score reads (one query per batch, no ORM objects).
 _SCORED_COLUMNS = (
     Candidate.stars,
@@ -201,11 +197,17 @@ _SCORED_COLUMNS = (
 async def match_job(
     session: AsyncSession, job: Job, policy: Policy, *, as_of: date, limit: int
 ) -> tuple[list[Scored], int]:
-    """The best ``limit`` candidates for ``job``, best first, and the rows read to find them."""
+    """The best ``limit`` candidates for ``job``, best first, and the rows read to find them.
+
+    Every row read is scored in whole hundredths (``base_points`` + ``job_points``, no
+    reasons built); the job part first, so a row whose stored base plus its exact job part
+    cannot reach the k-th is dropped before its certificates are fetched. Only the results
+    are explained (their reasons)."""
     weights = policy.weights
     bonus = hundredths(weights.max_job_bonus(job.city, bool(job.languages)))
     filters = _job_filters(job, weights, as_of)
-    best: list[Scored] = []
+    # (-score, -worker id) sorts best first, ties to the higher worker id (the walk's order).
+    best: list[tuple[int, int, Any, list[Any]]] = []
     last: tuple[int, uuid.UUID] | None = None
     read = 0
     batch = BATCH
@@ -228,13 +230,21 @@ async def match_job(
         read += len(rows)
         if not rows:
             break
-        if len(best) == limit:
-            # A row whose upper bound cannot reach the k-th is not scored at all.
-            floor = hundredths(best[-1].score)
-            contenders = [row for row in rows if row.base_score + bonus >= floor]
-        else:
-            contenders = list(rows)
-        certificates: dict[uuid.UUID, list[Any]] = {row.worker_id: [] for row in contenders}
+        floor = -best[-1][0] if len(best) == limit else None
+        contenders = []
+        for row in rows:
+            job_part = job_points(
+                weights,
+                row,
+                city=job.city,
+                district=job.district,
+                languages=job.languages,
+                pay_max=job.pay_max,
+            )
+            # The stored base is an upper bound of the exact one (see refresh_ranks).
+            if floor is None or row.base_score + job_part >= floor:
+                contenders.append((row, job_part))
+        certificates: dict[uuid.UUID, list[Any]] = {row.worker_id: [] for row, _ in contenders}
         if certificates:
             for certificate in await session.execute(
                 select(
@@ -245,29 +255,35 @@ async def match_job(
                 ).where(CandidateCertificate.worker_id.in_(list(certificates)))
             ):
                 certificates[certificate.worker_id].append(certificate)
-        for row in contenders:
-            reasons = base_reasons(
-                weights, row, certificates[row.worker_id], job.track, as_of
-            ) + job_reasons(
-                weights,
-                row,
-                city=job.city,
-                district=job.district,
-                languages=job.languages,
-                pay_max=job.pay_max,
-            )
-            best.append(Scored(row.worker_id, total(reasons), reasons))
-        _order(best)
+        for row, job_part in contenders:
+            held = certificates[row.worker_id]
+            score = base_points(weights, row, held, job.track, as_of) + job_part
+            best.append((-score, -row.worker_id.int, row, held))
+        best.sort(key=lambda hit: (hit[0], hit[1]))
         del best[limit:]
         last = (rows[-1].base_score, rows[-1].worker_id)
         if len(rows) < batch:
             break
         # Unread rows have a lower base, or the same base and a lower worker id (which loses
         # a tie in the results' order): none can pass the k-th once it reaches this bound.
-        if len(best) == limit and hundredths(best[-1].score) >= last[0] + bonus:
+        if len(best) == limit and -best[-1][0] >= last[0] + bonus:
             break
         batch = min(batch * 2, 1000)
-    return best, read
+    return [_explained(weights, job, as_of, score, row, held) for score, _, row, held in best], read
+
+
+def _explained(
+    weights: Weights, job: Job, as_of: date, score: int, row: Any, held: list[Any]
+) -> Scored:
+    reasons = base_reasons(weights, row, held, job.track, as_of) + job_reasons(
+        weights,
+        row,
+        city=job.city,
+        district=job.district,
+        languages=job.languages,
+        pay_max=job.pay_max,
+    )
+    return Scored(row.worker_id, -score / 100, reasons)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ else or as a source they are not:
 caller              source    may rate
 ==================  ========  ===============================================================
 with engagement_id  employer  the engagement's worker, if the caller's account posted its job
-                              and it finished (employer or company accounts; service.py)
+                              and it finished (employer or company accounts; service.py), or
+                              if the caller is the employer a partner's job named
 employer            --        nobody without a finished engagement (403)
 company             company   only the workers their company currently employs
 worker              self      only themself
@@ -41,6 +42,8 @@ class Rater:
     account_id: uuid.UUID
     source: Source
     party_id: uuid.UUID | None
+    #: The caller's role (an employer may review engagements of jobs naming its party).
+    role: str = ""
 
 
 def rater_of(principal: Principal, *, with_engagement: bool) -> Rater:
@@ -61,7 +64,7 @@ def rater_of(principal: Principal, *, with_engagement: bool) -> Rater:
         account = uuid.UUID(principal.subject)
     except ValueError:
         raise forbidden("Only a person's account may rate workers") from None
-    return Rater(account, source, principal.party_id)
+    return Rater(account, source, principal.party_id, principal.role)
 
 
 async def current_company(session: AsyncSession, worker_id: uuid.UUID) -> uuid.UUID | None:

@@ -8,6 +8,7 @@ from services.kit.app import create_service_app
 from services.kit.settings import PlatformSettings, ServiceSettings
 from services.rating.api import router
 from services.rating.assessments_api import router as assessments_router
+from services.rating.brand.api import router as brand_router
 from services.rating.handlers import READ_MODELS, SUBSCRIPTIONS
 from services.rating.statistics import router as statistics_router
 
@@ -17,7 +18,7 @@ def create_app(
 ) -> FastAPI:
     return create_service_app(
         "rating",
-        routers=[router, assessments_router, statistics_router],
+        routers=[router, assessments_router, statistics_router, brand_router],
         subscriptions=SUBSCRIPTIONS,
         read_models=READ_MODELS,
         title="Jiasao rating",

@@ -14,6 +14,7 @@ from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdate
 from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
 from services.rating import service
+from services.rating.brand.handlers import SUBSCRIPTIONS as BRAND_SUBSCRIPTIONS
 
 
 def _company(company_id: str | None) -> uuid.UUID | None:
@@ -88,6 +89,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         handle_county_event,
     ),
     Subscription("rating-engagements", [EngagementFinished.subject], handle_engagement_finished),
+    *BRAND_SUBSCRIPTIONS,
 )
 
 #: Rebuilt with ``python -m services.rating rebuild <name>`` (services.kit.read_models).
@@ -97,4 +99,13 @@ READ_MODELS: tuple[ReadModel, ...] = (
         "employment", ("rating-employment",), ("worker_employment",), "each worker's company"
     ),
     ReadModel("counties", ("rating-counties",), ("worker_counties",), "each worker's county"),
+    ReadModel(
+        "brand-workers",
+        ("rating-brand-workers",),
+        ("brand_workers",),
+        "masked names and counties the public roll shows",
+    ),
+    ReadModel(
+        "skill-masters", ("rating-skill-masters",), ("brand_skill_masters",), "技术能手 roll"
+    ),
 )

@@ -32,11 +32,6 @@ RATING_SLUGS = frozenset(
     }
 )
 
-#: Types of the kit that rating raises as well (titles in the kit's catalogue).
-KIT_SLUGS = frozenset(
-    {"not-found", "forbidden", "validation-error", "unknown-worker", "conflict", "unauthorized"}
-)
-
 
 class RatingProblem(Problem):
     def __init__(self, status: int, slug: str, detail: str, **extensions: Any) -> None:

@@ -130,7 +130,7 @@ async def rate(session: AsyncSession, data: RatingCreate, rater: Rater) -> RateR
         engagement = await session.get(FinishedEngagement, data.engagement_id)
         if (
             engagement is None
-            or not _same_account(engagement.poster_account_id, rater.account_id)
+            or not _may_review(engagement, rater)
             or engagement.worker_id != data.worker_id
         ):
             raise NoFinishedEngagement()
@@ -199,6 +199,17 @@ async def rate(session: AsyncSession, data: RatingCreate, rater: Rater) -> RateR
     await session.flush()
     level = await assessment.refresh_level(session, data.worker_id, year, now)
     return RateResult(score=score, level=level)
+
+
+def _may_review(engagement: FinishedEngagement, rater: Rater) -> bool:
+    """The job's poster, or the employer (household) a partner platform's job named."""
+    if _same_account(engagement.poster_account_id, rater.account_id):
+        return True
+    return (
+        rater.role == "employer"
+        and rater.party_id is not None
+        and engagement.employer_id == rater.party_id
+    )
 
 
 def _same_account(poster_account_id: str, account: uuid.UUID) -> bool:

@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from gateway.openapi import merge_documents
-from gateway.routes import ROUTES
+from gateway.routes import ROUTES, is_page
 from services.kit.errors import PROBLEM_MEDIA_TYPE
 from services.kit.settings import SERVICES
 
@@ -46,6 +46,8 @@ def test_names_are_unique_without_renaming() -> None:
 
 def test_every_operation_is_described_and_secured() -> None:
     assert len(operations()) > 60
+    # The gateway's own web pages are not API operations.
+    assert [path for _, path, _ in operations() if is_page(path)] == []
     for method, path, operation in operations():
         assert operation.get("description"), (method, path)
         assert "security" in operation, (method, path)

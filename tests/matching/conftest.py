@@ -24,8 +24,11 @@ async def matching(
     try:
         with service_database("matching", backend, tmp_path) as url:
             settings, platform = settings_for("matching", url, nats_server.url)
-            # Short webhook retry delays: a refused delivery is retried within the test.
-            app = create_app(settings, platform, webhook_retry_delays=(0.1, 0.2, 0.4))
+            # Short webhook retry delays: a refused delivery is retried within the test. The job
+            # expiry sweep runs at start only: tests call it themselves (app.expire_jobs).
+            app = create_app(
+                settings, platform, webhook_retry_delays=(0.1, 0.2, 0.4), job_sweep_seconds=3600
+            )
             async with running_app(app) as client:
                 yield MatchingHarness(app, client, nc.jetstream())
     finally:

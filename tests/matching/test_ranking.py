@@ -200,3 +200,57 @@ async def test_candidates_from_before_the_ordering_are_ranked_once(matching_db: 
     assert [(r.worker_id, r.track, r.eligible) for r in ranks] == [
         (ranked_later, "elderly_care", True)
     ]
+
+
+def test_points_equal_the_reasons_totals() -> None:
+    """The walk scores with base_points/job_points and explains with the reasons: the two
+    must agree to the hundredth for any candidate, job and weights."""
+    from types import SimpleNamespace
+
+    from services.matching.policy import (
+        POLICY_V1,
+        Weights,
+        base_points,
+        base_reasons,
+        hundredths,
+        job_points,
+        job_reasons,
+    )
+
+    rng = random.Random(11)
+    for round_ in range(3000):
+        raw = dict(POLICY_V1)
+        if round_ % 2:  # fractional weights too
+            for key in ("stars_per_star", "certificate_other", "language_full", "same_city"):
+                raw[key] = round(rng.uniform(0, 9), 2)
+        weights = Weights.model_validate(raw)
+        candidate = SimpleNamespace(
+            stars=rng.choice([None, 0, 1, 3, 5]),
+            rating_year=2026,
+            credit_level=rng.choice([None, "A", "B", "C", "D", "X"]),
+            finished_engagements=rng.choice([None, 0, 1, 9]),
+            county=rng.choice([None, "gaoyao", "duanzhou", "other"]),
+            preferred_cities=rng.choice([None, [], ["shenzhen"], ["guangzhou", "zhaoqing"]]),
+            languages=rng.choice([None, [], ["cantonese"], ["mandarin", "hakka"]]),
+            expected_pay_min=rng.choice([None, 3000, 8000]),
+        )
+        certificates = [
+            SimpleNamespace(
+                track=rng.choice([None, "housekeeping", "elderly_care"]),
+                number=f"N{i}",
+                valid_until=rng.choice([None, date(2026, 1, 1), date(2027, 1, 1)]),
+            )
+            for i in range(rng.choice([0, 1, 2, 5]))
+        ]
+        as_of = rng.choice([None, AS_OF])
+        place = {
+            "city": rng.choice(["zhaoqing", "shenzhen", "guangzhou"]),
+            "district": rng.choice([None, "gaoyao", "duanzhou"]),
+            "languages": rng.choice([[], ["cantonese"], ["cantonese", "mandarin", "hakka"]]),
+            "pay_max": rng.choice([None, 5000, 9000]),
+        }
+        args = (weights, candidate, certificates, "housekeeping", as_of)
+        assert base_points(*args) == hundredths(total(base_reasons(*args)))  # type: ignore[arg-type]
+        assert job_points(weights, candidate, **place) == hundredths(  # type: ignore[arg-type]
+            total(job_reasons(weights, candidate, **place))  # type: ignore[arg-type]
+        )

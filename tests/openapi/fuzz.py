@@ -97,6 +97,9 @@ RULES_NO_SCHEMA_STATES: dict[str, tuple[tuple[int, ...], str]] = {
     "POST /api/v1/apprenticeships": ((422,), "staff name the company"),
     "POST /api/v1/training-bases/policy": ((422,), "targets and benefit periods agree"),
     "POST /api/v1/ventures": ((422,), "staff name the founder"),
+    "POST /api/v1/brand/cases": ((422,), "a named worker must be registered"),
+    "PUT /api/v1/brand/cases/{case_id}/photo": ((400, 415), "a non-empty JPEG or PNG file"),
+    "PUT /api/v1/brand/top-companies/{year}": ((422,), "ranks 1 to 10 once each, no company twice"),
     "POST /api/v1/ventures/{venture_id}/contest-entries/{contest_year}/result": (
         (422,),
         "only a winner receives an award",

@@ -82,6 +82,7 @@ JOB_FIELDS: tuple[str, ...] = (
     "min_stars",
     "positions",
     "start_date",
+    "expires_at",
 )
 WORKER_FIELDS: tuple[str, ...] = (
     "name",

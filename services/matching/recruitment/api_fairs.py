@@ -145,7 +145,7 @@ async def online_board_stats(
         by_track = dict(
             (
                 await session.execute(
-                    select(Job.track, func.count()).where(Job.status == "open").group_by(Job.track)
+                    select(Job.track, func.count()).where(jobs.open_now(now)).group_by(Job.track)
                 )
             ).all()
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from contracts.common import City, Track
 from services.kit.app import ServiceContext, get_ctx
@@ -17,6 +17,7 @@ from services.kit.http import conditional_json, etag_for
 from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow
 from services.kit.principal import Principal
+from services.kit.types import utcnow
 from services.matching import queries, ranking, service
 from services.matching.models import Candidate, MatchingPolicy
 from services.matching.policy import current_policy
@@ -108,10 +109,24 @@ async def list_jobs(
         )
     if status is not None and not (mine or principal.is_privileged) and status != "open":
         raise InvalidField("status", "the board shows open jobs; use mine=true for your own")
+    now = utcnow()
     if (mine or principal.is_privileged) and status is not None:
-        query = query.where(Job.status == status)
+        # As readers see it: an open job past its expiry is expired before the sweep says so.
+        if status == "open":
+            query = query.where(jobs.open_now(now))
+        elif status == "paused":
+            query = query.where(Job.status == "paused", ~jobs.past_expiry(now))
+        elif status == "expired":
+            query = query.where(
+                or_(
+                    Job.status == "expired",
+                    and_(Job.status.in_(jobs.EXPIRABLE), jobs.past_expiry(now)),
+                )
+            )
+        else:
+            query = query.where(Job.status == status)
     elif not mine:
-        query = query.where(Job.status == "open")
+        query = query.where(jobs.open_now(now))
     if track is not None:
         query = query.where(Job.track == track)
     if city is not None:
@@ -124,7 +139,11 @@ async def list_jobs(
 
 
 def _visible(principal: Principal, job: Job) -> bool:
-    return job.status == "open" or principal.is_privileged or jobs.is_poster(principal, job)
+    return (
+        jobs.status_of(job, utcnow()) == "open"
+        or principal.is_privileged
+        or jobs.is_poster(principal, job)
+    )
 
 
 @router.get("/jobs/{job_id:uuid}", response_model=JobOut)
@@ -224,7 +243,7 @@ async def jobs_for_me(
             open_jobs = (
                 await session.scalars(
                     select(Job)
-                    .where(Job.status == "open", Job.track.in_(tracks))
+                    .where(jobs.open_now(utcnow()), Job.track.in_(tracks))
                     .order_by(Job.id.desc())
                     .limit(500)
                 )

@@ -26,7 +26,7 @@ from services.matching.policy import current_policy
 from services.matching.ranking import is_eligible
 from services.matching.recruitment import webhooks
 from services.matching.recruitment.history import record
-from services.matching.recruitment.jobs import get_job, is_poster
+from services.matching.recruitment.jobs import get_job, is_expired, is_poster
 from services.matching.recruitment.models import Application, Engagement, Job
 from services.matching.recruitment.schemas import ApplicationActionIn
 
@@ -75,6 +75,12 @@ async def _eligible_candidate(session: AsyncSession, worker_id: uuid.UUID) -> Ca
 
 
 def _require_open(job: Job) -> None:
+    if is_expired(job, utcnow()):
+        raise Conflict(
+            "The job expired: it takes no more applications or offers",
+            slug="job-expired",
+            job_status="expired",
+        )
     if job.status != "open":
         raise Conflict(f"The job is {job.status}", slug="job-not-open", job_status=job.status)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.errors import Conflict, InvalidField, NotFound
@@ -17,7 +18,7 @@ from services.kit.ids import new_id
 from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.matching.recruitment.history import record
-from services.matching.recruitment.models import Job
+from services.matching.recruitment.models import HistoryEntry, Job
 from services.matching.recruitment.schemas import BulkReport, BulkRow, JobIn, JobOut
 
 #: Status moves a poster may make; "expired" is set by the platform only.
@@ -28,15 +29,22 @@ JOB_MOVES: dict[str, frozenset[str]] = {
     "closed": frozenset(),
     "expired": frozenset(),
 }
+#: Statuses an expiry ends (a filled or closed job keeps its status).
+EXPIRABLE = ("open", "paused")
+#: The jobs one sweep transaction marks expired at most (the next one takes the rest).
+SWEEP_BATCH = 500
 #: The job fields a repost compares and replaces.
-_CONTENT = tuple(f for f in JobIn.model_fields if f != "external_id")
+_CONTENT = tuple(f for f in JobIn.model_fields if f not in ("external_id", "employer_id"))
 
 
-def poster_parties(principal: Principal) -> dict[str, uuid.UUID | None]:
-    """The posting party of the caller: employer, company, partner or agency (the token)."""
+def poster_parties(
+    principal: Principal, employer_id: uuid.UUID | None = None
+) -> dict[str, uuid.UUID | None]:
+    """The posting party of the caller: employer, company, partner or agency (the token); a
+    partner's job may name the employer it recruits for (``employer_id``)."""
     party = principal.party_id
     return {
-        "employer_id": party if principal.role == "employer" else None,
+        "employer_id": party if principal.role == "employer" else employer_id,
         "company_id": party if principal.role == "company" else None,
         "partner_id": party if principal.role == "partner" else None,
         "agency_id": party if principal.role == "agency" else None,
@@ -51,8 +59,62 @@ def is_poster(principal: Principal, job: Job) -> bool:
     return principal.role == job.poster_role and principal.acts_for(job.poster_party_id)
 
 
+def is_expired(job: Job, now: datetime) -> bool:
+    """Past its expiry: taking no applications and off the listings, whether or not the
+    sweep has recorded it yet."""
+    return job.status in EXPIRABLE and job.expires_at is not None and job.expires_at <= now
+
+
+def status_of(job: Job, now: datetime) -> str:
+    """The status as readers see it: ``expired`` from the moment the expiry passes."""
+    return "expired" if is_expired(job, now) else job.status
+
+
+def past_expiry(now: datetime) -> ColumnElement[bool]:
+    return and_(Job.expires_at.is_not(None), Job.expires_at <= now)
+
+
+def open_now(now: datetime) -> ColumnElement[bool]:
+    """SQL: open and not past its expiry (the listings' filter; no wait for the sweep)."""
+    return and_(Job.status == "open", or_(Job.expires_at.is_(None), Job.expires_at > now))
+
+
 def job_out(job: Job) -> JobOut:
-    return JobOut.model_validate(job, from_attributes=True)
+    out = JobOut.model_validate(job, from_attributes=True)
+    return out.model_copy(update={"status": status_of(job, utcnow())})
+
+
+async def expire_due(session: AsyncSession, now: datetime, limit: int = SWEEP_BATCH) -> int:
+    """Mark open or paused jobs past their expiry ``expired``, each with its history entry
+    (actor "system"); the count. Idempotent, so replicas may sweep at the same time."""
+    due = (
+        await session.scalars(
+            select(Job)
+            .where(Job.status.in_(EXPIRABLE), Job.expires_at <= now)
+            .order_by(Job.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for job in due:
+        session.add(
+            HistoryEntry(
+                id=new_id(),
+                entity="job",
+                entity_id=job.id,
+                action="expire",
+                from_status=job.status,
+                to_status="expired",
+                actor_account_id="system",
+                actor_role="system",
+                note=f"expired at {job.expires_at.isoformat() if job.expires_at else ''}",
+                at=now,
+            )
+        )
+        job.status = "expired"
+        job.version += 1
+        job.updated_at = now
+    return len(due)
 
 
 def _check_poster(principal: Principal, body: JobIn) -> None:
@@ -66,6 +128,15 @@ def _check_poster(principal: Principal, body: JobIn) -> None:
         raise InvalidField(
             "external_id", "only partner and employment platforms send their own job ids"
         )
+    if principal.role != "partner" and body.employer_id is not None:
+        raise InvalidField(
+            "employer_id", "only partner platforms name an employer; others post as themselves"
+        )
+
+
+def _check_expiry(body: JobIn) -> None:
+    if body.expires_at is not None and body.expires_at <= utcnow():
+        raise InvalidField("expires_at", "must be in the future")
 
 
 @dataclass
@@ -88,21 +159,27 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
             .with_for_update()
         )
         if existing is not None:
-            if all(getattr(existing, k) == v for k, v in content.items()):
+            if existing.employer_id == body.employer_id and all(
+                getattr(existing, k) == v for k, v in content.items()
+            ):
                 return Posted(existing, "unchanged")
-            if existing.status not in ("open", "paused"):
+            status = status_of(existing, utcnow())
+            if status not in ("open", "paused"):
                 raise Conflict(
-                    f"Job {body.external_id} is {existing.status}; it can no longer change",
+                    f"Job {body.external_id} is {status}; it can no longer change",
                     slug="job-not-editable",
                 )
+            _check_expiry(body)
             for key, value in content.items():
                 setattr(existing, key, value)
+            existing.employer_id = body.employer_id
             existing.version += 1
             existing.updated_at = utcnow()
             await record(
                 session, "job", existing.id, "update", existing.status, existing.status, principal
             )
             return Posted(existing, "updated")
+    _check_expiry(body)
     now = utcnow()
     job = Job(
         id=new_id(),
@@ -114,7 +191,7 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
         version=1,
         created_at=now,
         updated_at=now,
-        **poster_parties(principal),
+        **poster_parties(principal, body.employer_id),
         **content,
     )
     session.add(job)
@@ -227,13 +304,14 @@ async def change_status(
     job = await get_job(session, job_id, lock=True)
     if not (is_poster(principal, job) or principal.is_privileged):
         raise NotFound("job", job_id)
-    if status == job.status:
+    current = status_of(job, utcnow())
+    if status == current:
         return job
-    if status not in JOB_MOVES[job.status]:
+    if status not in JOB_MOVES[current]:
         raise Conflict(
-            f"A {job.status} job cannot become {status}",
+            f"A {current} job cannot become {status}",
             slug="invalid-transition",
-            current_status=job.status,
+            current_status=current,
         )
     previous = job.status
     job.status = status

@@ -32,6 +32,7 @@ class Job(Base):
         # An agency's (employment platform's) job id identifies its imported job.
         UniqueConstraint("agency_id", "external_id", name="uq_jobs_agency_external"),
         Index("ix_jobs_board", "status", "track", "id"),
+        Index("ix_jobs_expiry", "status", "expires_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -60,6 +61,9 @@ class Job(Base):
     min_stars: Mapped[int | None] = mapped_column(Integer, nullable=True)
     positions: Mapped[int] = mapped_column(Integer)
     start_date: Mapped[date] = mapped_column(Date)
+    #: After this the job takes no applications and leaves the listings (None: no expiry);
+    #: the sweep then marks it ``expired``.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     status: Mapped[str] = mapped_column(String(10))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -35,6 +35,12 @@ class JobIn(_Strict):
         description="The partner's own job id: posting the same id again is idempotent "
         "(required for partner platforms, not allowed for others)",
     )
+    employer_id: uuid.UUID | None = Field(
+        None,
+        description="Partner platforms only: the registered employer (household) the job is "
+        "for; that employer reviews the worker once the engagement finishes. Others post as "
+        "the party of their token",
+    )
     title: str = Field(min_length=1, max_length=200, examples=["住家保姆 (南山区)"])
     track: Track
     duties: list[Duty] = Field(default_factory=list, max_length=30)
@@ -59,6 +65,12 @@ class JobIn(_Strict):
     min_stars: int | None = Field(None, strict=True, ge=1, le=5)
     positions: int = Field(1, strict=True, ge=1, le=100)
     start_date: IsoDate
+    expires_at: IsoDateTime | None = Field(
+        None,
+        description="When the job stops taking applications and leaves the listings (with "
+        "its UTC offset; in the future when posted). Without it the job stays open until "
+        "its poster closes it",
+    )
 
     @model_validator(mode="after")
     def _pay_range(self) -> JobIn:
@@ -92,7 +104,10 @@ class JobOut(BaseModel):
     min_stars: int | None
     positions: int
     start_date: date
-    status: JobStatus
+    expires_at: datetime | None
+    status: JobStatus = Field(
+        description="expired once expires_at has passed (even before the sweep records it)"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -67,6 +67,7 @@ JOB_FIELDS: tuple[str, ...] = (
     "min_stars",
     "positions",
     "start_date",
+    "expires_at",
 )
 
 #: Pulled from matching by the public employment service platforms (signed snapshots, not

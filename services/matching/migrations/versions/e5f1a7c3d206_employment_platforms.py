@@ -6,7 +6,7 @@ are signed and recorded in the kit's hash-chained audit log (the kit's exchange 
 worker sent to a platform is recorded for the worker's own view (agency_worker_reads).
 
 Revision ID: e5f1a7c3d206
-Revises: c7a4e2d9f105
+Revises: e3b5c1a7d206
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 from services.kit.migration_ops import exchange_tables_downgrade, exchange_tables_upgrade
 
 revision: str = "e5f1a7c3d206"
-down_revision: str | Sequence[str] | None = "c7a4e2d9f105"
+down_revision: str | Sequence[str] | None = "e3b5c1a7d206"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
