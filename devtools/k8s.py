@@ -173,6 +173,10 @@ def service_env(service: str) -> list[dict[str, Any]]:
         # ... and signs exchanged data (feed pages, exports) with the exchange key beside it.
         env.append({"name": "JIASAO_EXCHANGE_KEYS_FILE", "value": f"{JWT_DIR}/exchange_keys.json"})
         env.append({"name": "JIASAO_JWKS_URL", "value": ""})
+    if service == "matching":
+        # Matching signs what it exchanges with the employment platforms with the same
+        # exchange key (only that file of the Secret is mounted: not the token keys).
+        env.append({"name": "JIASAO_EXCHANGE_KEYS_FILE", "value": f"{JWT_DIR}/exchange_keys.json"})
     return env
 
 
@@ -223,6 +227,18 @@ def deployment(name: str, component: str) -> Manifest:
         container["volumeMounts"].append({"name": "jwt", "mountPath": JWT_DIR, "readOnly": True})
         volumes.append(
             {"name": "jwt", "secret": {"secretName": "jiasao-jwt", "defaultMode": 0o400}}
+        )
+    if name == "matching":
+        container["volumeMounts"].append({"name": "jwt", "mountPath": JWT_DIR, "readOnly": True})
+        volumes.append(
+            {
+                "name": "jwt",
+                "secret": {
+                    "secretName": "jiasao-jwt",
+                    "defaultMode": 0o400,
+                    "items": [{"key": "exchange_keys.json", "path": "exchange_keys.json"}],
+                },
+            }
         )
     return {
         "apiVersion": "apps/v1",

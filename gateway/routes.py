@@ -59,8 +59,8 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/(ratings|assessments)(/|$)", "rating"),
     (r"^/api/v1/brand(/|$)", "rating"),
     (
-        r"^/api/v1/(candidates|jobs|applications|engagements|fairs|webhooks|match-policy)"
-        r"(/|$)",
+        r"^/api/v1/(candidates|jobs|applications|engagements|fairs|webhooks|match-policy"
+        r"|exchange)(/|$)",
         "matching",
     ),
     *_statistics_rows(),

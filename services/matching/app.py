@@ -1,4 +1,5 @@
-"""Matching service app: candidates, jobs, matches, hiring, fairs and partner webhooks."""
+"""Matching service app: candidates, jobs, matches, hiring, fairs, partner webhooks and the
+exchange with the public employment service platforms."""
 
 from __future__ import annotations
 
@@ -14,11 +15,19 @@ from services.kit.app import create_service_app
 from services.kit.context import ServiceContext
 from services.kit.pii import PiiKeyError, load_pii_cipher
 from services.kit.settings import PlatformSettings, ServiceSettings
+from services.kit.signing import ExchangeSigner
 from services.kit.types import utcnow
 from services.matching import ranking
 from services.matching.api import router
 from services.matching.handlers import SUBSCRIPTIONS
-from services.matching.recruitment import api_fairs, api_hiring, api_jobs, api_webhooks, jobs
+from services.matching.recruitment import (
+    api_exchange,
+    api_fairs,
+    api_hiring,
+    api_jobs,
+    api_webhooks,
+    jobs,
+)
 from services.matching.recruitment.webhooks import DEFAULT_RETRY_DELAYS, Dispatcher
 from services.matching.statistics import router as statistics_router
 
@@ -69,6 +78,8 @@ def create_app(
             ctx.extras[api_webhooks.CIPHER_KEY] = load_pii_cipher(platform)
         except PiiKeyError:
             log.warning("no data keys: partner webhooks cannot be registered or signed")
+        # Pages and reports exchanged with the employment platforms are signed with it.
+        ctx.extras["exchange_signer"] = ExchangeSigner.load(ctx.platform)
         await _rank_unranked(ctx)
 
     app = create_service_app(
@@ -79,6 +90,8 @@ def create_app(
             api_hiring.router,
             api_webhooks.router,
             api_fairs.router,
+            api_exchange.router,
+            api_exchange.reads_router,
             statistics_router,
         ],
         subscriptions=SUBSCRIPTIONS,

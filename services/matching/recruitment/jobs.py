@@ -1,4 +1,5 @@
-"""Job operations: post (single and partner bulk, idempotent by the partner's job id), change
+"""Job operations: post (single and partner bulk, idempotent by the partner's job id; an
+employment platform's import, idempotent by the agency's job id), change
 status (409 for a move the life cycle does not allow), and who may act on a job."""
 
 from __future__ import annotations
@@ -39,14 +40,19 @@ _CONTENT = tuple(f for f in JobIn.model_fields if f not in ("external_id", "empl
 def poster_parties(
     principal: Principal, employer_id: uuid.UUID | None = None
 ) -> dict[str, uuid.UUID | None]:
-    """The posting party of the caller: employer, company or partner (from the token); a
+    """The posting party of the caller: employer, company, partner or agency (the token); a
     partner's job may name the employer it recruits for (``employer_id``)."""
     party = principal.party_id
     return {
         "employer_id": party if principal.role == "employer" else employer_id,
         "company_id": party if principal.role == "company" else None,
         "partner_id": party if principal.role == "partner" else None,
+        "agency_id": party if principal.role == "agency" else None,
     }
+
+
+#: Posters that identify each job by their own id (a repost of it updates the job).
+_EXTERNAL_POSTERS = ("partner", "agency")
 
 
 def is_poster(principal: Principal, job: Job) -> bool:
@@ -114,10 +120,14 @@ async def expire_due(session: AsyncSession, now: datetime, limit: int = SWEEP_BA
 def _check_poster(principal: Principal, body: JobIn) -> None:
     if principal.party_id is None:
         raise InvalidField("token", "the caller's token names no employer, company or partner")
-    if principal.role == "partner" and body.external_id is None:
-        raise InvalidField("external_id", "partner platforms identify each job by their own id")
-    if principal.role != "partner" and body.external_id is not None:
-        raise InvalidField("external_id", "only partner platforms send their own job ids")
+    if principal.role in _EXTERNAL_POSTERS and body.external_id is None:
+        raise InvalidField(
+            "external_id", "partner and employment platforms identify each job by their own id"
+        )
+    if principal.role not in _EXTERNAL_POSTERS and body.external_id is not None:
+        raise InvalidField(
+            "external_id", "only partner and employment platforms send their own job ids"
+        )
     if principal.role != "partner" and body.employer_id is not None:
         raise InvalidField(
             "employer_id", "only partner platforms name an employer; others post as themselves"
@@ -136,14 +146,16 @@ class Posted:
 
 
 async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> Posted:
-    """Create a job; a partner's repost of the same external id updates or leaves it."""
+    """Create a job; a partner's (or an agency's) repost of the same external id updates or
+    leaves it."""
     _check_poster(principal, body)
     assert principal.party_id is not None
     content = body.model_dump(include=set(_CONTENT))
     if body.external_id is not None:
+        owner = Job.agency_id if principal.role == "agency" else Job.partner_id
         existing = await session.scalar(
             select(Job)
-            .where(Job.partner_id == principal.party_id, Job.external_id == body.external_id)
+            .where(owner == principal.party_id, Job.external_id == body.external_id)
             .with_for_update()
         )
         if existing is not None:
@@ -188,18 +200,63 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
     return Posted(job, "created")
 
 
+#: The statuses an imported row may give its job (default open).
+IMPORT_STATUSES = ("open", "paused", "filled", "closed")
+
+
+async def import_job(
+    session: AsyncSession, principal: Principal, body: JobIn, status: str
+) -> Posted:
+    """An agency's job as its platform has it now: content and status. A move the life cycle
+    does not allow (a closed job reopened) is refused before anything is written."""
+    _check_poster(principal, body)  # an agency's row names its own job id
+    assert principal.party_id is not None and body.external_id is not None
+    existing = await session.scalar(
+        select(Job).where(Job.agency_id == principal.party_id, Job.external_id == body.external_id)
+    )
+    moved = existing is not None and existing.status != status
+    if existing is not None and moved and status not in JOB_MOVES[existing.status]:
+        raise Conflict(
+            f"Job {body.external_id} is {existing.status}; it cannot become {status}",
+            slug="invalid-transition",
+        )
+    if existing is not None and moved and status in ("open", "paused"):
+        # Reopen first, so the content may change too.
+        await change_status(session, principal, existing.id, status, "imported")
+    posted = await post_job(session, principal, body)
+    if posted.job.status != status:
+        await change_status(session, principal, posted.job.id, status, "imported")
+    if moved and posted.outcome == "unchanged":
+        return Posted(posted.job, "updated")
+    return posted
+
+
 async def post_bulk(
-    session: AsyncSession, principal: Principal, rows: list[dict[str, Any]]
+    session: AsyncSession,
+    principal: Principal,
+    rows: list[Any],
+    *,
+    with_status: bool = False,
 ) -> BulkReport:
-    """Post each row on its own: a bad row is reported and the others still land."""
+    """Post each row on its own: a bad row is reported and the others still land. With
+    ``with_status`` (an agency's import) a row may carry the job's ``status``."""
     report = BulkReport(created=0, updated=0, unchanged=0, errors=0, rows=[])
     for index, raw in enumerate(rows):
         external = raw.get("external_id") if isinstance(raw, dict) else None
         external = external if isinstance(external, str) else None
         try:
+            status = "open"
+            if with_status and isinstance(raw, dict) and "status" in raw:
+                status = raw["status"]
+                raw = {k: v for k, v in raw.items() if k != "status"}
+                if status not in IMPORT_STATUSES:
+                    raise InvalidField("status", f"must be one of {', '.join(IMPORT_STATUSES)}")
             body = JobIn.model_validate(raw)
             # Every check comes before any write, so a refused row leaves nothing behind.
-            posted = await post_job(session, principal, body)
+            if with_status:
+                posted = await import_job(session, principal, body, status)
+            else:
+                posted = await post_job(session, principal, body)
         except ValidationError as exc:
             errors = [
                 {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}

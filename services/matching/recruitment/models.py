@@ -29,18 +29,22 @@ class Job(Base):
     __table_args__ = (
         # A partner's own job id identifies its job: posting it again is idempotent.
         UniqueConstraint("partner_id", "external_id", name="uq_jobs_partner_external"),
+        # An agency's (employment platform's) job id identifies its imported job.
+        UniqueConstraint("agency_id", "external_id", name="uq_jobs_agency_external"),
         Index("ix_jobs_board", "status", "track", "id"),
         Index("ix_jobs_expiry", "status", "expires_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    #: Role of the poster's token: employer, company or partner.
+    #: Role of the poster's token: employer, company, partner, or agency (imported).
     poster_role: Mapped[str] = mapped_column(String(12))
     poster_party_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     poster_account_id: Mapped[str] = mapped_column(String(64))
     employer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     company_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     partner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: The public employment service platform a job was imported from.
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     title: Mapped[str] = mapped_column(String(200))
     track: Mapped[str] = mapped_column(String(20))
@@ -203,3 +207,19 @@ class FairSignup(Base):
     worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     signed_up_at: Mapped[datetime] = mapped_column(UtcDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AgencyWorkerRead(Base):
+    """A worker's record sent to an employment platform (an available-workers page): the
+    worker sees who received it, when, and the audit entry that records it."""
+
+    __tablename__ = "agency_worker_reads"
+    __table_args__ = (Index("ix_agency_worker_reads_worker", "worker_id", "read_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    dataset: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    audit_hash: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime)

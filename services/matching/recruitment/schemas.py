@@ -82,10 +82,13 @@ class JobIn(_Strict):
 class JobOut(BaseModel):
     id: uuid.UUID
     external_id: str | None
-    poster_role: Literal["employer", "company", "partner"]
+    poster_role: Literal["employer", "company", "partner", "agency"]
     employer_id: uuid.UUID | None
     company_id: uuid.UUID | None
     partner_id: uuid.UUID | None
+    agency_id: uuid.UUID | None = Field(
+        description="The public employment service platform the job was imported from"
+    )
     title: str
     track: Track
     duties: list[str]

@@ -49,17 +49,58 @@ FEED_DATASETS: dict[str, tuple[str, ...]] = {
     "institutions": ("name", "credit_code", "county", "level", "tracks", "registered_at"),
 }
 
+#: The fields of a job exchanged with the public employment service platforms (both ways).
+JOB_FIELDS: tuple[str, ...] = (
+    "external_id",
+    "title",
+    "track",
+    "duties",
+    "city",
+    "district",
+    "live_in",
+    "schedule",
+    "pay_min",
+    "pay_max",
+    "pay_period",
+    "languages",
+    "certificate_required",
+    "min_stars",
+    "positions",
+    "start_date",
+    "expires_at",
+)
+
+#: Pulled from matching by the public employment service platforms (signed snapshots, not
+#: change feeds; ``/api/v1/exchange/...``): open jobs, and available certified workers who
+#: consented to be shared with the pulling agency. Scope ``feed:<dataset>``.
+PULL_DATASETS: dict[str, tuple[str, ...]] = {
+    "jobs": tuple(f for f in JOB_FIELDS if f != "external_id"),
+    "available-workers": ("name", "county", "tracks", "languages", "stars", "certificates"),
+}
+
 #: Import dataset → the fields a file of it carries.
 IMPORT_DATASETS: dict[str, tuple[str, ...]] = {
     # Civil affairs' list of people in a target group (poverty alleviation, 4050, ...).
     "target_groups": ("id_number", "target_group"),
+    # A public employment service platform's jobs, imported as jobs in matching.
+    "jobs-import": (*JOB_FIELDS, "status"),
 }
 
-DATASETS: dict[str, tuple[str, ...]] = {**FEED_DATASETS, **IMPORT_DATASETS}
+DATASETS: dict[str, tuple[str, ...]] = {**FEED_DATASETS, **PULL_DATASETS, **IMPORT_DATASETS}
+
+#: Datasets whose scope is not ``feed:``/``import:`` + their name (a name can key one dataset
+#: only, and jobs travel both ways).
+_SCOPES: dict[str, str] = {"jobs-import": "import:jobs"}
 
 
 def scope_of(dataset: str) -> str:
-    return f"feed:{dataset}" if dataset in FEED_DATASETS else f"import:{dataset}"
+    if dataset in _SCOPES:
+        return _SCOPES[dataset]
+    return (
+        f"feed:{dataset}"
+        if dataset in FEED_DATASETS or dataset in PULL_DATASETS
+        else f"import:{dataset}"
+    )
 
 
 AGENCY_SCOPES: tuple[str, ...] = tuple(scope_of(d) for d in DATASETS)

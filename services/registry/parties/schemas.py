@@ -75,7 +75,9 @@ Education = Literal[
 Gender = Literal["male", "female"]
 CheckResult = Literal["clear", "record"]
 PartnerStatus = Literal["active", "suspended"]
-ConsentScope = Literal["credit_data"]
+#: credit_data: to a partner platform; employment_platforms: to a public employment service
+#: platform (an agency id as recipient), which may then pull the worker as available.
+ConsentScope = Literal["credit_data", "employment_platforms"]
 ConsentStatus = Literal["active", "withdrawn", "expired"]
 
 #: Longest consent a worker may give in one go.
@@ -661,7 +663,7 @@ def years_later(moment: dt.datetime, years: int) -> dt.datetime:
 class ConsentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scope: ConsentScope = Field(description="What may be shared: credit_data")
+    scope: ConsentScope = Field(description="What may be shared: credit_data, employment_platforms")
     recipient: Annotated[
         str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)
     ] = Field(description="Who may receive it: a partner id, or the name of an agency")

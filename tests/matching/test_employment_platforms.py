@@ -1,0 +1,257 @@
+"""The public employment service platforms and matching (issue 14, last bullet), on one
+matching app with a real database and NATS: a platform pulls open jobs and the available
+certified workers who consented to it, signed and audited; it imports its jobs, deduplicated
+by its own job id; without the agreement's scope it gets 403."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from services.kit import audit_chain
+from services.kit.signing import (
+    SIGNATURE_HEADER,
+    SignatureError,
+    public_keys_from_jwks,
+    sha256_hex,
+    verify,
+)
+from services.matching.recruitment import api_exchange
+from services.registry.agencies.datasets import (
+    AGENCY_SCOPES,
+    IMPORT_DATASETS,
+    PULL_DATASETS,
+    scope_of,
+)
+from tests.matching.matching_support import (
+    MatchingHarness,
+    at,
+    certificate_issued,
+    consent_granted,
+    worker_registered,
+)
+from tests.support.apps import context
+from tests.support.tokens import bearer
+
+PULL = ("feed:jobs", "feed:available-workers")
+
+
+def _job(external_id: str | None, **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "title": "住家保姆",
+        "track": "housekeeping",
+        "city": "zhaoqing",
+        "district": "duanzhou",
+        "schedule": "Mon-Sat 8:00-18:00",
+        "pay_min": 5000,
+        "pay_max": 6500,
+        "start_date": "2026-12-20",
+    }
+    if external_id is not None:
+        row["external_id"] = external_id
+    row.update(overrides)
+    return row
+
+
+def _verified(m: MatchingHarness, response: httpx.Response, agency: uuid.UUID) -> dict[str, Any]:
+    """The manifest of the response's signature, checked with the published JWKS form."""
+    keys = public_keys_from_jwks(context(m.app).extras["exchange_signer"].jwks())
+    manifest = verify(
+        response.headers[SIGNATURE_HEADER],
+        keys,
+        content_sha256=sha256_hex(response.content),
+        size=len(response.content),
+    )
+    assert manifest["aud"] == str(agency)
+    return manifest
+
+
+def test_catalogue_names_these_datasets_and_scopes() -> None:
+    """The registry's catalogue grants exactly the scopes these routes ask for, with the
+    fields these routes send (an agreement can name them)."""
+    assert PULL_DATASETS["jobs"] == api_exchange.JOB_FIELDS
+    assert PULL_DATASETS["available-workers"] == api_exchange.WORKER_FIELDS
+    assert IMPORT_DATASETS["jobs-import"] == ("external_id", *api_exchange.JOB_FIELDS, "status")
+    assert [scope_of(d) for d in ("jobs", "available-workers", "jobs-import")] == [
+        "feed:jobs",
+        "feed:available-workers",
+        "import:jobs",
+    ]
+    assert {"feed:jobs", "feed:available-workers", "import:jobs"} <= set(AGENCY_SCOPES)
+
+
+async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) -> None:
+    client = matching.client
+    platform, other = uuid.uuid4(), uuid.uuid4()
+    agency = bearer("agency", platform, scopes=[*PULL, "import:jobs"])
+
+    # Without the agreement's scopes: 403, for pulls and imports alike; nor may a partner.
+    bare = bearer("agency", other, scopes=["feed:workers"])
+    for path in ("/api/v1/exchange/jobs", "/api/v1/exchange/available-workers"):
+        assert (await client.get(path, headers=bare)).status_code == 403
+        assert (await client.get(path, headers=bearer("worker", uuid.uuid4()))).status_code == 403
+    refused = await client.post("/api/v1/exchange/jobs", json={"jobs": [_job("X-1")]}, headers=bare)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    partner = bearer("partner", uuid.uuid4(), scopes=["import:jobs", "feed:jobs"])
+    assert (await client.get("/api/v1/exchange/jobs", headers=partner)).status_code == 403
+
+    # Our own jobs: one open, one closed.
+    employer = bearer("employer", uuid.uuid4())
+    open_job = await client.post("/api/v1/jobs", json=_job(None, title="钟点工"), headers=employer)
+    closed_job = await client.post("/api/v1/jobs", json=_job(None), headers=employer)
+    assert open_job.status_code == closed_job.status_code == 201
+    closing = await client.post(
+        f"/api/v1/jobs/{closed_job.json()['id']}/status",
+        json={"status": "closed"},
+        headers=employer,
+    )
+    assert closing.status_code == 200, closing.text
+
+    # Import: a good row, a bad row (reported, not 500), a row without the platform's id.
+    batch = [
+        _job("GD-2026-001"),
+        _job("GD-2026-002", pay_min=9000, pay_max=100),
+        _job(None),
+        "not a job",
+    ]
+    first = await client.post("/api/v1/exchange/jobs", json={"jobs": batch}, headers=agency)
+    assert first.status_code == 200, first.text
+    _verified(matching, first, platform)
+    report = first.json()
+    assert (report["created"], report["updated"], report["unchanged"], report["errors"]) == (
+        1,
+        0,
+        0,
+        3,
+    )
+    assert [r["outcome"] for r in report["rows"]] == ["created", "error", "error", "error"]
+    imported_id = report["rows"][0]["job_id"]
+    # Twice: created once.
+    again = await client.post("/api/v1/exchange/jobs", json={"jobs": batch[:1]}, headers=agency)
+    assert again.json()["rows"][0] == {**report["rows"][0], "outcome": "unchanged"}
+    # Changed: updated in place.
+    changed = await client.post(
+        "/api/v1/exchange/jobs", json={"jobs": [_job("GD-2026-001", pay_max=7000)]}, headers=agency
+    )
+    assert changed.json()["rows"][0]["outcome"] == "updated"
+    assert changed.json()["rows"][0]["job_id"] == imported_id
+    stored = await client.get(f"/api/v1/jobs/{imported_id}", headers=bearer("officer"))
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["pay_max"] == 7000
+    assert (stored.json()["poster_role"], stored.json()["agency_id"]) == ("agency", str(platform))
+    assert stored.json()["external_id"] == "GD-2026-001"
+    # Another platform's same external id is its own job.
+    other_agency = bearer("agency", other, scopes=["import:jobs", "feed:jobs"])
+    theirs = await client.post(
+        "/api/v1/exchange/jobs", json={"jobs": batch[:1]}, headers=other_agency
+    )
+    assert theirs.json()["rows"][0]["outcome"] == "created"
+    assert theirs.json()["rows"][0]["job_id"] != imported_id
+    # A body that is not a batch: 4xx problem, never 500.
+    for bad in ({"jobs": []}, {"rows": []}, [1, 2]):
+        answer = await client.post("/api/v1/exchange/jobs", json=bad, headers=agency)
+        assert 400 <= answer.status_code < 500, answer.text
+
+    # Pull jobs: open ones only, not the platform's own imports, signed.
+    pulled = await client.get("/api/v1/exchange/jobs", headers=agency)
+    assert pulled.status_code == 200, pulled.text
+    manifest = _verified(matching, pulled, platform)
+    page = pulled.json()
+    ids = {item["id"] for item in page["items"]}
+    assert ids == {open_job.json()["id"], theirs.json()["rows"][0]["job_id"]}
+    assert manifest["dataset"] == "jobs" and manifest["count"] == 2
+    assert set(page["items"][0]) == {"id", "updated_at", *api_exchange.JOB_FIELDS}
+    # One byte changed: the signature no longer covers it.
+    tampered = pulled.content.replace("钟点工".encode(), "钟点土".encode())
+    keys = public_keys_from_jwks(context(matching.app).extras["exchange_signer"].jwks())
+    try:
+        verify(pulled.headers[SIGNATURE_HEADER], keys, content_sha256=sha256_hex(tampered))
+    except SignatureError:
+        pass
+    else:
+        raise AssertionError("a changed page still verified")
+    # Paging: one at a time reaches the same jobs.
+    first_page = (await client.get("/api/v1/exchange/jobs?limit=1", headers=agency)).json()
+    second = await client.get(
+        "/api/v1/exchange/jobs",
+        params={"limit": 1, "after": first_page["next_after"]},
+        headers=agency,
+    )
+    assert {first_page["items"][0]["id"], second.json()["items"][0]["id"]} == ids
+
+    # The platform's job filled there: off the board; a closed one cannot come back.
+    filled = await client.post(
+        "/api/v1/exchange/jobs",
+        json={"jobs": [_job("GD-2026-001", pay_max=7000, status="filled")]},
+        headers=other_agency,
+    )
+    assert filled.json()["rows"][0]["outcome"] == "updated"
+    closed = await client.post(
+        "/api/v1/exchange/jobs",
+        json={"jobs": [_job("GD-2026-001", pay_max=7000, status="closed")]},
+        headers=other_agency,
+    )
+    assert closed.json()["rows"][0]["outcome"] == "updated"
+    reopened = await client.post(
+        "/api/v1/exchange/jobs",
+        json={"jobs": [_job("GD-2026-001", status="open"), _job("GD-9", status="gone")]},
+        headers=other_agency,
+    )
+    assert [row["outcome"] for row in reopened.json()["rows"]] == ["error", "error"]
+    board = (await client.get("/api/v1/exchange/jobs", headers=agency)).json()["items"]
+    assert [item["id"] for item in board] == [open_job.json()["id"]]
+
+    # Workers: certified and consenting to this platform only.
+    shared, no_consent, uncertified, elsewhere = (uuid.uuid4() for _ in range(4))
+    events: list[Any] = []
+    for worker in (shared, no_consent, uncertified, elsewhere):
+        events.append(worker_registered(worker))
+    for worker in (shared, no_consent, elsewhere):
+        events.append(certificate_issued(worker))
+    events.append(consent_granted(shared, platform, scope="employment_platforms"))
+    events.append(consent_granted(uncertified, platform, scope="employment_platforms"))
+    events.append(consent_granted(elsewhere, other, scope="employment_platforms"))
+    events.append(consent_granted(no_consent, platform))  # credit_data: another consent
+    await matching.send(*events)
+    workers = await client.get("/api/v1/exchange/available-workers", headers=agency)
+    assert workers.status_code == 200, workers.text
+    _verified(matching, workers, platform)
+    items = workers.json()["items"]
+    assert [item["worker_id"] for item in items] == [str(shared)]
+    assert items[0]["tracks"] == ["housekeeping"] and len(items[0]["certificates"]) == 1
+    # Consent withdrawn: no longer shared.
+    withdrawn = consent_granted(
+        shared, platform, scope="employment_platforms", granted=False, changed_at=at(30)
+    )
+    withdrawn = withdrawn.model_copy(
+        update={"consent_id": events[7].consent_id}  # the same consent, withdrawn
+    )
+    await matching.send(withdrawn)
+    after = await client.get("/api/v1/exchange/available-workers", headers=agency)
+    assert after.json()["items"] == []
+
+    # Every exchange is on matching's audit chain, which verifies end to end.
+    verdict = await audit_chain.verify(context(matching.app).db)
+    assert verdict.ok, verdict
+    # The worker sees which platform received their record, and the entry that records it.
+    reads_path = f"/api/v1/candidates/{shared}/agency-reads"
+    reads = await client.get(reads_path, headers=bearer("worker", shared))
+    assert reads.status_code == 200, reads.text
+    assert [(r["agency_id"], r["dataset"]) for r in reads.json()] == [
+        (str(platform), "available-workers")
+    ]
+    assert reads.json()[0]["fields"] == list(api_exchange.WORKER_FIELDS)
+    assert len(reads.json()[0]["audit_hash"]) == 64
+    assert (await client.get(reads_path, headers=bearer("worker", elsewhere))).status_code == 404
+    assert (await client.get(reads_path, headers=agency)).status_code == 403
+    unseen = await client.get(f"/api/v1/candidates/{no_consent}/agency-reads")
+    assert unseen.status_code == 401
+    officer_view = await client.get(
+        f"/api/v1/candidates/{no_consent}/agency-reads", headers=bearer("officer")
+    )
+    assert officer_view.json() == []
+    # 3 imports + 4 by the other platform + 4 job pages + 2 worker pages; refusals: none.
+    assert verdict.entries == 13
