@@ -75,6 +75,14 @@ RULES_NO_SCHEMA_STATES: dict[str, tuple[tuple[int, ...], str]] = {
     "POST /api/v1/workers": ((422,), "gender and birth date must match the ID card"),
     "POST /api/v1/workers/{worker_id}/employment": ((422,), "the named company must exist"),
     "POST /api/v1/enrollments": ((422,), "staff name the worker; a worker enrols only self"),
+    "POST /api/v1/enrollments/{enrollment_id}/attendance": (
+        (422,),
+        "the session is one of the enrolment's course",
+    ),
+    "POST /api/v1/enrollments/{enrollment_id}/exams": (
+        (422,),
+        "the course's rules have that exam part; its score within the rules' range",
+    ),
     "POST /api/v1/imports/companies": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
     "POST /api/v1/imports/institutions": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),
     "POST /api/v1/imports/workers": ((400, 415), "a non-empty UTF-8 CSV or JSON Lines file"),

@@ -17,6 +17,8 @@ from tests.registry.test_parties_support import Registry, bearer, problem, runni
 #: Routes anyone may call: they carry their own credentials (or none are needed).
 PUBLIC = {
     ("GET", "/.well-known/jwks.json"),
+    # The exchange key's public half: anyone must be able to check a signed feed or export.
+    ("GET", "/.well-known/exchange-jwks.json"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
@@ -32,7 +34,7 @@ def test_every_route_declares_a_policy() -> None:
     assert routes_without_policy(create_app()) == []
 
 
-def test_only_the_auth_endpoints_jwks_and_health_are_public() -> None:
+def test_only_the_auth_endpoints_key_sets_and_health_are_public() -> None:
     policies = route_policies(create_app())
     assert {key for key, policy in policies.items() if policy.kind == "public"} == PUBLIC
     operators = {key for key, policy in policies.items() if policy.kind == "operator"}
