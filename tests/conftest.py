@@ -43,3 +43,20 @@ def nats_server() -> Iterator[NatsServer]:
 def backend(request: pytest.FixtureRequest) -> str:
     """Each database test runs on SQLite, and on PostgreSQL when JIASAO_TEST_POSTGRES_URL is set."""
     return request.param  # type: ignore[no-any-return]
+
+
+#: The longest test files, started first so that with parallel workers (`make test` runs
+#: pytest-xdist, files kept whole) none is left running alone at the end.
+LONGEST_FIRST = (
+    "tests/openapi/test_schemathesis.py",
+    "tests/devtools/test_chaos.py",
+    "tests/deploy/test_cluster_chain.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)

@@ -25,7 +25,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode, Tracer, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -128,7 +128,68 @@ def traced_subscriptions(subscriptions: Sequence[Any], tracer: Tracer | None) ->
     traceparent; events the handler writes become its children. Unchanged when tracing is off."""
     if tracer is None:
         return list(subscriptions)
-    return [replace(s, handler=_traced_handler(s.name, s.handler, tracer)) for s in subscriptions]
+    return [
+        replace(
+            s,
+            handler=_traced_handler(s.name, s.handler, tracer),
+            batch_handler=(
+                _traced_batch_handler(s.name, s.batch_handler, tracer)
+                if s.batch_handler is not None
+                else None
+            ),
+        )
+        for s in subscriptions
+    ]
+
+
+def _consumer_attributes(consumer: str, envelope: Any) -> dict[str, Any]:
+    return {
+        "messaging.system": "nats",
+        "messaging.operation.type": "process",
+        "messaging.consumer.group.name": consumer,
+        "messaging.message.id": envelope.id,
+        "cloudevents.event_type": envelope.type,
+    }
+
+
+def _traced_batch_handler(consumer: str, batch_handler: Any, tracer: Tracer) -> Any:
+    """One CONSUMER span per batch applied set-based: a batch of one is the event's child, as
+    with a plain handler; a larger batch links each event's context (OpenTelemetry's
+    messaging convention for batches), and events it writes become the batch span's children."""
+
+    async def traced(session: Any, events: Sequence[tuple[Any, Any]]) -> None:
+        if len(events) == 1:
+            envelope = events[0][0]
+            context = parent_context(envelope.traceparent)
+            links: list[Link] = []
+            attributes = _consumer_attributes(consumer, envelope)
+        else:
+            context = None
+            links = [
+                Link(get_current_span(parent).get_span_context())
+                for envelope, _ in events
+                if (parent := parent_context(envelope.traceparent)) is not None
+            ]
+            attributes = {
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.consumer.group.name": consumer,
+                "messaging.batch.message_count": len(events),
+            }
+        with tracer.start_as_current_span(
+            f"{consumer} process",
+            context=context,
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes=attributes,
+        ) as span:
+            token = traceparent_var.set(traceparent_of(span))
+            try:
+                await batch_handler(session, events)
+            finally:
+                traceparent_var.reset(token)
+
+    return traced
 
 
 def _traced_handler(consumer: str, handler: Any, tracer: Tracer) -> Any:
@@ -137,13 +198,7 @@ def _traced_handler(consumer: str, handler: Any, tracer: Tracer) -> Any:
             f"{consumer} process",
             context=parent_context(envelope.traceparent),
             kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
-                "messaging.consumer.group.name": consumer,
-                "messaging.message.id": envelope.id,
-                "cloudevents.event_type": envelope.type,
-            },
+            attributes=_consumer_attributes(consumer, envelope),
         ) as span:
             token = traceparent_var.set(traceparent_of(span))
             try:

@@ -24,6 +24,10 @@ def _number_only(value: Any) -> Any:
 #: Put before a Decimal (or other number) type: booleans and strings are refused.
 NOT_BOOL_OR_STR = BeforeValidator(_number_only)
 
+#: An integer as JSON Schema means one: 2 or 2.0 (an integral number), never 2.5, ``true`` or
+#: ``"2"``. ``Field(strict=True)`` would refuse 2.0, which a client's JSON encoder may send.
+WholeNumber = Annotated[int, NOT_BOOL_OR_STR]
+
 
 def _text_only(value: Any) -> Any:
     # pydantic's lax mode reads a number as a Unix time: 0 would be 1970-01-01, silently.

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from contracts.common import County, Language, Track
 from contracts.training import TrainingType
+from services.kit.strict import WholeNumber
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -54,7 +55,7 @@ class RulesCreate(BaseModel):
         le=100,
         description="Lowest passing practical score; null when the course has no practical exam",
     )
-    max_resits: int = Field(1, strict=True, ge=0, le=5, description="Resits per exam part")
+    max_resits: WholeNumber = Field(1, ge=0, le=5, description="Resits per exam part")
 
 
 class RulesOut(BaseModel):

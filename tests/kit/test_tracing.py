@@ -28,3 +28,45 @@ def test_the_gateway_imports_neither_nats_nor_sqlalchemy() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+async def test_a_batch_handler_runs_in_a_consumer_span_child_or_linked() -> None:
+    """Set-based batch handlers are traced too: a batch of one is the event's child (so a
+    chain's trace goes on through it), a larger batch links every event's context."""
+    from types import SimpleNamespace
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from services.kit.otel import traced_subscriptions
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    seen: list[str | None] = []
+
+    async def plain(session: object, envelope: object, data: object) -> None:
+        raise AssertionError("the batch handler applies these")
+
+    async def batch(session: object, events: list[tuple[object, object]]) -> None:
+        seen.append(tracing.traceparent_var.get())
+
+    def event(n: int) -> SimpleNamespace:
+        parent = f"00-{n:032x}-{n:016x}-01"
+        return SimpleNamespace(id=f"e{n}", type="t", traceparent=parent)
+
+    (traced,) = traced_subscriptions(
+        [inbox.Subscription("credit-x", ["a.b.c"], plain, batch_handler=batch)],
+        provider.get_tracer("test"),
+    )
+    assert traced.batch_handler is not None
+    await traced.batch_handler(None, [(event(1), None)])
+    await traced.batch_handler(None, [(event(2), None), (event(3), None)])
+    one, many = exporter.get_finished_spans()
+    assert one.name == many.name == "credit-x process"
+    assert one.parent is not None and one.parent.span_id == 1 and one.context.trace_id == 1
+    assert many.parent is None
+    assert {link.context.span_id for link in many.links} == {2, 3}
+    # Events the handler writes carry the consumer span as their parent.
+    assert seen[0] is not None and seen[0].split("-")[2] == f"{one.context.span_id:016x}"
