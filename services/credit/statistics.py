@@ -28,6 +28,7 @@ from services.kit.statistics import (
     StatisticsFilters,
     figure,
     in_period,
+    query_rows,
     report,
     statistics_filters,
     year_month,
@@ -47,11 +48,6 @@ def _workers_in(query: Select[Any], worker_id: Any, filters: StatisticsFilters) 
     return query.join(CardWorkerFacts, CardWorkerFacts.worker_id == worker_id).where(
         CardWorkerFacts.county == filters.county
     )
-
-
-async def _rows(ctx: ServiceContext, query: Any) -> list[Any]:
-    async with ctx.db.read() as session:
-        return list((await session.execute(query)).all())
 
 
 def _percent(part: int, whole: int) -> float:
@@ -88,8 +84,8 @@ async def card_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
         HomeServiceCard.worker_id,
         filters,
     )
-    active_by_county = {c or "other": n for c, n in await _rows(ctx, workers)}
-    held = {c or "other": n for c, n in await _rows(ctx, holders)}
+    active_by_county = {c or "other": n for c, n in await query_rows(ctx, workers)}
+    held = {c or "other": n for c, n in await query_rows(ctx, holders)}
     counties = sorted(active_by_county)
     total_active, total_held = sum(active_by_county.values()), sum(held.values())
     return [
@@ -135,7 +131,7 @@ async def card_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
             unit="count",
             chart="pie",
             dimensions=["state"],
-            rows=sorted(await _rows(ctx, by_state)),
+            rows=sorted(await query_rows(ctx, by_state)),
             filters_applied=["county"],
         ),
         figure(
@@ -144,7 +140,7 @@ async def card_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
             unit="count",
             chart="line",
             dimensions=["month"],
-            rows=sorted(await _rows(ctx, by_month)),
+            rows=sorted(await query_rows(ctx, by_month)),
             filters_applied=["county", "period"],
         ),
     ]
@@ -207,7 +203,7 @@ async def credit_figures(ctx: ServiceContext, filters: StatisticsFilters) -> lis
         CreditComplaint.target_id,
         filters,
     )
-    flows = [*await _rows(ctx, complaints_opened), *await _rows(ctx, complaints_closed)]
+    flows = [*await query_rows(ctx, complaints_opened), *await query_rows(ctx, complaints_closed)]
     return [
         figure(
             "credit_levels_by_party_kind",
@@ -215,7 +211,7 @@ async def credit_figures(ctx: ServiceContext, filters: StatisticsFilters) -> lis
             unit="count",
             chart="stacked_bar",
             dimensions=["party_kind", "level"],
-            rows=sorted(await _rows(ctx, levels)),
+            rows=sorted(await query_rows(ctx, levels)),
             filters_applied=["county"],
         ),
         figure(
@@ -224,7 +220,7 @@ async def credit_figures(ctx: ServiceContext, filters: StatisticsFilters) -> lis
             unit="count",
             chart="bar",
             dimensions=["list_kind", "party_kind"],
-            rows=sorted(await _rows(ctx, listed)),
+            rows=sorted(await query_rows(ctx, listed)),
             filters_applied=["county"],
         ),
         figure(
@@ -233,7 +229,7 @@ async def credit_figures(ctx: ServiceContext, filters: StatisticsFilters) -> lis
             unit="count",
             chart="stacked_bar",
             dimensions=["month", "list_kind"],
-            rows=sorted(await _rows(ctx, listings)),
+            rows=sorted(await query_rows(ctx, listings)),
             filters_applied=["county", "period"],
         ),
         figure(
@@ -251,7 +247,7 @@ async def credit_figures(ctx: ServiceContext, filters: StatisticsFilters) -> lis
             unit="count",
             chart="bar",
             dimensions=["status"],
-            rows=sorted(await _rows(ctx, still_open)),
+            rows=sorted(await query_rows(ctx, still_open)),
             filters_applied=["county"],
         ),
     ]
@@ -280,7 +276,7 @@ async def insurance_figures(ctx: ServiceContext, filters: StatisticsFilters) -> 
         )
         .group_by(CardWorkerFacts.county)
     )
-    months = sorted(await _rows(ctx, per_month))
+    months = sorted(await query_rows(ctx, per_month))
     return [
         figure(
             "policies_by_month",
@@ -306,7 +302,7 @@ async def insurance_figures(ctx: ServiceContext, filters: StatisticsFilters) -> 
             unit="count",
             chart="bar",
             dimensions=["county"],
-            rows=sorted(((c or "other", n) for c, n in await _rows(ctx, insured_now))),
+            rows=sorted(((c or "other", n) for c, n in await query_rows(ctx, insured_now))),
             filters_applied=["county"],
         ),
     ]

@@ -27,6 +27,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from contracts.common import County
 from contracts.statistics import Chart, Figure, FilterName, Filters, StatisticsReport, Unit
+from services.kit.context import ServiceContext
 from services.kit.errors import PROBLEM_MEDIA_TYPE, Problem
 from services.kit.i18n import language_var
 from services.kit.types import utcnow
@@ -144,6 +145,12 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
 def _days_between_postgresql(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
     end, start = (compiler.process(c, **kw) for c in element.clauses.clauses)
     return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 86400.0)"
+
+
+async def query_rows(ctx: ServiceContext, query: Any) -> list[Any]:
+    """All rows of one aggregate query, read on the service's read path."""
+    async with ctx.db.read() as session:
+        return list((await session.execute(query)).all())
 
 
 def in_period(column: Any, filters: StatisticsFilters) -> list[ColumnElement[bool]]:

@@ -9,8 +9,6 @@ workers registered in that county.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from sqlalchemy import and_, func, select
 
@@ -24,6 +22,7 @@ from services.kit.statistics import (
     days_between,
     figure,
     in_period,
+    query_rows,
     report,
     statistics_filters,
     year_month,
@@ -32,11 +31,6 @@ from services.matching.models import Candidate
 from services.matching.recruitment.models import Application, Fair, HistoryEntry, Job
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
-
-
-async def _rows(ctx: ServiceContext, query: Any) -> list[Any]:
-    async with ctx.db.read() as session:
-        return list((await session.execute(query)).all())
 
 
 async def job_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[Figure]:
@@ -65,7 +59,7 @@ async def job_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[F
         .where(*in_period(first_filled.c.at, filters))
         .group_by(filled_month, Job.city)
     )
-    filled_rows = sorted(await _rows(ctx, filled))
+    filled_rows = sorted(await query_rows(ctx, filled))
     return [
         figure(
             "jobs_posted_by_month",
@@ -73,7 +67,7 @@ async def job_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[F
             unit="count",
             chart="stacked_bar",
             dimensions=["month", "city"],
-            rows=sorted(await _rows(ctx, jobs_posted)),
+            rows=sorted(await query_rows(ctx, jobs_posted)),
             filters_applied=["period"],
         ),
         figure(
@@ -122,7 +116,7 @@ async def fair_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
             unit="count",
             chart="bar",
             dimensions=["month", "city"],
-            rows=sorted(await _rows(ctx, fairs)),
+            rows=sorted(await query_rows(ctx, fairs)),
             filters_applied=["period"],
         ),
         figure(
@@ -131,7 +125,7 @@ async def fair_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[
             unit="count",
             chart="table",
             dimensions=["fair", "fair_date", "city"],
-            rows=await _rows(ctx, hires),
+            rows=await query_rows(ctx, hires),
             filters_applied=["county", "period"],
         ),
     ]

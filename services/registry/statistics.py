@@ -5,8 +5,6 @@ Officers and admins only. Every figure is one ``GROUP BY`` on the registry's own
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 
@@ -19,6 +17,7 @@ from services.kit.statistics import (
     StatisticsFilters,
     figure,
     in_period,
+    query_rows,
     report,
     statistics_filters,
     year_month,
@@ -26,11 +25,6 @@ from services.kit.statistics import (
 from services.registry.parties.models import Company, Institution, Worker
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
-
-
-async def _rows(ctx: ServiceContext, query: Any) -> list[Any]:
-    async with ctx.db.read() as session:
-        return list((await session.execute(query)).all())
 
 
 async def workers_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[Figure]:
@@ -67,7 +61,7 @@ async def workers_figures(ctx: ServiceContext, filters: StatisticsFilters) -> li
             unit="count",
             chart="stacked_bar",
             dimensions=["county", "status"],
-            rows=await _rows(ctx, by_status),
+            rows=await query_rows(ctx, by_status),
             filters_applied=["county"],
         ),
         figure(
@@ -76,7 +70,7 @@ async def workers_figures(ctx: ServiceContext, filters: StatisticsFilters) -> li
             unit="count",
             chart="line",
             dimensions=["month"],
-            rows=await _rows(ctx, registrations),
+            rows=await query_rows(ctx, registrations),
             filters_applied=["county", "period"],
         ),
         figure(
@@ -85,7 +79,7 @@ async def workers_figures(ctx: ServiceContext, filters: StatisticsFilters) -> li
             unit="count",
             chart="bar",
             dimensions=["county"],
-            rows=await _rows(ctx, organisations[0]),
+            rows=await query_rows(ctx, organisations[0]),
             filters_applied=["county"],
         ),
         figure(
@@ -94,7 +88,7 @@ async def workers_figures(ctx: ServiceContext, filters: StatisticsFilters) -> li
             unit="count",
             chart="bar",
             dimensions=["county"],
-            rows=await _rows(ctx, organisations[1]),
+            rows=await query_rows(ctx, organisations[1]),
             filters_applied=["county"],
         ),
     ]

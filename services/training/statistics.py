@@ -22,6 +22,7 @@ from services.kit.statistics import (
     StatisticsFilters,
     figure,
     in_period,
+    query_rows,
     report,
     statistics_filters,
     year_month,
@@ -45,11 +46,6 @@ def _in_county(query: Select[Any], worker_id: Any, filters: StatisticsFilters) -
     return query.join(KnownWorker, KnownWorker.worker_id == worker_id).where(
         KnownWorker.county == filters.county
     )
-
-
-async def _rows(ctx: ServiceContext, query: Any) -> list[Any]:
-    async with ctx.db.read() as session:
-        return list((await session.execute(query)).all())
 
 
 async def training_figures(ctx: ServiceContext, filters: StatisticsFilters) -> list[Figure]:
@@ -76,8 +72,10 @@ async def training_figures(ctx: ServiceContext, filters: StatisticsFilters) -> l
         filters,
     ).group_by(completed, Course.track, Course.training_type)
     order = (0, 1, 2)
-    enrolment_rows = sorted(await _rows(ctx, enrolments), key=lambda r: [r[i] for i in order])
-    completion_rows = sorted(await _rows(ctx, completions), key=lambda r: [r[i] for i in order])
+    enrolment_rows = sorted(await query_rows(ctx, enrolments), key=lambda r: [r[i] for i in order])
+    completion_rows = sorted(
+        await query_rows(ctx, completions), key=lambda r: [r[i] for i in order]
+    )
     dimensions = ["month", "track", "training_type"]
     return [
         figure(
@@ -119,7 +117,7 @@ async def subsidy_figures(ctx: ServiceContext, filters: StatisticsFilters) -> li
         SubsidyClaim.worker_id,
         filters,
     ).group_by(filed, SubsidyClaim.status)
-    rows = sorted(await _rows(ctx, claims), key=lambda r: (r[0], r[1]))
+    rows = sorted(await query_rows(ctx, claims), key=lambda r: (r[0], r[1]))
     return [
         figure(
             "claims_by_month",
