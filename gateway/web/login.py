@@ -69,10 +69,9 @@ async def login_form(request: Request) -> Response:
     return login_page(ctx)
 
 
-@router.post("/login")
-async def login(request: Request) -> Response:
-    app: Web = web(request)
-    ctx = await app.context(request)
+async def posted_form(app: Web, ctx: PageContext, request: Request) -> dict[str, str] | Response:
+    """The fields of a POSTed page form, or the page that refuses it: over the rate limit
+    (429), unreadable (400) or without its CSRF token (403)."""
     if (limited := too_many(app, ctx)) is not None:
         return limited
     try:
@@ -83,6 +82,16 @@ async def login(request: Request) -> Response:
         )
     if not csrf_ok(request, form):
         return csrf_refused(ctx)
+    return form
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    app: Web = web(request)
+    ctx = await app.context(request)
+    form = await posted_form(app, ctx, request)
+    if isinstance(form, Response):
+        return form
     phone = form.get("phone", "").strip()[:40]
     password = form.get("password", "")
     try:
@@ -122,16 +131,9 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     app = web(request)
     ctx = await app.context(request)
-    if (limited := too_many(app, ctx)) is not None:
-        return limited
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return render(
-            ctx, "error.html", status=400, heading=ctx.t["bad_request_title"], message=str(exc)
-        )
-    if not csrf_ok(request, form):
-        return csrf_refused(ctx)
+    form = await posted_form(app, ctx, request)
+    if isinstance(form, Response):
+        return form
     refresh = request.cookies.get(REFRESH_COOKIE)
     if refresh:
         try:

@@ -13,10 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from contracts.common import County
 from gateway.web.deps import Web, web
-from gateway.web.forms import BadForm, read_form
-from gateway.web.login import csrf_refused, too_many
+from gateway.web.login import posted_form
 from gateway.web.render import PageContext, finish, render
-from gateway.web.security import csrf_ok
 from gateway.web.upstream import UpstreamUnavailable
 
 router = APIRouter(include_in_schema=False)
@@ -215,16 +213,9 @@ async def nominate_form(request: Request) -> Response:
 async def nominate(request: Request) -> Response:
     app = web(request)
     ctx = await app.context(request)
-    if (limited := too_many(app, ctx)) is not None:
-        return limited
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return render(
-            ctx, "error.html", status=400, heading=ctx.t["bad_request_title"], message=str(exc)
-        )
-    if not csrf_ok(request, form):
-        return csrf_refused(ctx)
+    form = await posted_form(app, ctx, request)
+    if isinstance(form, Response):
+        return form
     if ctx.user is None:
         return RedirectResponse("/login?next=/nominate", status_code=303)
     if ctx.user.role not in NOMINATORS:
