@@ -30,7 +30,8 @@ from typing import Any
 
 import aiohttp
 
-from devtools.platform import Platform, PlatformConfig
+from devtools.platform import Platform
+from devtools.platform_config import PlatformConfig
 from services.kit.auth import SigningKeys, TokenIssuer
 from services.kit.idnumbers import make_id_card
 from services.kit.settings import SERVICES, PlatformSettings

@@ -64,7 +64,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> dict[str, int]:
-    from devtools.demo_steps import STEPS
+    from devtools import demo_market, demo_steps
 
     credentials = bootstrap_admin(args.var_dir)
     limits = httpx.Limits(max_connections=args.concurrency * 2)
@@ -78,7 +78,7 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
             "admin", credentials.admin_phone, credentials.admin_password
         )
         state: dict[str, Any] = {"workers": args.workers}
-        for step in STEPS:
+        for step in (*demo_steps.STEPS, *demo_market.STEPS):
             started = time.monotonic()
             await step(session, state)
             print(f"  {step.__name__.removeprefix('step_'):<22} {time.monotonic() - started:5.1f}s")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,22 @@ async def eventually(probe: Any, what: str, timeout: float = 60.0) -> Any:
         if time.monotonic() > deadline:
             raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
         await asyncio.sleep(0.25)
+
+
+State = dict[str, Any]
+
+
+def small(state: State) -> bool:
+    """A small run (tests): fewer accounts, whose password hashing dominates its time."""
+    return state["workers"] < 500  # type: ignore[no-any-return]
+
+
+def pick(key: str, n: int) -> int:
+    """A stable pseudo-random number in 0..n-1 for ``key`` (reruns pick the same)."""
+    return zlib.crc32(key.encode()) % n
+
+
+def officer(state: State, key: int) -> Actor:
+    """One of the programme's officers (``step_accounts``), spread by ``key``."""
+    officers: list[Actor] = state["officers"]
+    return officers[key % len(officers)]

@@ -23,10 +23,10 @@ from pathlib import Path
 from types import FrameType
 
 from devtools.databases import POSTGRESQL, database_name, describe
-from devtools.platform import (
+from devtools.platform import Platform
+from devtools.platform_config import (
     GATEWAY,
     NATS,
-    Platform,
     PlatformConfig,
     PlatformError,
     PlatformInterrupted,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
-from devtools.platform import PROJECT_ROOT
+from devtools.platform_config import PROJECT_ROOT
 from devtools.run import Platform, PlatformConfig
 from devtools.web_seed import Seeded, seed
 

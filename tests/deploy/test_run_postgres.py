@@ -22,7 +22,8 @@ from devtools.databases import (
     drop_postgres_databases,
     ensure_postgres_databases,
 )
-from devtools.platform import Platform, PlatformConfig, PlatformError
+from devtools.platform import Platform
+from devtools.platform_config import PlatformConfig, PlatformError
 from services.kit.settings import SERVICES
 from tests.deploy.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.e2e import test_chain as chain

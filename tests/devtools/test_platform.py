@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.platform import GATEWAY, NAMES, Platform, PlatformConfig, PlatformError
+from devtools.platform import Platform
+from devtools.platform_config import GATEWAY, NAMES, PlatformConfig, PlatformError
 from devtools.ports import port_accepts
 from services.kit.settings import SERVICES
 

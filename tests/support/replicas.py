@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from devtools.databases import drop_postgres_databases, ensure_postgres_databases
 from devtools.nats_auth import NatsCredentials
-from devtools.platform import Platform, PlatformConfig, ensure_dev_secrets
+from devtools.platform import Platform
+from devtools.platform_config import PlatformConfig, ensure_dev_secrets
 from services.kit.auth import SigningKeys, TokenIssuer
 from services.kit.migrate import upgrade
 from services.kit.settings import SERVICES, PlatformSettings
