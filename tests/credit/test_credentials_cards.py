@@ -214,6 +214,8 @@ async def test_card_lifecycle_and_credentials(credit: Credit) -> None:
         "number": card["number"],
         "worker_name": "陈**",
         "tracks": ["elderly_care", "maternal_infant"],
+        "stars": None,
+        "stars_year": None,
         "colour": "green",
         "state": "active",
         "valid_until": card["valid_until"],

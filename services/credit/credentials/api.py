@@ -210,6 +210,8 @@ async def card_verification(ctx: ServiceContext, code: str) -> CardVerification 
             number=card.number,
             worker_name=mask_name(worker.name) if worker else None,
             tracks=sorted(card_facts.tracks) if card_facts else [],  # type: ignore[arg-type]
+            stars=card_facts.stars if card_facts else None,
+            stars_year=card_facts.stars_year if card_facts else None,
             colour=await cards.colour(session, card, rules, cards.today()),  # type: ignore[arg-type]
             state=card.state,  # type: ignore[arg-type]
             valid_until=card.valid_until,
@@ -227,12 +229,14 @@ async def verify_card(
     ctx: ServiceContext = Depends(get_ctx),
 ) -> Response:
     """What scanning the card's QR code shows (as data; the page is /verify/{code}): masked
-    name, tracks, live colour, validity."""
+    name, tracks, published stars, live colour, validity."""
     out = await card_verification(ctx, code)
     if out is None:
         raise Problem(404, "not-found", "card not found", "No card with this code")
     return conditional_json(
-        request, out, etag_for(code, out.state, out.colour, out.worker_name, cards.today())
+        request,
+        out,
+        etag_for(code, out.state, out.colour, out.worker_name, out.stars, cards.today()),
     )
 
 

@@ -21,6 +21,7 @@ from contracts.credit import CardIssued, CardStatusChanged
 from services.credit.credentials import insurance, policy, vc
 from services.credit.credentials.models import CardWorkerFacts, HomeServiceCard
 from services.credit.credentials.policy import CardRules
+from services.credit.files.models import CreditComplaint
 from services.credit.models import Certificate
 from services.credit.numbers import local_date, next_seq
 from services.credit.service import add_years
@@ -32,6 +33,8 @@ from services.kit.types import utcnow
 CARD_SERIES = "ZQJZ"
 CONDITIONS_LAPSED = "conditions"
 BY_OFFICER = "officer"
+#: Complaint states in which an officer is looking into it (filed is not yet; decided is over).
+INVESTIGATING = ("assigned", "investigating")
 #: Registry states in which a worker may not hold a card.
 OUT_OF_SERVICE = ("suspended", "left")
 
@@ -130,8 +133,9 @@ def failing(conditions: list[Condition]) -> str:
 
 
 async def colour(session: AsyncSession, card: HomeServiceCard, rules: CardRules, day: date) -> str:
-    """green, yellow (a check, the card or its insurance ends within the warning period) or
-    red (suspended, revoked, expired, or a condition no longer met)."""
+    """green, yellow (a check, the card or its insurance ends within the warning period, or a
+    complaint against the worker is under investigation) or red (suspended, revoked, expired,
+    or a condition no longer met)."""
     if card.state != "active" or card.valid_until < day:
         return "red"
     conditions = await evaluate(
@@ -149,7 +153,26 @@ async def colour(session: AsyncSession, card: HomeServiceCard, rules: CardRules,
             ends.append(facts.no_criminal_record_valid_until)
     cover = await insurance.current_policy(session, card.id)
     ends.append(cover.ends_on if cover is not None else day)
-    return "yellow" if min(ends) <= horizon else "green"
+    if min(ends) <= horizon or await under_investigation(session, card.worker_id):
+        return "yellow"
+    return "green"
+
+
+async def under_investigation(session: AsyncSession, worker_id: uuid.UUID) -> bool:
+    """A complaint against the worker that an officer has taken up (assigned or being
+    investigated) and not yet decided. A complaint only filed does not count, so nobody can
+    turn a card yellow just by filing; the worker's own disputes never do."""
+    found = await session.scalar(
+        select(CreditComplaint.id)
+        .where(
+            CreditComplaint.target_kind == "worker",
+            CreditComplaint.target_id == worker_id,
+            CreditComplaint.record_id.is_(None),
+            CreditComplaint.status.in_(INVESTIGATING),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def card_of_worker(session: AsyncSession, worker_id: uuid.UUID) -> HomeServiceCard | None:

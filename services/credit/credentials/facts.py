@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
+from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
     EmploymentChanged,
     WorkerRegistered,
@@ -103,6 +104,26 @@ async def set_blacklisted(session: AsyncSession, worker_id: uuid.UUID, blacklist
     await cards.reevaluate(session, worker_id)
 
 
+async def handle_rating(session: AsyncSession, envelope: CloudEvent[Any], data: EventData) -> None:
+    """Keep the worker's latest published star level for the verification page: the newest
+    year's, and within a year the newest change. Provisional levels (an open year) are not
+    shown; stars do not change eligibility, so nothing is re-judged."""
+    if not isinstance(data, WorkerRatingChanged):
+        raise TypeError(f"credit-card-ratings got {envelope.type}")  # a wiring bug: dead-letter
+    if data.provisional:
+        return
+    facts = await _facts(session, uuid.UUID(data.worker_id))
+    newer = (
+        facts.stars_year is None
+        or data.year > facts.stars_year
+        or (data.year == facts.stars_year and _newer(facts.stars_as_of, data.changed_at))
+    )
+    if newer:
+        facts.stars, facts.stars_year, facts.stars_as_of = data.stars, data.year, data.changed_at
+        facts.updated_at = utcnow()
+        await session.flush()
+
+
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription(
         "credit-card-facts",
@@ -115,4 +136,5 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         ],
         handle_registry_event,
     ),
+    Subscription("credit-card-ratings", [WorkerRatingChanged.subject], handle_rating),
 )

@@ -44,6 +44,10 @@ class CardWorkerFacts(Base):
     profile_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     employment_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     status_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: The latest published star level (rating events; provisional levels are not kept).
+    stars: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stars_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stars_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -94,6 +94,10 @@ class CardVerification(BaseModel):
     number: str
     worker_name: str | None = Field(description="Masked: first character then asterisks")
     tracks: list[Track]
+    stars: int | None = Field(
+        ge=1, le=5, description="The latest published star level (1-5); null if none yet"
+    )
+    stars_year: int | None = Field(description="The assessment year of ``stars``")
     colour: CardColour
     state: CardState
     valid_until: date

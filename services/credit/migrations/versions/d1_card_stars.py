@@ -1,0 +1,32 @@
+"""card stars: the latest published star level, shown on the card's verification page
+
+Revision ID: d1c2a3b4e5f6
+Revises: c9b1e2d3a4f5
+Create Date: 2026-12-06 04:10:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "d1c2a3b4e5f6"
+down_revision: str | Sequence[str] | None = "c9b1e2d3a4f5"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("card_worker_facts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stars", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("stars_year", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("stars_as_of", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("card_worker_facts", schema=None) as batch_op:
+        batch_op.drop_column("stars_as_of")
+        batch_op.drop_column("stars_year")
+        batch_op.drop_column("stars")
