@@ -13,7 +13,10 @@ from contracts.credit import (
     CreditLevelChanged,
     CreditListEntryAdded,
     CreditListEntryRemoved,
+    InsuranceClaimRecorded,
     InsuranceEnrolled,
+    InsuranceExpired,
+    InsuranceRenewalDue,
 )
 from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted
@@ -51,7 +54,10 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     CreditListEntryRemoved,
     CardIssued,
     CardStatusChanged,
+    InsuranceClaimRecorded,
     InsuranceEnrolled,
+    InsuranceExpired,
+    InsuranceRenewalDue,
     WorkerRatingChanged,
     EngagementStarted,
     EngagementFinished,

@@ -166,3 +166,51 @@ class InsuranceEnrolled(AggregateEvent):
     starts_on: date = Field(description="First day of cover")
     ends_on: date = Field(description="Last day of cover")
     premium_cents: int = Field(ge=0, description="Premium paid by the programme, in fen")
+
+
+class _InsuranceNotice(AggregateEvent):
+    producer = "credit"
+    aggregate_field = "insurance_policy_id"
+
+    insurance_policy_id: Id = Field(description="Id of the insurance policy")
+    policy_number: str = Field(min_length=1, max_length=24, description="Policy number")
+    worker_id: Id = Field(description="Insured worker")
+    card_id: Id = Field(description="The card the cover comes with")
+    ends_on: date = Field(description="Last day of cover")
+
+
+class InsuranceRenewalDue(_InsuranceNotice):
+    """A card holder's accident cover ends within the card policy's warning period and no
+    following policy exists yet: a renewal reminder (once per policy)."""
+
+    event_type = "jiasao.credit.insurance.renewal_due.v1"
+    subject = "credit.insurance.renewal_due"
+
+
+class InsuranceExpired(_InsuranceNotice):
+    """A policy's period of cover ended (once per policy); ``renewed`` says whether a following
+    policy continues the cover, false when the holder is now uninsured."""
+
+    event_type = "jiasao.credit.insurance.expired.v1"
+    subject = "credit.insurance.expired"
+
+    renewed: bool = Field(description="A following policy continues the cover")
+
+
+class InsuranceClaimRecorded(AggregateEvent):
+    """A claim under a card holder's accident insurance was recorded, or its status moved on
+    (reported → accepted or rejected, accepted → paid)."""
+
+    event_type = "jiasao.credit.insurance.claim_recorded.v1"
+    subject = "credit.insurance.claim_recorded"
+    producer = "credit"
+    aggregate_field = "claim_id"
+
+    claim_id: Id = Field(description="Id of the claim")
+    insurance_policy_id: Id = Field(description="The policy claimed under")
+    worker_id: Id = Field(description="Insured worker")
+    incident_date: date = Field(description="Day of the incident")
+    status: Literal["reported", "accepted", "rejected", "paid"] = Field(
+        description="Status of the claim after this change"
+    )
+    changed_at: AwareDatetime = Field(description="When the claim was recorded or changed")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import access
-from services.credit.credentials import cards, policy, vc
+from services.credit.credentials import cards, insurance, policy, vc
 from services.credit.credentials.issuer import Issuer
 from services.credit.credentials.models import (
     CardPolicy,
@@ -171,10 +171,14 @@ async def request_card(
 async def sweep_cards(
     principal: Principal = Depends(staff), ctx: ServiceContext = Depends(get_ctx)
 ) -> SweepOut:
-    """Re-judge every card now (checks that expired suspend their cards). Fetching a status
-    list does the same."""
+    """Re-judge every card now (checks that expired suspend their cards) and announce the
+    insurance renewal reminders and expiries due. The first status list fetch of a day does
+    the same."""
     async with ctx.db.write() as session:
-        return SweepOut(changed=await cards.sweep(session))
+        changed = await cards.sweep(session)
+        _, rules = await policy.current(session)
+        notices = await insurance.announce(session, cards.today(), rules.warning_days)
+    return SweepOut(changed=changed, insurance_notices=notices)
 
 
 @router.get("/cards/coverage", response_model=list[CoverageRow])

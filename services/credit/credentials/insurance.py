@@ -1,5 +1,6 @@
-"""Free accident insurance of card holders: enrolment on issue (and renewal), claims, and the
-policies ending soon (renewal reminders)."""
+"""Free accident insurance of card holders: enrolment on issue (and renewal), claims, renewal
+reminders for the policies ending soon, and the end of each policy's cover, each announced
+once (``credit.insurance.*``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.credit import InsuranceEnrolled
+from contracts.credit import (
+    InsuranceClaimRecorded,
+    InsuranceEnrolled,
+    InsuranceExpired,
+    InsuranceRenewalDue,
+)
 from services.credit.credentials.models import HomeServiceCard, InsuranceClaim, InsurancePolicy
 from services.credit.credentials.policy import CardRules
 from services.credit.numbers import next_seq
@@ -109,7 +115,24 @@ async def record_claim(
     )
     session.add(claim)
     await session.flush()
+    await _claim_event(session, claim, cover)
     return claim
+
+
+async def _claim_event(
+    session: AsyncSession, claim: InsuranceClaim, cover: InsurancePolicy
+) -> None:
+    await publish(
+        session,
+        InsuranceClaimRecorded(
+            claim_id=str(claim.id),
+            insurance_policy_id=str(cover.id),
+            worker_id=str(cover.worker_id),
+            incident_date=claim.incident_date,
+            status=claim.status,  # type: ignore[arg-type]
+            changed_at=utcnow(),
+        ),
+    )
 
 
 #: Where a claim may go from each status.
@@ -124,4 +147,62 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID, status: str) 
         raise Conflict(f"a {claim.status} claim cannot become {status}", slug="claim-status")
     claim.status = status
     await session.flush()
+    await _claim_event(session, claim, await get_policy(session, claim.policy_id))
     return claim
+
+
+def _continues(cover: InsurancePolicy, latest: InsurancePolicy | None) -> bool:
+    """Whether ``latest`` carries the cover on past ``cover`` without a gap."""
+    return (
+        latest is not None
+        and latest.id != cover.id
+        and latest.ends_on > cover.ends_on
+        and latest.starts_on <= cover.ends_on + timedelta(days=1)
+    )
+
+
+async def announce(session: AsyncSession, day: date, warning_days: int) -> int:
+    """Renewal reminders for the policies ending within ``warning_days`` that nothing follows
+    yet (cards not revoked), and the end of every policy whose cover ended before ``day``:
+    each announced once. Returns how many were announced."""
+    now = utcnow()
+    announced = 0
+    due = await session.scalars(
+        select(InsurancePolicy).where(
+            InsurancePolicy.reminded_at.is_(None),
+            InsurancePolicy.ends_on >= day,
+            InsurancePolicy.ends_on <= day + timedelta(days=warning_days),
+        )
+    )
+    for cover in due.all():
+        latest = await current_policy(session, cover.card_id)
+        card = await session.get(HomeServiceCard, cover.card_id)
+        if latest is None or latest.id != cover.id or card is None or card.state == "revoked":
+            continue  # already renewed, or no further cover to remind of
+        cover.reminded_at = now
+        await publish(session, InsuranceRenewalDue(**_notice(cover)))
+        announced += 1
+    ended = await session.scalars(
+        select(InsurancePolicy).where(
+            InsurancePolicy.expiry_announced_at.is_(None), InsurancePolicy.ends_on < day
+        )
+    )
+    for cover in ended.all():
+        latest = await current_policy(session, cover.card_id)
+        cover.expiry_announced_at = now
+        await publish(
+            session, InsuranceExpired(**_notice(cover), renewed=_continues(cover, latest))
+        )
+        announced += 1
+    await session.flush()
+    return announced
+
+
+def _notice(cover: InsurancePolicy) -> dict[str, str | date]:
+    return {
+        "insurance_policy_id": str(cover.id),
+        "policy_number": cover.policy_number,
+        "worker_id": str(cover.worker_id),
+        "card_id": str(cover.card_id),
+        "ends_on": cover.ends_on,
+    }

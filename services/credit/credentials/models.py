@@ -113,6 +113,10 @@ class InsurancePolicy(Base):
     paid_by: Mapped[str] = mapped_column(String(20))
     policy_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: When the renewal reminder (credit.insurance.renewal_due) and the expiry
+    #: (credit.insurance.expired) were announced; each happens once.
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    expiry_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class InsuranceClaim(Base):

@@ -12,7 +12,7 @@ import uuid
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from services.credit import access
-from services.credit.credentials import cards, vc
+from services.credit.credentials import cards, insurance, policy, vc
 from services.credit.credentials.issuer import Issuer, load_issuer
 from services.credit.credentials.schemas import (
     JsonDocument,
@@ -51,6 +51,8 @@ async def sweep_once_a_day(ctx: ServiceContext) -> None:
         return
     async with ctx.db.write() as session:
         await cards.sweep(session, day)
+        _, rules = await policy.current(session)
+        await insurance.announce(session, day, rules.warning_days)
     ctx.extras["swept_on"] = day
 
 

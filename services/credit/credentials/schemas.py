@@ -117,6 +117,9 @@ class CoverageRow(BaseModel):
 
 class SweepOut(BaseModel):
     changed: int = Field(description="Cards whose state changed")
+    insurance_notices: int = Field(
+        0, description="Insurance renewal reminders and expiries announced"
+    )
 
 
 class InsurancePolicyOut(BaseModel):
@@ -132,6 +135,12 @@ class InsurancePolicyOut(BaseModel):
     premium_cents: int
     paid_by: Literal["programme"]
     policy_version: int
+    reminded_at: datetime | None = Field(
+        None, description="When the renewal reminder was sent (credit.insurance.renewal_due)"
+    )
+    expiry_announced_at: datetime | None = Field(
+        None, description="When the end of cover was announced (credit.insurance.expired)"
+    )
 
 
 class ClaimIn(BaseModel):
