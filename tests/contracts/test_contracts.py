@@ -217,6 +217,29 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "ends_on": "2027-02-28",
         "premium_cents": 5000,
     },
+    EVENTS_BY_SUBJECT["credit.insurance.renewal_due"]: {
+        "insurance_policy_id": COMPANY,
+        "policy_number": "ZQBX-2026-000001",
+        "worker_id": WORKER,
+        "card_id": OTHER,
+        "ends_on": "2027-02-28",
+    },
+    EVENTS_BY_SUBJECT["credit.insurance.expired"]: {
+        "insurance_policy_id": COMPANY,
+        "policy_number": "ZQBX-2026-000001",
+        "worker_id": WORKER,
+        "card_id": OTHER,
+        "ends_on": "2027-02-28",
+        "renewed": False,
+    },
+    EVENTS_BY_SUBJECT["credit.insurance.claim_recorded"]: {
+        "claim_id": OTHER,
+        "insurance_policy_id": COMPANY,
+        "worker_id": WORKER,
+        "incident_date": "2026-05-01",
+        "status": "reported",
+        "changed_at": AT,
+    },
     EVENTS_BY_SUBJECT["rating.worker.changed"]: {
         "worker_id": WORKER,
         "year": 2026,
@@ -342,7 +365,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 22
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 25
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 

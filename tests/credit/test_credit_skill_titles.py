@@ -12,6 +12,7 @@ from contracts.training import CompetitionAwarded
 from services.credit.models import Certificate, CompetitionAward
 from services.credit.numbers import local_date
 from tests.credit.credit_support import Credit
+from tests.credit.test_credentials_cards import BASE, Scenario, hand_verify
 from tests.support.apps import context, eventually
 from tests.support.tokens import bearer
 
@@ -103,3 +104,7 @@ async def test_a_winner_gets_one_verifiable_skill_title_certificate_and_a_record
     assert document["name"] == "肇庆市技术能手"
     assert document["credentialSubject"]["competition"] == event.competition_title
     assert "validUntil" not in document
+    # Verified as a third party would: the published DID document and status lists only.
+    scenario = Scenario(credit, worker)
+    assert (await scenario.verify(document)).valid
+    hand_verify(document, await scenario.document(f"{BASE}/.well-known/did.json"))
