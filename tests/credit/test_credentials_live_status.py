@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.rating import WorkerRatingChanged
+from contracts.registry import WorkerStatusChanged
 from services.credit.numbers import local_date
 from tests.credit.credit_support import Credit, officer
 from tests.credit.test_credentials_cards import Scenario, registered
@@ -113,3 +114,48 @@ async def test_stars_on_the_verification_and_complaints_turn_the_card_yellow(
     assert decided.status_code == 200, decided.text
     assert (await scenario.card() or {})["colour"] == "green"
     assert (await verification())["colour"] == "green"
+
+
+async def test_registry_suspension_and_return_suspend_and_reinstate_the_card(
+    credit: Credit,
+) -> None:
+    """The registry's own standing is a condition too: a worker suspended (or gone) in the
+    registry loses the card's validity (red, suspension bit set) until they are active again."""
+    today = local_date(datetime.now(UTC))
+    scenario = Scenario(credit, uuid.uuid4())
+    await credit.peer.publish(
+        registered(scenario.worker_id, uuid.uuid4(), today + timedelta(days=400))
+    )
+    await eventually(scenario.facts)
+    await credit.issue(scenario.worker_id)
+    card = await scenario.becomes("active", "green")
+    credential = (
+        await credit.client.get(f"/api/v1/cards/{card['id']}/credential", headers=scenario.holder)
+    ).json()
+
+    def status(to: str, minutes: int) -> WorkerStatusChanged:
+        return WorkerStatusChanged(
+            worker_id=str(scenario.worker_id),
+            from_status="active" if to != "active" else "suspended",
+            to_status=to,
+            changed_by="system",
+            reason="registry review",
+            changed_at=datetime.now(UTC) + timedelta(minutes=minutes),
+        )
+
+    await credit.peer.publish(status("suspended", 1))
+    suspended = await scenario.becomes("suspended", "red")
+    assert "registry_standing" in (suspended["state_reason"] or "")
+    assert (await scenario.verify(credential)).suspended is True
+    eligibility = await credit.client.get(
+        f"/api/v1/workers/{scenario.worker_id}/credit/card-eligibility", headers=officer()
+    )
+    [standing] = [c for c in eligibility.json()["conditions"] if c["name"] == "registry_standing"]
+    assert standing == {
+        "name": "registry_standing",
+        "met": False,
+        "detail": "registry status suspended",
+    }
+    await credit.peer.publish(status("active", 2))
+    await scenario.becomes("active", "green")
+    assert (await scenario.verify(credential)).valid
