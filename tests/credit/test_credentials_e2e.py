@@ -178,6 +178,7 @@ def test_card_follows_the_workers_checks_across_services(
         status, colour, text, html = scan(browser, scan_url)
         assert (status, colour, text) == (200, "yellow", "有效（即将到期，请留意）")
         assert "黄**" in html and issued["number"] in html and "母婴护理" in html
+        assert "暂无评级" in html  # no published star level yet
         for secret in ("13800138024", "441202", "1985", worker_id):
             assert secret not in html
         status, colour, text, html = scan(browser, scan_url, "en-GB,en;q=0.9")
