@@ -13,10 +13,11 @@ tests/rating/test_rating_access.py, tests/matching/test_matching_access.py.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -126,3 +127,55 @@ def test_the_matrix_sees_every_role_and_kind() -> None:
     operator_refused = {c for c, _ in refused_callers(Policy("operator"))}
     assert "officer" in operator_refused and "admin" not in operator_refused
     assert {"partner without scope", "agency without scope"} <= operator_refused
+
+
+# --- body limits on every service's own port ---------------------------------------------------
+
+
+def body_route(app: FastAPI) -> str:
+    """A guarded POST route of the app that reads a JSON body (not an upload route)."""
+    for context in iter_route_contexts(app.routes):
+        if not isinstance(context.original_route, APIRoute) or "POST" not in (
+            context.methods or ()
+        ):
+            continue
+        policy = policy_from(context.dependant)
+        if policy is not None and policy.kind == "roles" and context.dependant.body_params:
+            path = concrete(context.path)
+            if "/imports/" not in path:
+                return path
+    raise AssertionError("no POST route with a body")
+
+
+async def chunks(count: int, size: int, pause: float = 0.0) -> AsyncIterator[bytes]:
+    """A body without Content-Length (chunked), optionally stalling before its last chunk."""
+    yield b'{"a": "'
+    for index in range(count):
+        if pause and index == count - 1:
+            await asyncio.sleep(pause)
+        yield b"x" * size
+    yield b'"}'
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_every_service_bounds_chunked_and_slow_bodies(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each service's real app (not only the gateway, not only a kit test app) counts a chunked
+    body as it arrives and refuses it past the limit (413), and answers a stalled sender 408."""
+    monkeypatch.setenv(f"{name.upper()}_MAX_BODY_BYTES", "4096")
+    monkeypatch.setenv(f"{name.upper()}_BODY_CHUNK_TIMEOUT", "0.3")
+    app = service_app(name)
+    path = body_route(app)
+    headers = bearer("officer") | {"Content-Type": "application/json"}
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        large = await client.post(path, content=chunks(64, 1024), headers=headers)
+        assert "content-length" not in large.request.headers
+        assert large.status_code == 413, (path, large.text)
+        assert is_problem(large)
+        declared = await client.post(path, content=b"x" * 5000, headers=headers)
+        assert declared.status_code == 413, (path, declared.text)
+        slow = await client.post(path, content=chunks(2, 100, pause=1.0), headers=headers)
+        assert slow.status_code == 408, (path, slow.text)
+        assert slow.json()["type"].endswith("/request-timeout")
