@@ -46,8 +46,8 @@ async def slow(payload: dict[str, Any]) -> dict[str, Any]:
     return {"number": next(counter)}
 
 
-def make_app(database_url: str, nats_url: str) -> FastAPI:
-    settings = ServiceSettings(name="rating", port=0, database_url=database_url)
+def make_app(database_url: str, nats_url: str, **overrides: Any) -> FastAPI:
+    settings = ServiceSettings(name="rating", port=0, database_url=database_url, **overrides)
     return create_service_app(
         "rating",
         routers=[router],

@@ -193,6 +193,34 @@ async def test_expired_keys_are_purged(
             assert left == 1
 
 
+async def test_the_periodic_job_deletes_expired_keys(
+    backend: str, tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """Nobody calls purge(): the service's own background job removes what has expired."""
+    with database(backend, tmp_path) as url:
+        app = make_app(url, nats_server.url, idempotency_purge_interval=0.2)
+        async with running_app(app) as client:
+            db = context(app).db
+            await create_schema(db)
+            me = bearer("worker", WORKER)
+            for n in range(2):
+                answer = await client.post(
+                    "/api/v1/orders", json={}, headers={"Idempotency-Key": f"job-{n:08d}"} | me
+                )
+                assert answer.status_code == 201
+            async with db.write() as session:
+                await session.execute(
+                    update(idempotency_keys)
+                    .where(idempotency_keys.c.key == "job-00000000")
+                    .values(created_at=utcnow() - TTL - timedelta(minutes=1))
+                )
+            deadline = time.monotonic() + 30
+            while len(rows := await stored_rows(db)) != 1:
+                assert time.monotonic() < deadline, "the purge job never ran"
+                await asyncio.sleep(0.1)
+            assert [row["key"] for row in rows] == ["job-00000001"]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from devtools.nats import NatsServer
+from services.registry.agencies.datasets import FEED_DATASETS
 from tests.registry.test_parties_support import (
     OFFICER,
     Registry,
@@ -131,3 +132,33 @@ async def test_unmasked_views_keep_the_birth_date(registry: Registry) -> None:
         assert view["masked"] is False
         assert view["id_card_number"] == number
         assert view["birth_date"] == BORN.isoformat() and view["birth_year"] == BORN.year
+
+
+async def test_no_agency_agreement_can_pair_the_birth_date_with_the_masked_number(
+    registry: Registry,
+) -> None:
+    """The workers feed carries ``id_card_masked``; an agreement cannot add ``birth_date``
+    beside it (nor on its own: the feed offers the birth year only)."""
+    from tests.registry.test_agencies import agreement_body
+    from tests.registry.test_parties_support import ADMIN, new_credit_code
+
+    assert "birth_date" not in FEED_DATASETS["workers"]
+    assert {"id_card_masked", "birth_year"} <= set(FEED_DATASETS["workers"])
+    body = {"kind": "hrss", "level": "city", "name": "肇庆人社", "credit_code": new_credit_code()}
+    created = await registry.client.post("/api/v1/agencies", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    agency_id = created.json()["id"]
+    for fields in (["id_card_masked", "birth_date"], ["name", "birth_date"]):
+        refused = await registry.client.post(
+            f"/api/v1/agencies/{agency_id}/agreements",
+            json=agreement_body(workers=fields),
+            headers=ADMIN,
+        )
+        problem_body = problem(refused, 422)
+        assert "birth_date" in problem_body["errors"][0]["message"], problem_body
+    allowed = await registry.client.post(
+        f"/api/v1/agencies/{agency_id}/agreements",
+        json=agreement_body(workers=["id_card_masked", "birth_year"]),
+        headers=ADMIN,
+    )
+    assert allowed.status_code == 201, allowed.text

@@ -123,7 +123,9 @@ async def serve_page(
 ) -> tuple[bytes, str]:
     """One feed page as sent (JSON bytes) and its signature; the exchange is audited (and the
     range delivered recorded for the workers' view) before the page leaves."""
-    fields = sorted(grant.fields) if grant is not None else list(FEED_DATASETS[dataset])
+    offered = FEED_DATASETS[dataset]
+    # An agreement made before a field was withdrawn (birth_date) no longer receives it.
+    fields = sorted(set(grant.fields) & set(offered)) if grant is not None else list(offered)
     async with db.read() as session:
         entries, more = await feed.read_page(session, dataset, after, limit)
     next_cursor = entries[-1].seq if entries else after
