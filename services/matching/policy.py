@@ -22,6 +22,13 @@ from services.kit.errors import Problem
 from services.kit.memo import memoised
 from services.matching.models import Candidate, CandidateCertificate, MatchingPolicy
 
+#: Points of the red list in versions stored before the factor existed (issue 7: a red-listed
+#: worker ranks first): above the most every other factor together gives under version 1.
+RED_LIST_POINTS = 200.0
+
+#: The match reason of a red-listed worker (the guarantee mark).
+RED_LIST_FACTOR = "red_list"
+
 
 class Weights(BaseModel):
     """Points of each factor; the match score is their sum (higher is better)."""
@@ -39,6 +46,12 @@ class Weights(BaseModel):
     preferred_city: float = Field(ge=0, description="The job's city is one the worker prefers")
     language_full: float = Field(ge=0, description="Speaks every language the job asks for")
     pay_fit: float = Field(ge=0, description="Job pays at least the worker's stated minimum")
+    red_list: float = Field(
+        RED_LIST_POINTS,
+        ge=0,
+        description="A worker on credit's 诚信红名单 (guarantee mark): more than all other "
+        f"factors together, so they rank first. Versions stored before it take {RED_LIST_POINTS}",
+    )
     blocked_card_statuses: list[str] = Field(description="Card colours that exclude a worker")
     blocked_list_statuses: list[str] = Field(description="Lists that exclude a worker")
     excluded_worker_statuses: list[str] = Field(description="Registry statuses that exclude")
@@ -116,6 +129,10 @@ def base_reasons(
     """The job-independent factors. ``as_of`` None counts every certificate as valid (the
     precomputed upper bound); a date counts only those valid on it."""
     reasons: list[Reason] = []
+    if candidate.list_status == "red" and weights.red_list:
+        reasons.append(
+            Reason(RED_LIST_FACTOR, weights.red_list, "诚信红名单: trustworthy, guarantee mark")
+        )
     if candidate.stars:
         reasons.append(
             Reason(
@@ -210,6 +227,8 @@ def base_points(
     scores every contender with this and explains only the results (tests hold the two
     equal)."""
     points: float = 0
+    if candidate.list_status == "red":
+        points += weights.red_list
     if candidate.stars:
         points += weights.stars_per_star * candidate.stars
     level = candidate.credit_level

@@ -34,6 +34,19 @@ def test_explanation_sums_to_the_score_and_caps_count() -> None:
         == policy.base_score + sum(line["points"] for line in lines)
     )
     assert [line["capped"] for line in lines] == [False, False, True, True, False, False]
+    # Every line shows its arithmetic: weight × severity factor, 0 when capped.
+    assert [(line["weight"], line["factor"], line["points"]) for line in lines] == [
+        (1, 1, 1),
+        (1, 1, 1),
+        (1, 1, 0),
+        (1, 1, 0),
+        (-15, 3, -45),
+        (8, 1, 8),
+    ]
+    assert all(
+        line["points"] == (0 if line["capped"] else line["weight"] * line["factor"])
+        for line in lines
+    )
     assert level == "D"
     assert explain(policy, []) == (70, "B", [])
 

@@ -1,9 +1,9 @@
 """The credit policy as data (DESIGN.md §7) and the scoring it drives.
 
 A score is ``base_score`` plus one contribution per record in force; each contribution is the
-kind's weight times the factor of the record's severity, and records of a kind beyond the
-policy's ``max_counted`` contribute 0 (still listed, marked ``capped``). So the explanation
-sums exactly to the score: integers only, no clamping.
+kind's weight times the factor of the record's severity (each line names all three), and
+records of a kind beyond the policy's ``max_counted`` contribute 0 (still listed, marked
+``capped``). So the explanation sums exactly to the score: integers only, no clamping.
 """
 
 from __future__ import annotations
@@ -172,13 +172,22 @@ def explain(
         cap = rules.max_counted.get(record.kind)  # type: ignore[call-overload]
         seen = counted.get(record.kind, 0)
         capped = cap is not None and seen >= cap
+        weight = rules.weights[record.kind]  # type: ignore[index]
+        factor = rules.severity_factors[record.severity - 1]
         points = 0
         if not capped:
-            factor = rules.severity_factors[record.severity - 1]
-            points = rules.weights[record.kind] * factor  # type: ignore[index]
+            points = weight * factor
             counted[record.kind] = seen + 1
         score += points
         lines.append(
-            {"record_id": record.id, "kind": record.kind, "points": points, "capped": capped}
+            {
+                "record_id": record.id,
+                "kind": record.kind,
+                "severity": record.severity,
+                "weight": weight,
+                "factor": factor,
+                "points": points,
+                "capped": capped,
+            }
         )
     return score, rules.level_of(score), lines

@@ -207,6 +207,7 @@ async def match_job(
             name=views[s.worker_id].candidate.name or "",
             county=views[s.worker_id].candidate.county,  # type: ignore[arg-type]
             stars=views[s.worker_id].candidate.stars,
+            guarantee_mark=views[s.worker_id].candidate.list_status == "red",
             score=s.score,
             reasons=_reasons(s.reasons),
         )
