@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +56,26 @@ class Weights(BaseModel):
     blocked_list_statuses: list[str] = Field(description="Lists that exclude a worker")
     excluded_worker_statuses: list[str] = Field(description="Registry statuses that exclude")
     consent_scope: str = Field(description="Consent a partner poster needs from the worker")
+
+    @model_validator(mode="after")
+    def _red_list_ranks_first(self) -> Weights:
+        if self.red_list and self.red_list <= self.max_other_points():
+            raise ValueError(
+                f"red_list must be 0 or above {self.max_other_points()}, the most all other "
+                "factors give together, so that a red-listed worker ranks first"
+            )
+        return self
+
+    def max_other_points(self) -> float:
+        """The most every factor but ``red_list`` can give together."""
+        return (
+            self.stars_per_star * 5
+            + max([self.credit_unknown, *self.credit_level.values()])
+            + self.certificate_in_track
+            + self.certificate_other * self.certificate_other_max
+            + self.experience_per_engagement * self.experience_max
+            + self.max_job_bonus("zhaoqing", True)
+        )
 
     def max_job_bonus(self, city: str, has_languages: bool) -> float:
         """The most the job-dependent factors can add for a job in ``city``."""

@@ -253,6 +253,20 @@ async def test_candidates_from_before_the_ordering_are_ranked_once(matching_db: 
     ]
 
 
+def test_the_red_list_outweighs_every_other_factor_together() -> None:
+    """A red-listed worker ranks first: the policy refuses a ``red_list`` that other factors
+    could reach (0 turns the factor off)."""
+    from pydantic import ValidationError
+
+    from services.matching.policy import POLICY_V1, Weights
+
+    weights = Weights.model_validate(POLICY_V1)  # stored before the factor: the default
+    assert weights.red_list == 200 > weights.max_other_points() == 106
+    assert Weights.model_validate({**POLICY_V1, "red_list": 0}).red_list == 0
+    with pytest.raises(ValidationError, match="red_list must be 0 or above 106"):
+        Weights.model_validate({**POLICY_V1, "red_list": 106})
+
+
 def test_points_equal_the_reasons_totals() -> None:
     """The walk scores with base_points/job_points and explains with the reasons: the two
     must agree to the hundredth for any candidate, job and weights."""
