@@ -81,7 +81,10 @@ async def test_institution_file_corrections_complaints_and_rejected_repairs(
     )
     file = await file_where(credit, "institution", institution, score=60, level="C")
     assert_explained(file)
-    assert [line["record_id"] for line in file["explanation"]] == [correction["id"]]
+    [line] = file["explanation"]
+    assert line["record_id"] == correction["id"]
+    # The line shows its arithmetic under the version that computed it: weight × factor.
+    assert (line["severity"], line["weight"], line["factor"], line["points"]) == (1, -10, 1, -10)
     assert file["lists"] == []  # leaving D ended the automatic black entry
     again = await client.post(
         f"/api/v1{base}/records",

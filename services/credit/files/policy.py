@@ -1,9 +1,10 @@
 """The credit policy as data (DESIGN.md §7) and the scoring it drives.
 
 A score is ``base_score`` plus one contribution per record in force; each contribution is the
-kind's weight times the factor of the record's severity (each line names all three), and
-records of a kind beyond the policy's ``max_counted`` contribute 0 (still listed, marked
-``capped``). So the explanation sums exactly to the score: integers only, no clamping.
+kind's weight times the factor of the record's severity (each line names the severity; the API
+adds the weight and factor of the version that computed it), and records of a kind beyond the
+policy's ``max_counted`` contribute 0 (still listed, marked ``capped``). So the explanation sums
+exactly to the score: integers only, no clamping.
 """
 
 from __future__ import annotations
@@ -172,11 +173,10 @@ def explain(
         cap = rules.max_counted.get(record.kind)  # type: ignore[call-overload]
         seen = counted.get(record.kind, 0)
         capped = cap is not None and seen >= cap
-        weight = rules.weights[record.kind]  # type: ignore[index]
-        factor = rules.severity_factors[record.severity - 1]
         points = 0
         if not capped:
-            points = weight * factor
+            factor = rules.severity_factors[record.severity - 1]
+            points = rules.weights[record.kind] * factor  # type: ignore[index]
             counted[record.kind] = seen + 1
         score += points
         lines.append(
@@ -184,10 +184,18 @@ def explain(
                 "record_id": record.id,
                 "kind": record.kind,
                 "severity": record.severity,
-                "weight": weight,
-                "factor": factor,
                 "points": points,
                 "capped": capped,
             }
         )
     return score, rules.level_of(score), lines
+
+
+def arithmetic(rules: CreditRules, line: dict[str, Any]) -> dict[str, Any]:
+    """An explanation line with the policy's weight of its kind and factor of its severity
+    (stored lines before severity was kept: both None)."""
+    severity = line.get("severity")
+    if severity is None:
+        return {**line, "weight": None, "factor": None}
+    weight = rules.weights[line["kind"]]  # type: ignore[index]
+    return {**line, "weight": weight, "factor": rules.severity_factors[severity - 1]}
