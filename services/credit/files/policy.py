@@ -1,9 +1,10 @@
 """The credit policy as data (DESIGN.md §7) and the scoring it drives.
 
 A score is ``base_score`` plus one contribution per record in force; each contribution is the
-kind's weight times the factor of the record's severity, and records of a kind beyond the
-policy's ``max_counted`` contribute 0 (still listed, marked ``capped``). So the explanation
-sums exactly to the score: integers only, no clamping.
+kind's weight times the factor of the record's severity (each line names the severity; the API
+adds the weight and factor of the version that computed it), and records of a kind beyond the
+policy's ``max_counted`` contribute 0 (still listed, marked ``capped``). So the explanation sums
+exactly to the score: integers only, no clamping.
 """
 
 from __future__ import annotations
@@ -179,6 +180,22 @@ def explain(
             counted[record.kind] = seen + 1
         score += points
         lines.append(
-            {"record_id": record.id, "kind": record.kind, "points": points, "capped": capped}
+            {
+                "record_id": record.id,
+                "kind": record.kind,
+                "severity": record.severity,
+                "points": points,
+                "capped": capped,
+            }
         )
     return score, rules.level_of(score), lines
+
+
+def arithmetic(rules: CreditRules, line: dict[str, Any]) -> dict[str, Any]:
+    """An explanation line with the policy's weight of its kind and factor of its severity
+    (stored lines before severity was kept: both None)."""
+    severity = line.get("severity")
+    if severity is None:
+        return {**line, "weight": None, "factor": None}
+    weight = rules.weights[line["kind"]]  # type: ignore[index]
+    return {**line, "weight": weight, "factor": rules.severity_factors[severity - 1]}

@@ -37,7 +37,13 @@ class PolicyCreated(PolicyOut):
 class ExplanationLine(BaseModel):
     record_id: uuid.UUID
     kind: RecordKind
-    points: int = Field(description="What the record added to (or took from) the score")
+    severity: int | None = Field(None, description="The record's severity (1-3)")
+    weight: int | None = Field(None, description="The policy's weight of the kind")
+    factor: int | None = Field(None, description="The policy's factor of the severity")
+    points: int = Field(
+        description="What the record added to (or took from) the score: weight × factor, "
+        "0 when capped"
+    )
     capped: bool = Field(description="Beyond the policy's max_counted for its kind: 0 points")
 
 
