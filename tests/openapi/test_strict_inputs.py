@@ -1,11 +1,12 @@
 """Issue 6, strict inputs: no request body of any service takes ``true`` or ``"12"`` for a
-number, or a number for a date or a time (pydantic's lax mode would store ``true`` as 1, ``"12"``
-as 12 and ``0`` as 1970-01-01: a ``"pass_score": false`` once passed everyone).
+number, a number for a date, a time or a text, or ``1``/``"yes"`` for a boolean (pydantic's lax
+mode would store ``true`` as 1, ``"12"`` as 12 and ``0`` as 1970-01-01: a ``"pass_score": false``
+once passed everyone).
 
-Every number, date and time anywhere in every request body model of every route (nested models,
-list items, dict values included) is found by walking the model's validation schema, and the
-model is asked to validate a body holding a wrong-typed value there: each must be refused at
-that very place."""
+Every number, date, time, text and boolean anywhere in every request body model of every route
+(nested models, list items, dict values included) is found by walking the model's validation
+schema, and the model is asked to validate a body holding a wrong-typed value there: each must
+be refused at that very place."""
 
 from __future__ import annotations
 
@@ -24,10 +25,14 @@ from services.kit.settings import SERVICES
 #: Core-schema types that a lax validator would fill from a value of another JSON type.
 NUMBERS = frozenset({"int", "float", "decimal"})
 TIMES = frozenset({"date", "datetime", "time", "timedelta"})
+TEXTS = frozenset({"str"})
+BOOLS = frozenset({"bool"})
 #: What must be refused where the document says number, and where it says date or time.
 NOT_NUMBERS: tuple[Any, ...] = (True, False, "12")
 # A Unix time at midnight UTC: lax mode would read it as that day (2023-11-14).
 NOT_TIMES: tuple[Any, ...] = (0, 1_699_920_000)
+NOT_TEXTS: tuple[Any, ...] = (12, 1.5)
+NOT_BOOLS: tuple[Any, ...] = (1, "true", "yes")
 
 Step = str | int  # a field name or dict key, or a list index
 Path = tuple[Step, ...]
@@ -54,7 +59,7 @@ def _leaves(
     schema: dict[str, Any], path: Path, defs: dict[str, Any], seen: frozenset[str]
 ) -> Iterator[tuple[Path, str]]:
     kind = schema.get("type")
-    if kind in NUMBERS or kind in TIMES:
+    if kind in NUMBERS | TIMES | TEXTS | BOOLS:
         yield path, kind
     elif kind == "definitions":
         defs = {**defs, **{d["ref"]: d for d in schema["definitions"]}}
@@ -135,6 +140,14 @@ def _refused_at(model: type[Any], path: Path, value: Any) -> bool:
     return False
 
 
+def _wrong_values(kind: str) -> tuple[Any, ...]:
+    if kind in NUMBERS:
+        return NOT_NUMBERS
+    if kind in BOOLS:
+        return NOT_BOOLS
+    return NOT_TIMES if kind in TIMES else NOT_TEXTS
+
+
 def test_the_walk_sees_the_bodies() -> None:
     """The walk reaches the models it must judge: nested rules, list items and dict values."""
     paths = {(leaf.model, leaf.path) for leaf in leaves()}
@@ -144,16 +157,18 @@ def test_the_walk_sees_the_bodies() -> None:
     assert ("PolicyIn", ("rules", "severity_factors", 0)) in paths
     assert ("PolicyIn", ("rules", "weights", "certificate")) in paths
     assert ("WorkerCreate", ("birth_date",)) in paths
+    assert ("WorkerCreate", ("name",)) in paths
+    assert ("AttendanceRecord", ("present",)) in paths
 
 
 @pytest.mark.parametrize("name", sorted(body_models()))
-def test_no_number_date_or_time_is_coerced(name: str) -> None:
+def test_no_field_takes_another_json_type(name: str) -> None:
     model, routes = body_models()[name]
     coerced = [
         f"{'.'.join(map(str, leaf.path))} ({leaf.kind}) took {value!r}"
         for leaf in leaves()
         if leaf.model == name
-        for value in (NOT_NUMBERS if leaf.kind in NUMBERS else NOT_TIMES)
+        for value in _wrong_values(leaf.kind)
         if not _refused_at(model, leaf.path, value)
     ]
     assert coerced == [], f"{name} (body of {routes[0]})"

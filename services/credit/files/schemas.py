@@ -221,5 +221,5 @@ class RepairOut(BaseModel):
 
 
 class RepairDecisionIn(Strict):
-    approve: bool
+    approve: bool = Field(strict=True)
     reason: str = Field(min_length=1, max_length=2000)
