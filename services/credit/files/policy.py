@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.credit import CreditLevel
+from services.kit.strict import WholeNumber
 
 PositiveKind = Literal[
     "certificate",
@@ -51,7 +52,7 @@ class LevelRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: CreditLevel
-    min_score: int = Field(ge=-10_000, le=10_000, description="Lowest score of the level")
+    min_score: WholeNumber = Field(ge=-10_000, le=10_000, description="Lowest score of the level")
 
 
 class CreditRules(BaseModel):
@@ -59,14 +60,14 @@ class CreditRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_score: int = Field(ge=0, le=1000, description="Score of a file with no record")
-    weights: dict[RecordKind, int] = Field(
+    base_score: WholeNumber = Field(ge=0, le=1000, description="Score of a file with no record")
+    weights: dict[RecordKind, WholeNumber] = Field(
         description="Points per record of each kind (positive kinds ≥ 0, negative ≤ 0)"
     )
-    severity_factors: list[int] = Field(
+    severity_factors: list[WholeNumber] = Field(
         min_length=3, max_length=3, description="Factor for severity 1, 2 and 3"
     )
-    max_counted: dict[RecordKind, int] = Field(
+    max_counted: dict[RecordKind, WholeNumber] = Field(
         default_factory=dict, description="At most this many records of a kind count"
     )
     levels: list[LevelRule] = Field(
@@ -79,13 +80,13 @@ class CreditRules(BaseModel):
         description="A party at this level with no negative record in force is red-listed "
         "automatically; null = never"
     )
-    red_publication_days: int = Field(ge=1, le=3650)
-    black_publication_days: int = Field(ge=1, le=3650)
+    red_publication_days: WholeNumber = Field(ge=1, le=3650)
+    black_publication_days: WholeNumber = Field(ge=1, le=3650)
     #: Negative records weigh and are published this many days, by severity 1, 2, 3.
-    negative_publication_days: list[int] = Field(min_length=3, max_length=3)
+    negative_publication_days: list[WholeNumber] = Field(min_length=3, max_length=3)
     #: A repair may be applied for this many days after the record took effect, by severity.
-    repair_min_days: list[int] = Field(min_length=3, max_length=3)
-    complaint_decision_days: int = Field(ge=1, le=365)
+    repair_min_days: list[WholeNumber] = Field(min_length=3, max_length=3)
+    complaint_decision_days: WholeNumber = Field(ge=1, le=365)
 
     @model_validator(mode="after")
     def _coherent(self) -> CreditRules:
