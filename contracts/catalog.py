@@ -19,6 +19,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgreementChanged,
     CompanyRegistered,
     ConsentChanged,
     EmployerRegistered,
@@ -43,6 +44,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     InstitutionRegistered,
     EmployerRegistered,
     PartnerRegistered,
+    AgreementChanged,
     EnrollmentCompleted,
     CompetitionAwarded,
     CertificateIssued,

@@ -248,6 +248,17 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "end_date": "2026-06-30",
         "finished_at": AT,
     },
+    EVENTS_BY_SUBJECT["registry.agreement.changed"]: {
+        "agreement_id": OTHER,
+        "agency_id": COMPANY,
+        "datasets": {"workers": ["name", "county"], "certificates": ["kind", "valid_until"]},
+        "purpose": "就业服务统计",
+        "retention_days": 365,
+        "valid_from": "2026-12-01T00:00:00+08:00",
+        "valid_until": "2027-12-01T00:00:00+08:00",
+        "status": "active",
+        "changed_at": AT,
+    },
 }
 
 EVENT_IDS = [m.__name__ for m in ALL_EVENTS]
@@ -342,7 +353,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 22
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 23
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 
