@@ -8,11 +8,19 @@ signed, exchanges in credit's own audit chain).
 
 The datasets and fields here are the ones the registry's catalogue lets an agreement name
 (``services.registry.agencies.datasets.SERVICE_FEED_DATASETS``; a test keeps them equal).
+
+Each page an agency receives is also written to the workers' credit access log (the "who read
+my credit data" view, ``GET /api/v1/workers/{id}/credit/access-log``): one row per worker whose
+certificate, card, level or list entry the page carried, with reader role ``agency``.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import (
     CardIssued,
@@ -22,9 +30,13 @@ from contracts.credit import (
     CreditListEntryAdded,
     CreditListEntryRemoved,
 )
+from services.credit.models import CreditAccessLog
 from services.kit import feed
-from services.kit.feed import FeedSource, Op
+from services.kit.feed import Entry, FeedSource, Op
 from services.kit.feed_api import feed_router
+from services.kit.ids import new_id
+from services.kit.principal import Principal
+from services.kit.types import utcnow
 
 FEEDS: dict[str, tuple[str, ...]] = {
     "certificates": (
@@ -107,4 +119,56 @@ def register_feeds() -> None:
     feed.register(*SOURCES)
 
 
-router = feed_router(FEEDS)
+#: The access log's word for what each feed carries about a worker.
+RESOURCES = {
+    "certificates": "certificate",
+    "cards": "card",
+    "credit-levels": "credit",
+    "credit-lists": "credit_file",
+}
+
+
+def _worker_of(dataset: str, entry: Entry) -> str | None:
+    if dataset in ("certificates", "cards"):
+        worker = entry.record.get("worker_id")
+        return worker if isinstance(worker, str) else None
+    if entry.record.get("party_kind") != "worker":
+        return None
+    return entry.record.get("party_id") or entry.record_id
+
+
+async def log_agency_read(
+    session: AsyncSession, principal: Principal, dataset: str, entries: list[Entry], _: str
+) -> None:
+    """One access-log row per worker whose data the agency's page carried."""
+    now = utcnow()
+    per_worker: Counter[str] = Counter()
+    certificates: dict[str, str] = {}
+    for entry in entries:
+        worker = _worker_of(dataset, entry)
+        if worker is None:
+            continue
+        per_worker[worker] += 1
+        if dataset == "certificates":
+            certificates[worker] = entry.record_id
+    for worker, count in per_worker.items():
+        one = certificates.get(worker) if count == 1 else None
+        resource = RESOURCES[dataset]
+        if dataset == "certificates" and count > 1:
+            resource = "certificates"
+        session.add(
+            CreditAccessLog(
+                id=new_id(),
+                worker_id=uuid.UUID(worker),
+                reader_role=principal.role,
+                reader_party_id=principal.party_id,
+                reader_subject=principal.subject[:128],
+                resource=resource,
+                certificate_id=uuid.UUID(one) if one is not None else None,
+                items=count,
+                read_at=now,
+            )
+        )
+
+
+router = feed_router(FEEDS, on_served=log_agency_read)

@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit import agreements, audit_chain, feed
 from services.kit.agreements import Grant
@@ -37,6 +38,10 @@ from services.kit.principal import Principal, forbidden
 from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner, sha256_hex
 
 FEED_PAGE_DEFAULT = 500
+
+#: Called in the audit entry's transaction after an agency's page (not staff's): the service
+#: records, where the people concerned can see it, that the agency received their data.
+OnServed = Callable[[AsyncSession, Principal, str, list[feed.Entry], str], Awaitable[None]]
 
 SIGNED_PAGE = {
     200: {
@@ -78,6 +83,7 @@ async def serve_page(
     all_fields: tuple[str, ...],
     after: int,
     limit: int,
+    on_served: OnServed | None = None,
 ) -> tuple[bytes, str]:
     """One feed page as sent (JSON bytes) and its signature; audited before it leaves."""
     fields = sorted(grant.fields) if grant is not None else list(all_fields)
@@ -110,7 +116,7 @@ async def serve_page(
     )
     purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
     async with db.write() as session:
-        await audit_chain.append(
+        entry_hash = await audit_chain.append(
             session,
             audit_chain.Exchange(
                 action="feed_read",
@@ -129,10 +135,14 @@ async def serve_page(
                 },
             ),
         )
+        if on_served is not None and grant is not None and entries:
+            await on_served(session, principal, dataset, entries, entry_hash)
     return body, jws
 
 
-def _reader(dataset: str, fields: tuple[str, ...]) -> Callable[..., Awaitable[Response]]:
+def _reader(
+    dataset: str, fields: tuple[str, ...], on_served: OnServed | None
+) -> Callable[..., Awaitable[Response]]:
     async def read_feed(
         ctx: ServiceContext = Depends(get_ctx),
         principal: Principal = Depends(allow(*STAFF, "agency")),
@@ -144,7 +154,7 @@ def _reader(dataset: str, fields: tuple[str, ...]) -> Callable[..., Awaitable[Re
         grant = await grant_for(ctx, principal, dataset)
         signer: ExchangeSigner = ctx.extras["exchange_signer"]
         body, jws = await serve_page(
-            ctx.db, signer, principal, grant, dataset, fields, after, limit
+            ctx.db, signer, principal, grant, dataset, fields, after, limit, on_served
         )
         return Response(
             body,
@@ -163,15 +173,21 @@ def _reader(dataset: str, fields: tuple[str, ...]) -> Callable[..., Awaitable[Re
     return read_feed
 
 
-def feed_router(datasets: Mapping[str, tuple[str, ...]], *, tag: str = "feeds") -> APIRouter:
+def feed_router(
+    datasets: Mapping[str, tuple[str, ...]],
+    *,
+    tag: str = "feeds",
+    on_served: OnServed | None = None,
+) -> APIRouter:
     """One ``GET /api/v1/feeds/<dataset>`` per dataset (name → the fields an agreement may
     name). The service registers the events feeding each (:func:`services.kit.feed.register`)
-    and puts its :class:`ExchangeSigner` in ``ctx.extras["exchange_signer"]``."""
+    and puts its :class:`ExchangeSigner` in ``ctx.extras["exchange_signer"]``; ``on_served``
+    records who received whose data (see :data:`OnServed`)."""
     router = APIRouter(prefix="/api/v1/feeds", tags=[tag])
     for name, fields in datasets.items():
         router.add_api_route(
             f"/{name}",
-            _reader(name, fields),
+            _reader(name, fields, on_served),
             methods=["GET"],
             responses=SIGNED_PAGE,  # type: ignore[arg-type]
             name=f"read_feed_{name.replace('-', '_')}",

@@ -74,6 +74,18 @@ async def test_certificates_feed_is_projected_signed_audited_and_restartable(
     )
     assert manifest["next_cursor"] == page["next_cursor"] and manifest["retention_days"] == 365
 
+    # The worker sees that the agency received their certificate (who read my credit data).
+    log = await client.get(
+        f"/api/v1/workers/{first.worker_id}/credit/access-log",
+        headers=bearer("worker", first.worker_id),
+    )
+    assert log.status_code == 200, log.text
+    reads = [r for r in log.json()["items"] if r["reader_role"] == "agency"]
+    assert reads and all(r["reader_party_id"] == str(agency) for r in reads)
+    assert {(r["resource"], r["certificate_id"], r["items"]) for r in reads} == {
+        ("certificate", str(first.id), 1)
+    }
+
     # Restart from zero: the same entries in the same order; page by page, the same again.
     _, again = await feed_page(client, "certificates", token, count=2)
     assert again["entries"] == page["entries"]
