@@ -138,7 +138,12 @@ def _worker_of(dataset: str, entry: Entry) -> str | None:
 
 
 async def log_agency_read(
-    session: AsyncSession, principal: Principal, dataset: str, entries: list[Entry], _: str
+    session: AsyncSession,
+    principal: Principal,
+    dataset: str,
+    fields: list[str],
+    entries: list[Entry],
+    audit_hash: str,
 ) -> None:
     """One access-log row per worker whose data the agency's page carried."""
     now = utcnow()

@@ -41,7 +41,11 @@ FEED_PAGE_DEFAULT = 500
 
 #: Called in the audit entry's transaction after an agency's page (not staff's): the service
 #: records, where the people concerned can see it, that the agency received their data.
-OnServed = Callable[[AsyncSession, Principal, str, list[feed.Entry], str], Awaitable[None]]
+#: Arguments: the session, the agency, the dataset, the fields sent, the entries, the audit
+#: entry's hash.
+OnServed = Callable[
+    [AsyncSession, Principal, str, list[str], list[feed.Entry], str], Awaitable[None]
+]
 
 SIGNED_PAGE = {
     200: {
@@ -136,7 +140,7 @@ async def serve_page(
             ),
         )
         if on_served is not None and grant is not None and entries:
-            await on_served(session, principal, dataset, entries, entry_hash)
+            await on_served(session, principal, dataset, fields, entries, entry_hash)
     return body, jws
 
 

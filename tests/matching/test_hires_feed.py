@@ -64,6 +64,13 @@ async def test_hires_feed(matching: MatchingHarness) -> None:
     assert page["entries"][0]["record"]["worker_id"] == str(worker)
     manifest = verified(matching.app, response)
     assert (manifest["aud"], manifest["dataset"], manifest["count"]) == (str(agency), "hires", 2)
+    # The worker sees that the agency received their hire, and the audit entry that says so.
+    reads = await client.get(
+        f"/api/v1/candidates/{worker}/agency-reads", headers=bearer("worker", worker)
+    )
+    assert reads.status_code == 200, reads.text
+    assert {(r["agency_id"], r["dataset"]) for r in reads.json()} == {(str(agency), "hires")}
+    assert all(r["fields"] == FIELDS and len(r["audit_hash"]) == 64 for r in reads.json())
     # Restart from zero: the same entries in the same order.
     _, again = await feed_page(client, "hires", token, count=2)
     assert again["entries"] == page["entries"]

@@ -437,7 +437,7 @@ async def candidate_agency_reads(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF, "worker")),
 ) -> list[CandidateAgencyReadOut]:
-    """Which employment platforms received this worker's record (available-workers pages),
+    """Which agencies received this worker's record (available-workers and hires pages),
     newest first, at most the last 500: the worker themself, officers and admins."""
     if not principal.is_privileged and not principal.acts_for(worker_id):
         raise NotFound("worker", worker_id)
