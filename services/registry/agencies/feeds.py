@@ -125,6 +125,7 @@ async def serve_page(
     """One feed page as sent (JSON bytes) and its signature; the exchange is audited (and the
     range delivered recorded for the workers' view) before the page leaves."""
     fields = sorted(grant.fields) if grant is not None else list(FEED_DATASETS[dataset])
+    retention = grant.retention_days if grant is not None else None
     async with db.read() as session:
         entries, more = await feed.read_page(session, dataset, after, limit)
     next_cursor = entries[-1].seq if entries else after
@@ -135,6 +136,7 @@ async def serve_page(
             "next_cursor": next_cursor,
             "has_more": more,
             "fields": fields,
+            "retention_days": retention,
             "entries": [e.projected(fields) for e in entries],
         }
     )
@@ -148,6 +150,7 @@ async def serve_page(
         after=after,
         next_cursor=next_cursor,
         count=len(entries),
+        retention_days=retention,
     )
     purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
     async with db.write() as session:

@@ -241,6 +241,8 @@ class Grant:
     fields: frozenset[str]
     agreement_ids: tuple[str, ...]
     purposes: tuple[str, ...]
+    #: The longest retention among them (stated on each page sent; None: not stated).
+    retention_days: int | None = None
 
 
 async def grants_in_force(
@@ -264,12 +266,17 @@ async def grants_in_force(
     fields: dict[str, set[str]] = {}
     ids: dict[str, list[str]] = {}
     purposes: dict[str, list[str]] = {}
+    retention: dict[str, int] = {}
     for agreement in agreements:
         for dataset, names in agreement.datasets.items():
             fields.setdefault(dataset, set()).update(names)
             ids.setdefault(dataset, []).append(str(agreement.id))
             purposes.setdefault(dataset, []).append(agreement.purpose)
-    return {d: Grant(d, frozenset(fields[d]), tuple(ids[d]), tuple(purposes[d])) for d in fields}
+            retention[dataset] = max(retention.get(dataset, 0), agreement.retention_days)
+    return {
+        d: Grant(d, frozenset(fields[d]), tuple(ids[d]), tuple(purposes[d]), retention[d])
+        for d in fields
+    }
 
 
 async def scopes_in_force(session: AsyncSession, agency_id: uuid.UUID) -> set[str]:
