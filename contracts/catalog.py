@@ -16,7 +16,7 @@ from contracts.credit import (
     InsuranceEnrolled,
 )
 from contracts.envelope import CloudEvent, EventData
-from contracts.matching import EngagementFinished, EngagementStarted
+from contracts.matching import EngagementFinished, EngagementStarted, JobChanged
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
     AgreementChanged,
@@ -57,6 +57,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     WorkerRatingChanged,
     EngagementStarted,
     EngagementFinished,
+    JobChanged,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventData]] = {m.event_type: m for m in ALL_EVENTS}

@@ -1,16 +1,18 @@
-"""Matching's change feed for agencies (issue 14): hires.
+"""Matching's change feeds for agencies (issue 14): jobs and hires.
 
-A hire is an engagement: ``upsert`` when it starts (``matching.engagement.started``),
-``correction`` when it finishes. Built from matching's own events (:mod:`services.kit.feed`,
-appended with their outbox rows) and served at ``GET /api/v1/feeds/hires``
-(:mod:`services.kit.feed_api`: scope ``feed:hires`` plus an agreement in force in matching's
-read model of the registry's agreements, fields limited to the agreement's, pages signed,
-exchanges in matching's audit chain). The poster's account id is never fed. Each page an
-agency receives is recorded for the workers it names (``agency_worker_reads``: the worker's
-``GET /api/v1/candidates/{id}/agency-reads``), with the audit entry's hash.
+A job is an ``upsert`` when posted, a ``correction`` when it changes (content, paused, open
+again) and a ``deletion`` when it leaves the board (filled, closed, expired), from
+``matching.job.changed``; its fields are those the employment platforms' snapshot pull sends
+(dataset ``jobs``, scope ``feed:jobs``: one agreement covers both). A hire is an engagement:
+``upsert`` when it starts (``matching.engagement.started``), ``correction`` when it finishes.
 
-Open jobs stay a signed snapshot pull (``/api/v1/exchange/jobs``): matching publishes no job
-events to build a jobs change feed from.
+Built from matching's own events (:mod:`services.kit.feed`, appended with their outbox rows)
+and served at ``GET /api/v1/feeds/jobs`` and ``/hires`` (:mod:`services.kit.feed_api`: scope
+``feed:<dataset>`` plus an agreement in force in matching's read model of the registry's
+agreements, fields limited to the agreement's, pages signed, exchanges in matching's audit
+chain). The poster is never fed. Each hires page an agency receives is recorded for the
+workers it names (``agency_worker_reads``: the worker's ``GET /api/v1/candidates/{id}/
+agency-reads``), with the audit entry's hash.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.matching import EngagementFinished, EngagementStarted
+from contracts.matching import EngagementFinished, EngagementStarted, JobChanged
 from services.kit import feed
-from services.kit.feed import Entry, FeedSource
+from services.kit.feed import Entry, FeedSource, Op
 from services.kit.feed_api import feed_router
 from services.kit.ids import new_id
 from services.kit.principal import Principal
 from services.kit.types import utcnow
+from services.matching.recruitment.api_exchange import JOB_FIELDS
 from services.matching.recruitment.models import AgencyWorkerRead
 
 FEEDS: dict[str, tuple[str, ...]] = {
+    "jobs": JOB_FIELDS,
     "hires": (
         "job_id",
         "worker_id",
@@ -48,7 +52,22 @@ def _hire(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in FEEDS["hires"] if k in data}
 
 
+#: A job in these statuses is off the board for good or until it is reopened.
+OFF_BOARD = ("filled", "closed", "expired")
+
+
+def _job(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in JOB_FIELDS if k in data}
+
+
+def _job_op(data: dict[str, Any]) -> Op:
+    if data.get("status") in OFF_BOARD:
+        return "deletion"
+    return "upsert" if data.get("version") == 1 else "correction"
+
+
 SOURCES: tuple[FeedSource, ...] = (
+    FeedSource(JobChanged.event_type, "jobs", "upsert", "job_id", _job, op_of=_job_op),
     FeedSource(EngagementStarted.event_type, "hires", "upsert", "engagement_id", _hire),
     FeedSource(EngagementFinished.event_type, "hires", "correction", "engagement_id", _hire),
 )

@@ -10,7 +10,7 @@ import uuid
 
 from services.kit import audit_chain
 from services.matching import feeds as matching_feeds
-from services.registry.agencies.datasets import SERVICE_FEED_DATASETS
+from services.registry.agencies.datasets import PULL_DATASETS, SERVICE_FEED_DATASETS
 from tests.matching.matching_support import MatchingHarness, worker_registered
 from tests.matching.test_matching_statistics import hire
 from tests.matching.test_recruitment_rules import job_body
@@ -103,3 +103,41 @@ async def test_hires_feed(matching: MatchingHarness) -> None:
     verdict = await audit_chain.verify(context(matching.app).db)
     assert verdict.ok, verdict.reason
     assert verdict.entries >= 3
+
+
+def test_catalogue_names_the_jobs_feed_with_the_pulled_fields() -> None:
+    assert PULL_DATASETS["jobs"] == matching_feeds.FEEDS["jobs"]
+
+
+async def test_jobs_feed(matching: MatchingHarness) -> None:
+    """A job posted is an upsert, paused and reopened corrections, closed a deletion; an
+    agency with an agreement for jobs reads only its fields, signed, from zero again."""
+    client = matching.client
+    agency = uuid.uuid4()
+    event = agreement_changed(agency, {"jobs": ["title", "pay_min"]})
+    await matching.publish(event)
+    await agreement_applied(matching.app, event)
+    token = bearer("agency", agency, scopes=["feed:jobs"])
+    employer = bearer("employer", uuid.uuid4())
+    posted = await client.post("/api/v1/jobs", json=job_body(title="育婴师"), headers=employer)
+    assert posted.status_code == 201, posted.text
+    job = posted.json()["id"]
+    for status in ("paused", "open", "closed"):
+        moved = await client.post(
+            f"/api/v1/jobs/{job}/status", json={"status": status}, headers=employer
+        )
+        assert moved.status_code == 200, moved.text
+
+    response, page = await feed_page(client, "jobs", token, count=4)
+    assert [(e["op"], e["id"]) for e in page["entries"]] == [
+        ("upsert", job),
+        ("correction", job),
+        ("correction", job),
+        ("deletion", job),
+    ]
+    assert all(e["record"] == {"title": "育婴师", "pay_min": 3000} for e in page["entries"])
+    assert verified(matching.app, response)["dataset"] == "jobs"
+    _, again = await feed_page(client, "jobs", token, count=4)
+    assert again["entries"] == page["entries"]
+    stranger = bearer("agency", uuid.uuid4(), scopes=["feed:jobs"])
+    await refused(lambda: client.get("/api/v1/feeds/jobs", headers=stranger))
