@@ -105,6 +105,7 @@ class _Plan:
         self.types = query.types
         self.row_type = query.row_type
         self.result_processors: list[Processor] | None = None
+        self._converters: list[tuple[int, Callable[[Any], Any]]] | None = None
 
     def learn_result_types(self, type_codes: Sequence[Any]) -> None:
         """Result processors for the driver's column type codes (PostgreSQL's need the OIDs)."""
@@ -112,6 +113,7 @@ class _Plan:
             type_.dialect_impl(self.dialect).result_processor(self.dialect, code)
             for type_, code in zip(self.types, type_codes, strict=True)
         ]
+        self._converters = None
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         if params.keys() != self.keys:
@@ -125,17 +127,26 @@ class _Plan:
         return args
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Record]:
-        processors = self.result_processors or ()
         make = self.row_type._make
-        if not any(processors):
+        converters = self._converters
+        if converters is None:
+            # Only the columns that have a processor are visited for each row.
+            converters = self._converters = [
+                (index, process)
+                for index, process in enumerate(self.result_processors or ())
+                if process is not None
+            ]
+        if not converters:
             return [make(row) for row in raw]
-        return [
-            make(
-                value if process is None or value is None else process(value)
-                for value, process in zip(row, processors, strict=True)
-            )
-            for row in raw
-        ]
+        records = []
+        for row in raw:
+            values = list(row)
+            for index, process in converters:
+                value = values[index]
+                if value is not None:
+                    values[index] = process(value)
+            records.append(make(values))
+        return records
 
 
 class ReadQuery:
