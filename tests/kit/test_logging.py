@@ -42,6 +42,8 @@ def test_the_app_factory_does_not_switch_the_access_log_back_on() -> None:
 
 
 def test_an_access_log_asked_for_is_written_as_json() -> None:
+    # As in a fresh process (servers started by earlier tests of this one turned it off).
+    logging.getLogger("uvicorn.access").propagate = True
     _server_config(access_log=True)
     configure_logging("training")
     access = logging.getLogger("uvicorn.access")
