@@ -1,7 +1,9 @@
 """Across processes, through the gateway: a poverty-alleviation target registered in the
 registry trains free, attends, passes the theory and practical exams, receives credit's
-certificate, and the training subsidy is approved and paid exactly once; a skill
-competition's winner receives credit's 肇庆市技术能手 certificate through events."""
+certificate (on the lifelong skills record she reads herself), and the training subsidy is
+approved and paid exactly once; a skill competition's winner receives credit's 肇庆市技术能手
+certificate through events, as a verifiable credential a stranger checks, a positive credit
+record, and an entry of the skills record."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 
 from devtools.run import Platform
 from services.kit.idnumbers import make_id_card
+from tests.credit.test_credentials_e2e import stranger_verifies
 from tests.e2e.conftest import start_platform
 from tests.e2e.test_chain import poll, token_headers
 
@@ -93,6 +96,24 @@ def test_poverty_target_trains_free_is_certified_and_subsidised_once(platform: P
 
         [certificate] = poll(certificates)
         assert certificate["track"] == "elderly_care"
+
+        # Credit's certificate reaches her lifelong skills record (credit.certificate.issued),
+        # which she reads with her own token.
+        own = token_headers(platform, "worker", worker_id)
+
+        def record() -> list[Any]:
+            response = api.get(f"/api/v1/skills-records/{worker_id}", headers=own)
+            assert response.status_code == 200, response.text
+            items = response.json()["items"]
+            return items if any(i["kind"] == "certificate_issued" for i in items) else []
+
+        items = poll(record)
+        assert [i["kind"] for i in items] == [
+            *("enrolled", "attended", "exam_theory", "exam_practical", "completed"),
+            "certificate_issued",
+        ]
+        assert items[-1]["certificate_number"] == certificate["number"]
+        assert items[-1]["title"] == "养老护理员（初级）"
 
         claim = api.post("/api/v1/subsidies", json={"enrollment_id": enrollment["id"]})
         assert claim.status_code == 201, claim.text
@@ -174,6 +195,23 @@ def test_competition_winner_receives_the_technical_expert_certificate(
 
         [record] = poll(records)
         assert record["polarity"] == "positive"
+
+        # The title as a W3C verifiable credential, and on the winner's skills record.
+        credential = api.get(f"/api/v1/certificates/{certificate['id']}/credential")
+        assert credential.status_code == 200, credential.text
+        assert "SkillTitleCertificate" in credential.json()["type"]
+
+        def record_of_the_title() -> list[Any]:
+            response = api.get(f"/api/v1/skills-records/{worker_id}")
+            assert response.status_code == 200, response.text
+            return [i for i in response.json()["items"] if i["kind"] == "certificate_issued"]
+
+        [title] = poll(record_of_the_title)
+        assert (title["certificate_kind"], title["title"]) == ("skill_title", "肇庆市技术能手")
+        assert title["certificate_number"] == certificate["number"]
+
+    verdict = stranger_verifies(credential.json(), platform.gateway_url)
+    assert verdict.valid, verdict.problems
 
     with httpx.Client(base_url=platform.gateway_url, timeout=10) as anyone:
         verify = f"/api/v1/verifications/certificates/{certificate['number']}"
