@@ -7,6 +7,8 @@ record, and an entry of the skills record."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,22 +18,47 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.run import Platform
+from devtools.databases import drop_postgres_databases
+from devtools.platform import Platform, PlatformConfig, PlatformError
 from services.kit.idnumbers import make_id_card
+from services.kit.settings import SERVICES
 from tests.credit.test_credentials_e2e import stranger_verifies
 from tests.e2e.conftest import start_platform
 from tests.e2e.test_chain import poll, token_headers
+from tests.support.databases import POSTGRES_ENV
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def platform(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    started = start_platform(request.config, tmp_path_factory.mktemp("training-platform"))
-    yield started
-    started.stop()
+    """The whole platform, on SQLite, and on PostgreSQL (one database per service on the
+    server, dropped afterwards) when JIASAO_TEST_POSTGRES_URL is set."""
+    var_dir = tmp_path_factory.mktemp(f"training-platform-{request.param}")
+    if request.param == "sqlite":
+        started = start_platform(request.config, var_dir)
+        yield started
+        started.stop()
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    prefix = f"jiasao_training_{uuid.uuid4().hex[:8]}"
+    config = PlatformConfig.with_free_ports(
+        var_dir, database="postgresql", postgres_url=server, database_prefix=prefix
+    )
+    started = Platform(config)
+    try:
+        try:
+            started.start()
+        except PlatformError as exc:
+            pytest.fail(f"the platform failed to start: {exc}\n{started.log_tails()}")
+        yield started
+    finally:
+        started.stop()
+        drop_postgres_databases(server, SERVICES, prefix)
 
 
 def test_poverty_target_trains_free_is_certified_and_subsidised_once(platform: Platform) -> None:
