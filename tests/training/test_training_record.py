@@ -4,14 +4,24 @@ over a real nats-server): the training certificate beside the course that earned
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
+from contracts.catalog import STREAMS
 from contracts.credit import CertificateIssued, CertificateKind
+from contracts.envelope import envelope_for
+from devtools.nats import NatsServer
+from devtools.nats_auth import ensure_dev_credentials, write_dev_config
+from services.kit.bus import Bus
+from services.kit.cli import main
 from services.training.models import KnownCertificate
 from tests.support.apps import context, eventually
+from tests.support.databases import service_database
 from tests.support.tokens import bearer
 from tests.training.test_training_programme import handled
 from tests.training.training_support import Training
@@ -120,3 +130,56 @@ async def test_skills_record_lists_credits_certificates_once(training: Training)
         caller = bearer(role, uuid.uuid4())  # type: ignore[arg-type]
         response = await training.get(f"/api/v1/skills-records/{worker}", as_=caller)
         assert response.status_code == 403, role
+
+
+async def test_certificates_read_model_rebuilds_as_trainings_own_nats_user(
+    backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python -m services.training rebuild certificates`` with the generated NATS
+    permissions: training may create, delete and re-create its consumer on credit's stream."""
+    credentials = ensure_dev_credentials(tmp_path / "var")
+    config = write_dev_config(tmp_path / "var", credentials)
+    worker = uuid.uuid4()
+    with (
+        service_database("training", backend, tmp_path) as url,
+        NatsServer(store_dir=tmp_path / "store", config_file=config) as server,
+    ):
+        credit = Bus(
+            server.url,
+            name="credit",
+            streams={"CREDIT": STREAMS["CREDIT"]},
+            user="credit",
+            password=credentials["credit"].password,
+        )
+        await credit.start()
+        try:
+            await credit.wait_connected(10)
+            for n in (1, 2):
+                event = issued(worker, "training", f"ZQJS-2026-00020{n}", at=datetime.now(UTC))
+                envelope = envelope_for(event)
+                await credit.publish(
+                    event.subject, envelope.model_dump_json().encode(), msg_id=envelope.id
+                )
+        finally:
+            await credit.close()
+        monkeypatch.setenv("TRAINING_DATABASE_URL", url)
+        monkeypatch.setenv("JIASAO_NATS_URL", server.url)
+        monkeypatch.setenv("JIASAO_NATS_USER", "training")
+        monkeypatch.setenv("JIASAO_NATS_PASSWORD", credentials["training"].password)
+        for said, rows in (
+            ("did not exist", "0 rows before, 2 after"),
+            ("deleted consumer training-certificates on CREDIT", "2 rows before, 2 after"),
+        ):
+            capsys.readouterr()
+            argv = ["rebuild", "certificates"]
+            app = "services.training.app:create_app"
+            code = await asyncio.to_thread(main, "training", app, argv)
+            out, err = capsys.readouterr()
+            out = "\n".join(" ".join(line.split()) for line in out.splitlines())
+            assert code == 0, err
+            assert said in out
+            assert "replayed: training-certificates 2 events" in out
+            assert f"known_certificates: {rows}" in out
