@@ -23,7 +23,7 @@ from services.training.models import KnownCertificate
 from tests.support.apps import context, eventually
 from tests.support.databases import service_database
 from tests.support.tokens import bearer
-from tests.training.test_training_programme import handled
+from tests.training.test_training_programme import handled, problem
 from tests.training.training_support import Training
 
 CONSUMER = "training-certificates"
@@ -183,3 +183,31 @@ async def test_certificates_read_model_rebuilds_as_trainings_own_nats_user(
             assert said in out
             assert "replayed: training-certificates 2 events" in out
             assert f"known_certificates: {rows}" in out
+
+
+async def test_a_certificate_credit_issued_in_the_track_admits_to_a_refresher(
+    training: Training,
+) -> None:
+    """A refresher (回炉) needs an earlier certificate in its track: a training certificate
+    credit issued counts like a pass here; one of another track, or a 技术能手 title, does not."""
+    worker = await training.known_worker()
+    refresher = await training.own_course(training_type="refresher", hours=8)
+    body = {"course_id": refresher["id"], "worker_id": str(worker)}
+    problem(await training.post("/api/v1/enrollments", body), 409, "prerequisite-missing")
+    now = datetime.now(UTC)
+    other_track = issued(worker, "training", "ZQJS-2024-000301", at=now).model_copy(
+        update={"track": "elderly_care"}
+    )
+    title = issued(worker, "skill_title", "ZQJS-2024-000302", at=now)
+    ids = [(await training.peer.publish(e)).id for e in (other_track, title)]
+
+    async def all_handled() -> bool:
+        return all([await handled(training, CONSUMER, event_id) for event_id in ids])
+
+    await eventually(all_handled)
+    problem(await training.post("/api/v1/enrollments", body), 409, "prerequisite-missing")
+    in_track = await training.peer.publish(issued(worker, "training", "ZQJS-2024-000303", at=now))
+    await eventually(lambda: handled(training, CONSUMER, in_track.id))
+    enrolled = await training.post("/api/v1/enrollments", body)
+    assert enrolled.status_code == 201, enrolled.text
+    assert enrolled.json()["status"] == "enrolled"
