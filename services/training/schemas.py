@@ -89,8 +89,8 @@ class CourseCreate(BaseModel):
         description="Training institution running the course. Institution staff may leave it "
         "out (it is their own) or name their own; officers may name any, or none.",
     )
-    capacity: int | None = Field(
-        None, strict=True, ge=1, le=10000, description="Seats; beyond them workers wait"
+    capacity: WholeNumber | None = Field(
+        None, ge=1, le=10000, description="Seats; beyond them workers wait"
     )
     tuition_fee: float = Field(0, strict=True, ge=0, le=1_000_000, description="Tuition in yuan")
     free_for_target_groups: bool = Field(

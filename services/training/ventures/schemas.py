@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import County
+from services.kit.strict import WholeNumber
 from services.training.schemas import Day
 
 Stage = Literal["idea", "prototype", "registered", "operating"]
@@ -157,7 +158,7 @@ class StartupSubsidyOut(BaseModel):
 class ContestEntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contest_year: int = Field(strict=True, ge=2000, le=2100)
+    contest_year: WholeNumber = Field(ge=2000, le=2100)
 
 
 class ContestResultRecord(BaseModel):
