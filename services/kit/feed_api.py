@@ -108,20 +108,11 @@ async def serve_page(
     )
     digest = sha256_hex(body)
     party = str(principal.party_id) if principal.party_id is not None else None
-    jws = signer.sign(
-        digest,
-        len(body),
-        aud=party or principal.subject,
-        dataset=dataset,
-        after=after,
-        next_cursor=next_cursor,
-        count=len(entries),
-        retention_days=retention,
-    )
     purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
     async with db.write() as session:
-        entry_hash = await audit_chain.append(
+        jws, anchor = await audit_chain.append_signed(
             session,
+            signer,
             audit_chain.Exchange(
                 action="feed_read",
                 dataset=dataset,
@@ -131,14 +122,23 @@ async def serve_page(
                 purpose=purpose[:500],
                 record_count=len(entries),
                 content_sha256=digest,
-                signature_sha256=sha256_hex(jws.encode()),
+                signature_sha256=None,
                 detail={
                     "after": after,
                     "last_seq": next_cursor,
                     "agreements": list(grant.agreement_ids) if grant is not None else [],
                 },
             ),
+            sent_sha256=digest,
+            size=len(body),
+            aud=party or principal.subject,
+            dataset=dataset,
+            after=after,
+            next_cursor=next_cursor,
+            count=len(entries),
+            retention_days=retention,
         )
+        entry_hash = anchor.entry_hash
         if on_served is not None and grant is not None and entries:
             await on_served(session, principal, dataset, fields, entries, entry_hash)
     return body, jws
