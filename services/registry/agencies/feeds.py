@@ -30,7 +30,7 @@ from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal, forbidden
 from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner, sha256_hex
 from services.kit.types import utcnow
-from services.registry.agencies.datasets import FEED_DATASETS, SERVICE_FEED_DATASETS, scope_of
+from services.registry.agencies.datasets import FEED_DATASETS, catalogue, scope_of
 from services.registry.agencies.models import Agency, AgencyRead
 from services.registry.agencies.service import Grant, grants_in_force
 from services.registry.parties.records import get_worker
@@ -45,21 +45,40 @@ def signer_of(ctx: ServiceContext) -> ExchangeSigner:
     return ctx.extras["exchange_signer"]  # type: ignore[no-any-return]
 
 
+class DatasetRouteOut(BaseModel):
+    method: str
+    path: str
+    #: ``feed`` (change feed), ``pull`` (signed snapshot pages) or ``import`` (agencies send).
+    kind: str
+
+
 class DatasetOut(BaseModel):
     dataset: str
+    #: The scope a token needs (granted while an agreement naming the dataset is in force).
     scope: str
     fields: list[str]
+    #: The service that serves it, whose audit chain records its exchanges.
+    service: str
+    routes: list[DatasetRouteOut]
 
 
 @router.get("/feeds", response_model=list[DatasetOut])
 async def list_feeds(
     principal: Principal = Depends(allow(*STAFF, "agency")),
 ) -> list[DatasetOut]:
-    """The feed datasets (the registry's and those credit and matching serve at the same
-    path) and every field an agreement may name for each."""
+    """Every dataset the platform exchanges with agencies — the registry's feeds, the feeds
+    credit and matching serve at the same path (through the gateway), matching's snapshot pulls
+    (``/api/v1/exchange/...``) and the imports agencies send — with the fields an agreement
+    may name, the scope, the service serving it (and keeping its audit chain) and its routes."""
     return [
-        DatasetOut(dataset=name, scope=scope_of(name), fields=list(fields))
-        for name, fields in {**FEED_DATASETS, **SERVICE_FEED_DATASETS}.items()
+        DatasetOut(
+            dataset=name,
+            scope=scope_of(name),
+            fields=list(fields),
+            service=service,
+            routes=[DatasetRouteOut(method=m, path=p, kind=k) for m, p, k in routes],
+        )
+        for name, service, fields, routes in catalogue()
     ]
 
 
