@@ -10,10 +10,12 @@ agreements (:mod:`services.kit.agreements`) at every read what the agency may re
 - each entry carries only the fields the agency's agreements name (PIPL minimisation);
 - the page is signed with the platform's exchange key (detached JWS in ``Jiasao-Signature``,
   keys at ``/.well-known/exchange-jwks.json``), its manifest naming the recipient, the cursor
-  range and the retention the agreement sets;
+  range, the retention the agreement sets and the audit entry recording this page (``audit``:
+  chain, seq, hash — the anchor ``audit verify --anchor`` checks);
 - the exchange is appended to the service's own hash-chained audit log
   (:mod:`services.kit.audit_chain`: every service that exchanges keeps its chain in its own
-  database, as it keeps its own data; ``audit verify`` walks one chain).
+  database, as it keeps its own data; ``audit verify`` walks one chain), in the transaction
+  that signs the page.
 
 Officers and admins read every field (programme supervision), audited the same way.
 """

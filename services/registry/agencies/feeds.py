@@ -5,7 +5,10 @@ page is JSON whose entries carry only the fields of the agency's agreements in f
 minimisation), signed by the platform's exchange key (detached JWS in ``Jiasao-Signature``,
 keys at ``/.well-known/exchange-jwks.json``) and recorded in the hash-chained audit log with
 the range of entries delivered, so a worker sees which agencies received their changes
-(``GET /api/v1/workers/{id}/agency-reads``).
+(``GET /api/v1/workers/{id}/agency-reads``). The signed manifest states the audit entry that
+records the page (``audit``: chain, seq, hash), so the agency holds a platform-signed anchor of
+the chain (``audit verify --anchor``). ``GET /api/v1/feeds`` is the catalogue of every dataset
+the platform exchanges and where each is served.
 """
 
 from __future__ import annotations
