@@ -6,6 +6,12 @@ if argv and argv[0] == "audit":  # the exchange audit chain (issue 14), before h
 
     sys.exit(audit_main("credit", argv[1:]))
 
+if argv and argv[0] == "backfill-feeds":  # records from before the feeds (issue 14), once
+    from services.credit.feeds_backfill import SOURCES
+    from services.kit.feed_backfill import main as backfill_main
+
+    sys.exit(backfill_main("credit", SOURCES))
+
 from services.kit.cli import main  # noqa: E402
 
 sys.exit(main("credit", "services.credit.app:create_app"))

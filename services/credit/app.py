@@ -24,7 +24,7 @@ from services.kit.signing import ExchangeSigner
 async def on_startup(ctx: ServiceContext) -> None:
     await start_published(ctx)
     # Change-feed pages sent to agencies are signed with the platform's exchange key.
-    ctx.extras["exchange_signer"] = ExchangeSigner.load(ctx.platform)
+    ctx.extras["exchange_signer"] = ExchangeSigner.load(ctx.platform, "credit")
 
 
 def create_app(

@@ -9,16 +9,25 @@ is a line, never a tree.
 
 :func:`verify` walks the chain from the first entry (in pages, flat memory) and reports the
 first entry whose body, hash, link or indexed columns do not match, and a head that does not
-name the last entry (a truncated tail). A changed byte anywhere is detected; rewriting the
-whole chain consistently needs the head hash, which an auditor keeps (``verify`` prints it).
+name the last entry (a truncated tail). A changed byte anywhere is detected. What the walk
+alone cannot detect is a consistent rewrite: someone with write access to the database who
+changes an entry and recomputes every later hash and the head leaves a chain that verifies.
+
+Anchors close that gap (both sides keep evidence, as in X-Road): every signed feed page, pull
+and export states, inside its signed manifest, the audit entry recording that very exchange
+(``audit: {chain, seq, hash}``; the entry is appended with :func:`append_entry` first, in the
+same transaction, then the manifest is signed — so the entry's ``signature_sha256`` is null:
+it cannot cover a signature that covers it). Each agency therefore holds platform-signed
+statements of the chain at points of its history, which nobody can recompute without the
+exchange key; :func:`check_anchor` compares one with the chain (``audit verify --anchor``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -37,6 +46,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kit.db import Database
 from services.kit.tables import exchange_metadata
 from services.kit.types import BigIntPK, UtcDateTime, utcnow
+
+if TYPE_CHECKING:
+    from services.kit.signing import ExchangeSigner
 
 GENESIS = "0" * 64
 HEAD = "audit"
@@ -106,8 +118,25 @@ async def _head(session: AsyncSession) -> Any:
     return (await session.execute(query)).one_or_none()
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """Where an entry sits in a chain: what a signed manifest states (``audit`` claim)."""
+
+    seq: int
+    entry_hash: str
+
+    def claim(self, chain: str | None) -> dict[str, Any]:
+        return {"chain": chain, "seq": self.seq, "hash": self.entry_hash}
+
+
 async def append(session: AsyncSession, exchange: Exchange) -> str:
     """Append an entry in the caller's (write) transaction; returns its hash."""
+    return (await append_entry(session, exchange)).entry_hash
+
+
+async def append_entry(session: AsyncSession, exchange: Exchange) -> Anchor:
+    """Append an entry in the caller's (write) transaction; returns its seq and hash (to be
+    stated in the manifest the caller signs next, in the same transaction)."""
     head = await _head(session)
     prev_hash = head.entry_hash if head is not None else GENESIS
     now = utcnow()
@@ -149,7 +178,23 @@ async def append(session: AsyncSession, exchange: Exchange) -> str:
             .where(audit_head.c.name == HEAD)
             .values(seq=seq, entry_hash=entry_hash, entries=head.entries + 1)
         )
-    return entry_hash
+    return Anchor(int(seq), entry_hash)
+
+
+async def append_signed(
+    session: AsyncSession,
+    signer: ExchangeSigner,
+    exchange: Exchange,
+    *,
+    sent_sha256: str,
+    size: int,
+    **claims: Any,
+) -> tuple[str, Anchor]:
+    """Record the exchange, then sign the manifest of what is sent (``sent_sha256``, ``size``)
+    stating that entry (the anchor): the JWS and the anchor, in the caller's transaction."""
+    anchor = await append_entry(session, replace(exchange, signature_sha256=None))
+    jws = signer.sign(sent_sha256, size, audit=anchor.claim(signer.chain), **claims)
+    return jws, anchor
 
 
 @dataclass(frozen=True)
@@ -223,4 +268,36 @@ def _check(row: Any, prev_hash: str) -> str | None:
     for name in _INDEXED:
         if body.get(name) != getattr(row, name):
             return f"its column {name} does not match its content"
+    return None
+
+
+async def check_anchor(db: Database, anchor: Anchor, content_sha256: str | None) -> str | None:
+    """None when the chain holds ``anchor`` (the entry at its seq has its hash and records the
+    content the manifest names); else why not."""
+    async with db.read() as session:
+        row = (
+            await session.execute(select(audit_log).where(audit_log.c.seq == anchor.seq))
+        ).one_or_none()
+    if row is None:
+        return f"entry {anchor.seq} is not in the chain (removed)"
+    if row.entry_hash != anchor.entry_hash:
+        return (
+            f"entry {anchor.seq} has hash {row.entry_hash[:12]}… in the chain but the signed "
+            f"anchor states {anchor.entry_hash[:12]}…: the chain was rewritten at or before "
+            f"entry {anchor.seq}"
+        )
+    if content_sha256 is not None:
+        try:
+            body = json.loads(row.body)
+        except ValueError:
+            return f"entry {anchor.seq}'s content is not JSON"
+        detail = body.get("detail") if isinstance(body, dict) else None
+        recorded = {body.get("content_sha256") if isinstance(body, dict) else None}
+        if isinstance(detail, dict):
+            recorded.add(detail.get("response_sha256"))
+        if content_sha256 not in recorded:
+            return (
+                f"entry {anchor.seq} does not record the content the anchor names "
+                f"(sha256 {content_sha256[:12]}…)"
+            )
     return None

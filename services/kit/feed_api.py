@@ -10,10 +10,12 @@ agreements (:mod:`services.kit.agreements`) at every read what the agency may re
 - each entry carries only the fields the agency's agreements name (PIPL minimisation);
 - the page is signed with the platform's exchange key (detached JWS in ``Jiasao-Signature``,
   keys at ``/.well-known/exchange-jwks.json``), its manifest naming the recipient, the cursor
-  range and the retention the agreement sets;
+  range, the retention the agreement sets and the audit entry recording this page (``audit``:
+  chain, seq, hash — the anchor ``audit verify --anchor`` checks);
 - the exchange is appended to the service's own hash-chained audit log
   (:mod:`services.kit.audit_chain`: every service that exchanges keeps its chain in its own
-  database, as it keeps its own data; ``audit verify`` walks one chain).
+  database, as it keeps its own data; ``audit verify`` walks one chain), in the transaction
+  that signs the page.
 
 Officers and admins read every field (programme supervision), audited the same way.
 """
@@ -108,20 +110,11 @@ async def serve_page(
     )
     digest = sha256_hex(body)
     party = str(principal.party_id) if principal.party_id is not None else None
-    jws = signer.sign(
-        digest,
-        len(body),
-        aud=party or principal.subject,
-        dataset=dataset,
-        after=after,
-        next_cursor=next_cursor,
-        count=len(entries),
-        retention_days=retention,
-    )
     purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
     async with db.write() as session:
-        entry_hash = await audit_chain.append(
+        jws, anchor = await audit_chain.append_signed(
             session,
+            signer,
             audit_chain.Exchange(
                 action="feed_read",
                 dataset=dataset,
@@ -131,14 +124,23 @@ async def serve_page(
                 purpose=purpose[:500],
                 record_count=len(entries),
                 content_sha256=digest,
-                signature_sha256=sha256_hex(jws.encode()),
+                signature_sha256=None,
                 detail={
                     "after": after,
                     "last_seq": next_cursor,
                     "agreements": list(grant.agreement_ids) if grant is not None else [],
                 },
             ),
+            sent_sha256=digest,
+            size=len(body),
+            aud=party or principal.subject,
+            dataset=dataset,
+            after=after,
+            next_cursor=next_cursor,
+            count=len(entries),
+            retention_days=retention,
         )
+        entry_hash = anchor.entry_hash
         if on_served is not None and grant is not None and entries:
             await on_served(session, principal, dataset, fields, entries, entry_hash)
     return body, jws

@@ -98,12 +98,15 @@ class ExchangeSigner:
 
     keys: SigningKeys
     issuer: str
+    #: The service whose audit chain records what this signer signs (the ``audit`` claim's
+    #: ``chain``: an anchor names the chain that must hold it).
+    chain: str | None = None
 
     @classmethod
-    def load(cls, platform: PlatformSettings) -> ExchangeSigner:
+    def load(cls, platform: PlatformSettings, chain: str | None = None) -> ExchangeSigner:
         if platform.exchange_keys_file is None:
             ensure_dev_exchange_keys(platform.var_dir)
-        return cls(SigningKeys.load(exchange_key_file(platform)), platform.jwt_issuer)
+        return cls(SigningKeys.load(exchange_key_file(platform)), platform.jwt_issuer, chain)
 
     def sign(self, content_sha256: str, size: int, **claims: Any) -> str:
         kid = self.keys.active_kid
@@ -153,6 +156,18 @@ def verify(
     issuers: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a valid signature over content with this digest; else SignatureError."""
+    manifest = verify_manifest(jws, keys, issuers=issuers)
+    if manifest.get("sha256") != content_sha256:
+        raise SignatureError("The content does not match the signature (SHA-256 differs)")
+    if size is not None and manifest.get("size") != size:
+        raise SignatureError("The content does not match the signature (size differs)")
+    return manifest
+
+
+def verify_manifest(
+    jws: str, keys: dict[str, Ed25519PublicKey], *, issuers: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The manifest of a valid signature, whatever content it names; else SignatureError."""
     kid = signature_kid(jws.strip())
     key = keys.get(kid)
     if key is None:
@@ -164,10 +179,6 @@ def verify(
         raise SignatureError(f"The signature does not verify: {exc}") from None
     if not isinstance(manifest, dict):
         raise SignatureError("The signed manifest is not a JSON object")
-    if manifest.get("sha256") != content_sha256:
-        raise SignatureError("The content does not match the signature (SHA-256 differs)")
-    if size is not None and manifest.get("size") != size:
-        raise SignatureError("The content does not match the signature (size differs)")
     if issuers is not None and manifest.get("iss") not in set(issuers):
         raise SignatureError("The signature is by an unexpected issuer")
     return manifest

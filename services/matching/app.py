@@ -82,7 +82,7 @@ def create_app(
         except PiiKeyError:
             log.warning("no data keys: partner webhooks cannot be registered or signed")
         # Pages and reports exchanged with the employment platforms are signed with it.
-        ctx.extras["exchange_signer"] = ExchangeSigner.load(ctx.platform)
+        ctx.extras["exchange_signer"] = ExchangeSigner.load(ctx.platform, "matching")
         await _rank_unranked(ctx)
 
     app = create_service_app(

@@ -22,6 +22,8 @@ except SystemExit:
             "  rotate-keys    add a new active token signing key (old keys keep verifying)\n"
             "\nexchange commands:\n"
             "  audit verify   check the hash-chained exchange audit log end to end\n"
+            "  audit verify --anchor FILE... [--jwks JWKS]\n"
+            "                 also check saved signed pages/exports against the chain\n"
             "  audit verify-file FILE --signature FILE.jws --jwks JWKS\n"
             "                 check a downloaded feed page or export against its signature",
             file=sys.stderr,

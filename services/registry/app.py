@@ -28,7 +28,7 @@ def create_app(
 
     async def _startup(ctx: ServiceContext) -> None:
         ctx.extras["pii"] = load_pii_cipher(ctx.platform)
-        ctx.extras["exchange_signer"] = ExchangeSigner.load(ctx.platform)
+        ctx.extras["exchange_signer"] = ExchangeSigner.load(ctx.platform, "registry")
         await identity.start(ctx)  # signing keys, token issuer, accounts
         await exchange.start(ctx)  # spool dir, interrupted imports, import heartbeats
 

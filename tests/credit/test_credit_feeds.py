@@ -118,6 +118,12 @@ async def test_certificates_feed_is_projected_signed_audited_and_restartable(
     verdict = await audit_chain.verify(context(credit.app).db)
     assert verdict.ok, verdict.reason
     assert verdict.entries >= 5  # one per page served (a polled page is audited too)
+    # The first page's signed manifest anchors the entry recording it in credit's chain.
+    assert manifest["audit"]["chain"] == "credit"
+    anchor = audit_chain.Anchor(manifest["audit"]["seq"], manifest["audit"]["hash"])
+    assert (
+        await audit_chain.check_anchor(context(credit.app).db, anchor, manifest["sha256"]) is None
+    )
 
 
 async def test_an_expired_or_revoked_agreement_is_refused_at_once(credit: Credit) -> None:

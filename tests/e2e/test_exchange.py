@@ -254,15 +254,19 @@ def test_agencies_exchange_signed_audited_data(platform: Platform, tmp_path: Pat
     data[len(data) // 2] ^= 0x01
     tampered.write_bytes(bytes(data))
     (tmp_path / "workers-tampered.jsonl.jws").write_text(export.headers[SIGNATURE_HEADER])
-    chain, good, bad = _cli_all(
+    chain, anchored, good, bad = _cli_all(
         platform,
         ["verify"],
+        ["verify", "--anchor", str(page), str(exported), "--jwks", str(jwks)],
         *(
             ["verify-file", str(path), "--signature", f"{path}.jws", "--jwks", str(jwks)]
             for path in (exported, tampered)
         ),
     )
     assert chain.returncode == 0, chain.stderr
+    # The page and the export each state (signed) the registry's audit entry recording them.
+    assert anchored.returncode == 0, anchored.stderr
+    assert anchored.stdout.count("ok, registry chain holds entry") == 2, anchored.stdout
     assert good.returncode == 0, good.stderr
     assert bad.returncode == 1 and "INVALID" in bad.stderr, bad.stdout
 

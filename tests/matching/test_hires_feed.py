@@ -136,7 +136,12 @@ async def test_jobs_feed(matching: MatchingHarness) -> None:
         ("deletion", job),
     ]
     assert all(e["record"] == {"title": "育婴师", "pay_min": 3000} for e in page["entries"])
-    assert verified(matching.app, response)["dataset"] == "jobs"
+    manifest = verified(matching.app, response)
+    assert manifest["dataset"] == "jobs" and manifest["audit"]["chain"] == "matching"
+    anchor = audit_chain.Anchor(manifest["audit"]["seq"], manifest["audit"]["hash"])
+    assert (
+        await audit_chain.check_anchor(context(matching.app).db, anchor, manifest["sha256"]) is None
+    )
     _, again = await feed_page(client, "jobs", token, count=4)
     assert again["entries"] == page["entries"]
     stranger = bearer("agency", uuid.uuid4(), scopes=["feed:jobs"])

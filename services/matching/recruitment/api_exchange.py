@@ -144,9 +144,9 @@ async def _audited_signature(
     """Sign what is sent and append the exchange to the audit chain (in the caller's write
     transaction): the JWS to send beside ``body``, and the audit entry's hash."""
     digest = sha256_hex(body)
-    jws = signer.sign(digest, len(body), aud=str(agency), dataset=dataset, count=count)
-    entry_hash = await audit_chain.append(
+    jws, anchor = await audit_chain.append_signed(
         session,
+        signer,
         audit_chain.Exchange(
             action=action,
             dataset=dataset,
@@ -156,11 +156,16 @@ async def _audited_signature(
             purpose="public employment service",
             record_count=count,
             content_sha256=received_sha256 or digest,
-            signature_sha256=sha256_hex(jws.encode()),
+            signature_sha256=None,
             detail={**detail, "response_sha256": digest},
         ),
+        sent_sha256=digest,
+        size=len(body),
+        aud=str(agency),
+        dataset=dataset,
+        count=count,
     )
-    return jws, entry_hash
+    return jws, anchor.entry_hash
 
 
 def _response(body: bytes, jws: str) -> Response:

@@ -154,6 +154,43 @@ DATASETS: dict[str, tuple[str, ...]] = {
     **IMPORT_DATASETS,
 }
 
+#: Where each dataset is exchanged: the service serving it and its routes (method, path, kind:
+#: ``feed`` = change feed, ``pull`` = signed snapshot pages, ``import`` = signed files/batches
+#: agencies send). ``jobs`` is both matching's change feed and its snapshot pull (one scope).
+_REGISTRY_FEEDS = {name: "registry" for name in FEED_DATASETS}
+_SERVICE_OF: dict[str, str] = {
+    **_REGISTRY_FEEDS,
+    "certificates": "credit",
+    "cards": "credit",
+    "credit-levels": "credit",
+    "credit-lists": "credit",
+    "hires": "matching",
+    "jobs": "matching",
+    "available-workers": "matching",
+    "target_groups": "registry",
+    "jobs-import": "matching",
+}
+_PATHS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "jobs": (("GET", "/api/v1/feeds/jobs", "feed"), ("GET", "/api/v1/exchange/jobs", "pull")),
+    "available-workers": (("GET", "/api/v1/exchange/available-workers", "pull"),),
+    "target_groups": (("POST", "/api/v1/imports/target_groups", "import"),),
+    "jobs-import": (("POST", "/api/v1/exchange/jobs", "import"),),
+}
+
+
+def catalogue() -> list[tuple[str, str, tuple[str, ...], tuple[tuple[str, str, str], ...]]]:
+    """Every dataset of the platform: (name, serving service, fields, routes)."""
+    return [
+        (
+            name,
+            _SERVICE_OF[name],
+            fields,
+            _PATHS.get(name, (("GET", f"/api/v1/feeds/{name}", "feed"),)),
+        )
+        for name, fields in DATASETS.items()
+    ]
+
+
 #: Datasets whose scope is not ``feed:``/``import:`` + their name (a name can key one dataset
 #: only, and jobs travel both ways).
 _SCOPES: dict[str, str] = {"jobs-import": "import:jobs"}

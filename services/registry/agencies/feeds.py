@@ -5,7 +5,10 @@ page is JSON whose entries carry only the fields of the agency's agreements in f
 minimisation), signed by the platform's exchange key (detached JWS in ``Jiasao-Signature``,
 keys at ``/.well-known/exchange-jwks.json``) and recorded in the hash-chained audit log with
 the range of entries delivered, so a worker sees which agencies received their changes
-(``GET /api/v1/workers/{id}/agency-reads``).
+(``GET /api/v1/workers/{id}/agency-reads``). The signed manifest states the audit entry that
+records the page (``audit``: chain, seq, hash), so the agency holds a platform-signed anchor of
+the chain (``audit verify --anchor``). ``GET /api/v1/feeds`` is the catalogue of every dataset
+the platform exchanges and where each is served.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal, forbidden
 from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner, sha256_hex
 from services.kit.types import utcnow
-from services.registry.agencies.datasets import FEED_DATASETS, SERVICE_FEED_DATASETS, scope_of
+from services.registry.agencies.datasets import FEED_DATASETS, catalogue, scope_of
 from services.registry.agencies.models import Agency, AgencyRead
 from services.registry.agencies.service import Grant, grants_in_force
 from services.registry.parties.records import get_worker
@@ -45,21 +48,40 @@ def signer_of(ctx: ServiceContext) -> ExchangeSigner:
     return ctx.extras["exchange_signer"]  # type: ignore[no-any-return]
 
 
+class DatasetRouteOut(BaseModel):
+    method: str
+    path: str
+    #: ``feed`` (change feed), ``pull`` (signed snapshot pages) or ``import`` (agencies send).
+    kind: str
+
+
 class DatasetOut(BaseModel):
     dataset: str
+    #: The scope a token needs (granted while an agreement naming the dataset is in force).
     scope: str
     fields: list[str]
+    #: The service that serves it, whose audit chain records its exchanges.
+    service: str
+    routes: list[DatasetRouteOut]
 
 
 @router.get("/feeds", response_model=list[DatasetOut])
 async def list_feeds(
     principal: Principal = Depends(allow(*STAFF, "agency")),
 ) -> list[DatasetOut]:
-    """The feed datasets (the registry's and those credit and matching serve at the same
-    path) and every field an agreement may name for each."""
+    """Every dataset the platform exchanges with agencies — the registry's feeds, the feeds
+    credit and matching serve at the same path (through the gateway), matching's snapshot pulls
+    (``/api/v1/exchange/...``) and the imports agencies send — with the fields an agreement
+    may name, the scope, the service serving it (and keeping its audit chain) and its routes."""
     return [
-        DatasetOut(dataset=name, scope=scope_of(name), fields=list(fields))
-        for name, fields in {**FEED_DATASETS, **SERVICE_FEED_DATASETS}.items()
+        DatasetOut(
+            dataset=name,
+            scope=scope_of(name),
+            fields=list(fields),
+            service=service,
+            routes=[DatasetRouteOut(method=m, path=p, kind=k) for m, p, k in routes],
+        )
+        for name, service, fields, routes in catalogue()
     ]
 
 
@@ -144,20 +166,11 @@ async def serve_page(
     )
     digest = sha256_hex(body)
     party = str(principal.party_id) if principal.party_id is not None else None
-    jws = signer.sign(
-        digest,
-        len(body),
-        aud=party or principal.subject,
-        dataset=dataset,
-        after=after,
-        next_cursor=next_cursor,
-        count=len(entries),
-        retention_days=retention,
-    )
     purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
     async with db.write() as session:
-        entry_hash = await audit_chain.append(
+        jws, anchor = await audit_chain.append_signed(
             session,
+            signer,
             audit_chain.Exchange(
                 action="feed_read",
                 dataset=dataset,
@@ -167,14 +180,23 @@ async def serve_page(
                 purpose=purpose[:500],
                 record_count=len(entries),
                 content_sha256=digest,
-                signature_sha256=sha256_hex(jws.encode()),
+                signature_sha256=None,
                 detail={
                     "after": after,
                     "last_seq": next_cursor,
                     "agreements": list(grant.agreement_ids) if grant is not None else [],
                 },
             ),
+            sent_sha256=digest,
+            size=len(body),
+            aud=party or principal.subject,
+            dataset=dataset,
+            after=after,
+            next_cursor=next_cursor,
+            count=len(entries),
+            retention_days=retention,
         )
+        entry_hash = anchor.entry_hash
         if grant is not None and entries and principal.party_id is not None:
             session.add(
                 AgencyRead(

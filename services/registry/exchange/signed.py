@@ -1,5 +1,6 @@
 """Signing exports: the file is spooled (flat memory), hashed on the way, signed by the
-platform's exchange key and recorded in the hash-chained audit log, then sent with its
+platform's exchange key and recorded in the hash-chained audit log (the signed manifest
+states the audit entry recording the export: its ``audit`` anchor), then sent with its
 detached signature in the ``Jiasao-Signature`` header (save it as ``<file>.jws``)."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from services.kit import audit_chain
 from services.kit.app import ServiceContext
 from services.kit.ids import new_id
 from services.kit.principal import Principal
-from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner, sha256_hex
+from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner
 
 
 def _discard(path: Path) -> None:
@@ -47,17 +48,10 @@ async def signed_export(
                 handle.write(chunk)
         content_sha256 = digest.hexdigest()
         party = str(principal.party_id) if principal.party_id is not None else None
-        jws = signer.sign(
-            content_sha256,
-            size,
-            aud=party or principal.subject,
-            dataset=kind,
-            file=name,
-            count=tally["rows"],
-        )
         async with ctx.db.write() as session:
-            await audit_chain.append(
+            jws, _ = await audit_chain.append_signed(
                 session,
+                signer,
                 audit_chain.Exchange(
                     action="export",
                     dataset=kind,
@@ -67,9 +61,15 @@ async def signed_export(
                     purpose=None,
                     record_count=tally["rows"],
                     content_sha256=content_sha256,
-                    signature_sha256=sha256_hex(jws.encode()),
+                    signature_sha256=None,
                     detail={"file": name},
                 ),
+                sent_sha256=content_sha256,
+                size=size,
+                aud=party or principal.subject,
+                dataset=kind,
+                file=name,
+                count=tally["rows"],
             )
     except BaseException:
         _discard(path)
