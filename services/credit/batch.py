@@ -235,15 +235,18 @@ async def _open_files(
         }
         for party_id in missing
     ]
+    # One cached statement for many parameter sets (a multi-row VALUES literal would be
+    # compiled anew per batch); RETURNING names the rows this transaction inserted.
+    parties_table = CreditParty.__table__
     inserted = (
-        await session.scalars(
-            insert_for(session, CreditParty)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[CreditParty.party_id])
-            .returning(CreditParty.party_id)
+        await session.execute(
+            insert_for(session, parties_table)
+            .on_conflict_do_nothing(index_elements=[parties_table.c.party_id])
+            .returning(parties_table.c.party_id),
+            values,
         )
     ).all()
-    opened = set(inserted)
+    opened = {row[0] for row in inserted}
     parties = (
         await session.scalars(
             select(CreditParty)

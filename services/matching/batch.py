@@ -23,6 +23,8 @@ from services.matching.models import Candidate, CandidateCertificate
 from services.matching.ranking import refresh_ranks_many
 from services.matching.service import take_standing
 
+_candidates = Candidate.__table__
+
 
 async def ensure_candidates(
     session: AsyncSession, worker_ids: Iterable[uuid.UUID]
@@ -35,10 +37,11 @@ async def ensure_candidates(
     now = utcnow()
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One cached statement executed for many parameter sets: a multi-row VALUES literal would
+    # be compiled anew for every batch (its shape changes with the batch size).
     await session.execute(
-        insert_fn(Candidate)
-        .values([{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids])
-        .on_conflict_do_nothing(index_elements=[Candidate.worker_id])
+        insert_fn(_candidates).on_conflict_do_nothing(index_elements=[_candidates.c.worker_id]),
+        [{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids],
     )
     rows = await session.scalars(
         select(Candidate)
