@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from services.matching.ranking import refresh_ranks_many
 from services.matching.service import take_standing
 
 _candidates = Candidate.__table__
+_certificates = CandidateCertificate.__table__
 
 
 async def ensure_candidates(
@@ -78,25 +79,28 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
     )
     now = utcnow()
     touched: dict[uuid.UUID, Candidate] = {}
-    added = 0
+    rows: list[dict[str, object]] = []
     for certificate in issued:
         if certificate.certificate_id in known:
             continue
         known.add(certificate.certificate_id)
-        added += 1
-        session.add(
-            CandidateCertificate(
-                certificate_id=certificate.certificate_id,
-                worker_id=certificate.worker_id,
-                number=certificate.number,
-                kind=certificate.kind,
-                track=certificate.track,
-                issued_at=certificate.issued_at,
-                valid_until=certificate.valid_until,
-                recorded_at=now,
-            )
+        rows.append(
+            {
+                "certificate_id": certificate.certificate_id,
+                "worker_id": certificate.worker_id,
+                "number": certificate.number,
+                "kind": certificate.kind,
+                "track": certificate.track,
+                "issued_at": certificate.issued_at,
+                "valid_until": certificate.valid_until,
+                "recorded_at": now,
+            }
         )
         touched[certificate.worker_id] = _touched(candidates[certificate.worker_id], now)
+    added = len(rows)
+    if rows:
+        # One cached INSERT for the whole batch (Core: nothing for the unit of work to track).
+        await session.execute(insert(_certificates), rows)
     await session.flush()
     await refresh_ranks_many(session, list(touched.values()))
     return added
