@@ -33,6 +33,7 @@ from services.credit.numbers import SERIES, format_number, local_date
 from services.credit.service import TRAINING, TRAINING_VALIDITY_YEARS, add_years, certificate_issued
 from services.credit.sql import insert_for
 from services.kit.ids import new_id
+from services.kit.one_of import one_of
 from services.kit.outbox import publish_many
 from services.kit.types import utcnow
 
@@ -58,7 +59,7 @@ async def issue_for_completions(
         (
             await session.scalars(
                 select(TrainingCompletion.enrollment_id).where(
-                    TrainingCompletion.enrollment_id.in_(enrollments)
+                    one_of(session, TrainingCompletion.enrollment_id, enrollments)
                 )
             )
         ).all()
@@ -67,7 +68,9 @@ async def issue_for_completions(
     passed = [c for c in fresh if c.passed]
     if passed and await session.scalar(
         select(Certificate.id)
-        .where(Certificate.enrollment_id.in_([uuid.UUID(c.enrollment_id) for c in passed]))
+        .where(
+            one_of(session, Certificate.enrollment_id, [uuid.UUID(c.enrollment_id) for c in passed])
+        )
         .limit(1)
     ):
         return False
@@ -121,7 +124,9 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
     with_card = set(
         (
             await session.scalars(
-                select(HomeServiceCard.worker_id).where(HomeServiceCard.worker_id.in_(worker_ids))
+                select(HomeServiceCard.worker_id).where(
+                    one_of(session, HomeServiceCard.worker_id, worker_ids)
+                )
             )
         ).all()
     )
@@ -129,7 +134,9 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
         facts.worker_id
         for facts in (
             await session.scalars(
-                select(CardWorkerFacts).where(CardWorkerFacts.worker_id.in_(worker_ids))
+                select(CardWorkerFacts).where(
+                    one_of(session, CardWorkerFacts.worker_id, worker_ids)
+                )
             )
         ).all()
     }
@@ -193,7 +200,7 @@ async def _record_certificates(
         for p in (
             await session.scalars(
                 select(CreditParty)
-                .where(CreditParty.party_id.in_(party_ids))
+                .where(one_of(session, CreditParty.party_id, party_ids))
                 .execution_options(populate_existing=True)
             )
         ).all()
@@ -234,7 +241,7 @@ async def _open_files(
     existing = set(
         (
             await session.scalars(
-                select(CreditParty.party_id).where(CreditParty.party_id.in_(party_ids))
+                select(CreditParty.party_id).where(one_of(session, CreditParty.party_id, party_ids))
             )
         ).all()
     )
@@ -271,7 +278,7 @@ async def _open_files(
     parties = (
         await session.scalars(
             select(CreditParty)
-            .where(CreditParty.party_id.in_(missing))
+            .where(one_of(session, CreditParty.party_id, missing))
             .execution_options(populate_existing=True)
         )
     ).all()

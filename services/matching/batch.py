@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit.one_of import one_of
 from services.kit.types import utcnow
 from services.matching.models import Candidate, CandidateCertificate
 from services.matching.ranking import refresh_ranks_many
@@ -46,7 +47,7 @@ async def ensure_candidates(
     )
     rows = await session.scalars(
         select(Candidate)
-        .where(Candidate.worker_id.in_(ids))
+        .where(one_of(session, Candidate.worker_id, ids))
         .order_by(Candidate.worker_id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -72,7 +73,11 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
         (
             await session.scalars(
                 select(CandidateCertificate.certificate_id).where(
-                    CandidateCertificate.certificate_id.in_([c.certificate_id for c in issued])
+                    one_of(
+                        session,
+                        CandidateCertificate.certificate_id,
+                        [c.certificate_id for c in issued],
+                    )
                 )
             )
         ).all()
