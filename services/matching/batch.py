@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.kit.one_of import one_of
 from services.kit.types import utcnow
@@ -26,6 +27,12 @@ from services.matching.service import take_standing
 
 _candidates = Candidate.__table__
 _certificates = CandidateCertificate.__table__
+#: ``service._touch`` for many candidates at once (executed with one parameter set each).
+_BUMP = (
+    update(_candidates)
+    .where(_candidates.c.worker_id == bindparam("w"))
+    .values(version=bindparam("v"), updated_at=bindparam("u"))
+)
 
 
 async def ensure_candidates(
@@ -83,7 +90,7 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
         ).all()
     )
     now = utcnow()
-    touched: dict[uuid.UUID, Candidate] = {}
+    bumps: dict[uuid.UUID, int] = {}  # new certificates per worker: one version each
     rows: list[dict[str, object]] = []
     for certificate in issued:
         if certificate.certificate_id in known:
@@ -101,13 +108,24 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
                 "recorded_at": now,
             }
         )
-        touched[certificate.worker_id] = _touched(candidates[certificate.worker_id], now)
+        bumps[certificate.worker_id] = bumps.get(certificate.worker_id, 0) + 1
     added = len(rows)
     if rows:
-        # One cached INSERT for the whole batch (Core: nothing for the unit of work to track).
+        # One cached INSERT and one UPDATE for the whole batch (Core: nothing for the unit of
+        # work to track); the loaded candidates take the new versions as their stored state.
         await session.execute(insert(_certificates), rows)
-    await session.flush()
-    await refresh_ranks_many(session, list(touched.values()))
+        await session.execute(
+            _BUMP,
+            [
+                {"w": worker_id, "v": candidates[worker_id].version + n, "u": now}
+                for worker_id, n in bumps.items()
+            ],
+        )
+        for worker_id, n in bumps.items():
+            candidate = candidates[worker_id]
+            set_committed_value(candidate, "version", candidate.version + n)
+            set_committed_value(candidate, "updated_at", now)
+    await refresh_ranks_many(session, [candidates[w] for w in bumps])
     return added
 
 
