@@ -275,14 +275,25 @@ async def _open_files(
         )
     ).all()
     opened = {row[0] for row in inserted}
-    parties = (
-        await session.scalars(
-            select(CreditParty)
-            .where(one_of(session, CreditParty.party_id, missing))
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    by_id = {p.party_id: p for p in parties}
+    # The files' events from the values just inserted (no need to load the rows back: the
+    # caller loads every worker's file once, for the recompute).
     await publish_many(
-        session, [credit_files._level_event(by_id[p], None, None) for p in missing if p in opened]
+        session,
+        [
+            credit_files._level_event(
+                credit_files.PartyState(
+                    party_id=p,
+                    party_kind="worker",
+                    score=score,
+                    level=level,
+                    policy_version=policy.version,
+                    computed_at=now,
+                    explanation=[],
+                ),
+                None,
+                None,
+            )
+            for p in missing
+            if p in opened
+        ],
     )
