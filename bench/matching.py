@@ -73,6 +73,7 @@ def _rows(rng: random.Random, start: int, count: int, policy: Policy) -> dict[st
             "preferred_cities": rng.choice([None, ["guangzhou"], ["shenzhen", "hong_kong"]]),
             "expected_pay_min": rng.choice([None, 4000, 6000, 9000]),
             "accepts_live_in": rng.choice([None, True, False]),
+            "list_status": None,
             "version": 1,
             "created_at": NOW,
             "updated_at": NOW,

@@ -19,9 +19,10 @@ from contracts.credit import (
     InsuranceRenewalDue,
 )
 from contracts.envelope import CloudEvent, EventData
-from contracts.matching import EngagementFinished, EngagementStarted
+from contracts.matching import EngagementFinished, EngagementStarted, JobChanged
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgreementChanged,
     CompanyRegistered,
     ConsentChanged,
     EmployerRegistered,
@@ -46,6 +47,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     InstitutionRegistered,
     EmployerRegistered,
     PartnerRegistered,
+    AgreementChanged,
     EnrollmentCompleted,
     CompetitionAwarded,
     CertificateIssued,
@@ -61,6 +63,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     WorkerRatingChanged,
     EngagementStarted,
     EngagementFinished,
+    JobChanged,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventData]] = {m.event_type: m for m in ALL_EVENTS}

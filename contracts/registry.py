@@ -276,3 +276,38 @@ class PartnerRegistered(AggregateEvent):
     city: City = Field(description="City the partner is based in")
     kind: PartnerKind = Field(description="What kind of partner it is")
     registered_at: AwareDatetime = Field(description="When the partner was registered")
+
+
+#: An agreement's standing: ``active`` (in force between valid_from and valid_until),
+#: ``revoked`` by an officer (grants nothing, for good), ``agency_suspended`` (grants nothing
+#: while its agency is suspended; back to ``active`` when it is reactivated).
+AgreementStatus = Literal["active", "revoked", "agency_suspended"]
+
+#: A dataset name of the exchange catalogue (workers, certificates, hires …).
+DatasetName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_-]*$")]
+#: A field name of a dataset.
+DatasetField = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class AgreementChanged(AggregateEvent):
+    """A data-sharing agreement with a government agency was made, revoked, or its agency was
+    suspended or reactivated; carries the agreement's whole state. Services that serve the
+    agency a dataset keep it and decide at every read what the agency may receive: only while
+    the status is ``active`` and now is within [valid_from, valid_until), only the fields named."""
+
+    event_type = "jiasao.registry.agreement.changed.v1"
+    subject = "registry.agreement.changed"
+    producer = "registry"
+    aggregate_field = "agreement_id"
+
+    agreement_id: Id = Field(description="Id of the agreement")
+    agency_id: Id = Field(description="The agency (token party_id of its OAuth clients)")
+    datasets: dict[DatasetName, list[DatasetField]] = Field(
+        description="Dataset → the fields of it the agency may receive or send"
+    )
+    purpose: str = Field(min_length=1, max_length=500, description="Purpose of the exchange")
+    retention_days: int = Field(ge=1, le=3650, description="How long the agency may keep data")
+    valid_from: AwareDatetime = Field(description="Start of validity")
+    valid_until: AwareDatetime = Field(description="End of validity (exclusive)")
+    status: AgreementStatus = Field(description="Standing after the change")
+    changed_at: AwareDatetime = Field(description="When it changed (orders the changes)")

@@ -157,6 +157,10 @@ def _db_env(service: str) -> list[dict[str, Any]]:
     return [secret_env(f"{service.upper()}_DATABASE_URL", f"jiasao-{service}", "database-url")]
 
 
+#: Services besides the registry that sign exchanged data with the exchange key.
+EXCHANGE_SIGNERS = ("credit", "matching")
+
+
 def service_env(service: str) -> list[dict[str, Any]]:
     env = [
         {"name": f"{service.upper()}_HOST", "value": "0.0.0.0"},
@@ -173,9 +177,10 @@ def service_env(service: str) -> list[dict[str, Any]]:
         # ... and signs exchanged data (feed pages, exports) with the exchange key beside it.
         env.append({"name": "JIASAO_EXCHANGE_KEYS_FILE", "value": f"{JWT_DIR}/exchange_keys.json"})
         env.append({"name": "JIASAO_JWKS_URL", "value": ""})
-    if service == "matching":
-        # Matching signs what it exchanges with the employment platforms with the same
-        # exchange key (only that file of the Secret is mounted: not the token keys).
+    if service in EXCHANGE_SIGNERS:
+        # Matching (employment platforms, hires feed) and credit (its change feeds) sign what
+        # they exchange with the same exchange key (only that file of the Secret is mounted:
+        # not the token keys).
         env.append({"name": "JIASAO_EXCHANGE_KEYS_FILE", "value": f"{JWT_DIR}/exchange_keys.json"})
     return env
 
@@ -228,7 +233,7 @@ def deployment(name: str, component: str) -> Manifest:
         volumes.append(
             {"name": "jwt", "secret": {"secretName": "jiasao-jwt", "defaultMode": 0o400}}
         )
-    if name == "matching":
+    if name in EXCHANGE_SIGNERS:
         container["volumeMounts"].append({"name": "jwt", "mountPath": JWT_DIR, "readOnly": True})
         volumes.append(
             {

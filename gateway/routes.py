@@ -37,6 +37,9 @@ ROUTES: tuple[Route, ...] = _table(
     (r"^/api/v1/workers/[^/]+/certificates(/|$)", "credit"),
     (r"^/api/v1/workers/[^/]+/credit(/|$)", "credit"),
     (r"^/api/v1/workers/[^/]+/rating(/|$)", "rating"),
+    # Change feeds served by the services owning the data (the registry serves the others).
+    (r"^/api/v1/feeds/(certificates|cards|credit-levels|credit-lists)$", "credit"),
+    (r"^/api/v1/feeds/(jobs|hires)$", "matching"),
     (
         r"^/api/v1/(workers|companies|institutions|employers|partners|accounts|auth"
         r"|imports|exports|me|agencies|feeds)(/|$)",

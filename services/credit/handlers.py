@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
-from contracts.registry import ConsentChanged, EmploymentChanged, WorkerRegistered, WorkerUpdated
+from contracts.registry import (
+    AgreementChanged,
+    ConsentChanged,
+    EmploymentChanged,
+    WorkerRegistered,
+    WorkerUpdated,
+)
 from contracts.training import CompetitionAwarded, EnrollmentCompleted
 from services.credit import batch
 from services.credit.access import record_consent
@@ -18,6 +24,8 @@ from services.credit.files import service as credit_files
 from services.credit.files.handlers import SUBSCRIPTIONS as FILE_SUBSCRIPTIONS
 from services.credit.service import certificate_issued, record_award, record_completion
 from services.credit.workers import record_employment, upsert_worker
+from services.kit.agreements import TABLE as AGREEMENTS_TABLE
+from services.kit.agreements import handle_agreement_changed
 from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
 
@@ -126,6 +134,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     ),
     Subscription("credit-employment", [EmploymentChanged.subject], handle_employment_changed),
     Subscription("credit-consents", [ConsentChanged.subject], handle_consent_changed),
+    # Agencies' data-sharing agreements: what each may read of credit's feeds (issue 14).
+    Subscription("credit-agreements", [AgreementChanged.subject], handle_agreement_changed),
     *FILE_SUBSCRIPTIONS,
 )
 
@@ -135,4 +145,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
     ReadModel("workers", ("credit-workers",), ("credit_workers",), "names on certificates"),
     ReadModel("employment", ("credit-employment",), ("credit_employment",), "who employs whom"),
     ReadModel("consents", ("credit-consents",), ("credit_consents",), "partners' read consents"),
+    ReadModel(
+        "agreements", ("credit-agreements",), (AGREEMENTS_TABLE,), "agencies' sharing agreements"
+    ),
 )

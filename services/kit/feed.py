@@ -63,6 +63,9 @@ class FeedSource:
     id_field: str
     #: The record's fields from the event's data (default: every field but the id).
     project: Projector | None = None
+    #: The entry's kind from the event's data, when one event type makes either (a level's
+    #: first computation is an ``upsert``, its recomputations ``correction``s); else ``op``.
+    op_of: Callable[[dict[str, Any]], Op] | None = None
 
     def record(self, data: dict[str, Any]) -> dict[str, Any]:
         if self.project is not None:
@@ -105,7 +108,7 @@ def rows_for(event_type: str, event_id: str, data: dict[str, Any]) -> list[dict[
     return [
         {
             "dataset": source.dataset,
-            "op": source.op,
+            "op": source.op if source.op_of is None else source.op_of(data),
             "record_id": str(data[source.id_field]),
             "event_id": event_id,
             "event_type": event_type,

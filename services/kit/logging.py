@@ -55,8 +55,13 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # uvicorn.access keeps the propagation uvicorn gave it: ``access_log=False`` (what our
+    # servers ask for) turns it off before the app factory runs, and switching it back on here
+    # wrote a JSON line per request (~30 us of CPU on a 300 us read). Requests are counted and
+    # timed by the metrics middleware instead.
+    logging.getLogger("uvicorn.access").handlers[:] = []
     # nats-py logs every reconnect attempt at error level; keep it, but quieter than ours.
     logging.getLogger("nats").setLevel(max(root.level, logging.WARNING))

@@ -29,7 +29,8 @@ def new_request_id() -> str:
 
 
 def new_traceparent() -> str:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    random = secrets.token_hex(24)  # one read of the system's randomness, not two
+    return f"00-{random[:32]}-{random[32:]}-01"
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -47,11 +48,20 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = header(scope, b"x-request-id")
+        # One pass over the headers for the three this middleware reads (first one wins).
+        incoming: str | None = None
+        trace: str | None = None
+        accept_language: str | None = None
+        for key, value in scope.get("headers", ()):
+            if key == b"x-request-id" and incoming is None:
+                incoming = value.decode("latin-1")
+            elif key == b"traceparent" and trace is None:
+                trace = value.decode("latin-1")
+            elif key == b"accept-language" and accept_language is None:
+                accept_language = value.decode("latin-1")
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
-        trace = header(scope, b"traceparent")
         traceparent = trace if trace and _TRACEPARENT.match(trace) else new_traceparent()
-        language = negotiate(header(scope, b"accept-language"))
+        language = negotiate(accept_language)
         token_language = language_var.set(language)
         token_id = request_id_var.set(request_id)
         token_trace = traceparent_var.set(traceparent)

@@ -86,3 +86,25 @@ def exchange_tables_downgrade() -> None:
     op.drop_index("ix_kit_feed_record", table_name="kit_feed")
     op.drop_index("ix_kit_feed_dataset_seq", table_name="kit_feed")
     op.drop_table("kit_feed")
+
+
+def agreements_table_upgrade() -> None:
+    """The read model of data-sharing agreements (:mod:`services.kit.agreements`)."""
+    op.create_table(
+        "kit_agency_agreements",
+        sa.Column("agreement_id", sa.String(length=36), primary_key=True),
+        sa.Column("agency_id", sa.String(length=36), nullable=False),
+        sa.Column("datasets", sa.Text(), nullable=False),
+        sa.Column("purpose", sa.String(length=500), nullable=False),
+        sa.Column("retention_days", sa.Integer(), nullable=False),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_kit_agency_agreements_agency_id", "kit_agency_agreements", ["agency_id"])
+
+
+def agreements_table_downgrade() -> None:
+    op.drop_index("ix_kit_agency_agreements_agency_id", table_name="kit_agency_agreements")
+    op.drop_table("kit_agency_agreements")

@@ -202,6 +202,8 @@ def _document_operation(method: str, path: str, operation: Json) -> None:
             continue
         if method == "get" and status == "200":
             headers.setdefault("ETag", copy.deepcopy(_HEADER_DOCS["ETag"]))
+        if method == "patch" and status == "200":  # the changed version: the next If-Match
+            headers.setdefault("ETag", copy.deepcopy(_HEADER_DOCS["ETag"]))
         if status == "201":
             headers.setdefault("Location", copy.deepcopy(_HEADER_DOCS["Location"]))
         if not headers:

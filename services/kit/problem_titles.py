@@ -99,6 +99,9 @@ PROBLEM_TITLES: dict[str, tuple[str, str, str]] = {
     "already-entered": ("Already entered", "已参加", "已參加"),
     "stage-too-early": ("Stage too early", "尚未到达该阶段", "尚未到達該階段"),
     "financing-transition": ("Financing step not allowed", "融资状态不可变更", "融資狀態不可變更"),
+    "no-base": ("Training base required", "请指定培训基地", "請指定培訓基地"),
+    "unknown-base": ("Unknown training base", "未知的培训基地", "未知的培訓基地"),
+    "referral-answered": ("Referral already answered", "项目推介已有答复", "項目推介已有答覆"),
     # Credit: files, cards, insurance.
     "no-credit-policy": ("No credit policy", "尚无信用政策", "尚無信用政策"),
     "no-card-policy": ("No card policy", "尚无服务证政策", "尚無服務證政策"),

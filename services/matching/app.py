@@ -19,7 +19,9 @@ from services.kit.signing import ExchangeSigner
 from services.kit.types import utcnow
 from services.matching import ranking
 from services.matching.api import router
-from services.matching.handlers import SUBSCRIPTIONS
+from services.matching.feeds import register_feeds
+from services.matching.feeds import router as feeds_router
+from services.matching.handlers import READ_MODELS, SUBSCRIPTIONS
 from services.matching.recruitment import (
     api_exchange,
     api_fairs,
@@ -72,6 +74,7 @@ def create_app(
     job_sweep_seconds: float = 60.0,
 ) -> FastAPI:
     platform = platform or PlatformSettings()
+    register_feeds()  # engagement events → the hires feed, appended with their outbox rows
 
     async def on_startup(ctx: ServiceContext) -> None:
         try:
@@ -93,8 +96,10 @@ def create_app(
             api_exchange.router,
             api_exchange.reads_router,
             statistics_router,
+            feeds_router,
         ],
         subscriptions=SUBSCRIPTIONS,
+        read_models=READ_MODELS,
         title="Jiasao matching",
         description="Candidates, jobs and ranked matches with reasons, applications, offers and "
         "engagements, recruitment fairs, and signed partner webhooks.",

@@ -17,8 +17,17 @@ from contracts.credit import (
 )
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
-from contracts.registry import ConsentChanged, WorkerRegistered, WorkerStatusChanged, WorkerUpdated
+from contracts.registry import (
+    AgreementChanged,
+    ConsentChanged,
+    WorkerRegistered,
+    WorkerStatusChanged,
+    WorkerUpdated,
+)
+from services.kit.agreements import TABLE as AGREEMENTS_TABLE
+from services.kit.agreements import handle_agreement_changed
 from services.kit.inbox import Subscription
+from services.kit.read_models import ReadModel
 from services.matching import batch, service
 
 
@@ -231,4 +240,16 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("matching-ratings", [WorkerRatingChanged.subject], handle_rating_changed),
     Subscription("matching-worker-status", [WorkerStatusChanged.subject], handle_status_changed),
     Subscription("matching-consents", [ConsentChanged.subject], handle_consent_changed),
+    # Agencies' data-sharing agreements: what each may read of matching's feeds (issue 14).
+    Subscription("matching-agreements", [AgreementChanged.subject], handle_agreement_changed),
+)
+
+#: Rebuilt with ``python -m services.matching rebuild <name>`` (services.kit.read_models).
+READ_MODELS: tuple[ReadModel, ...] = (
+    ReadModel(
+        "agreements",
+        ("matching-agreements",),
+        (AGREEMENTS_TABLE,),
+        "agencies' sharing agreements",
+    ),
 )

@@ -14,13 +14,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.errors import Problem
 from services.kit.memo import memoised
 from services.matching.models import Candidate, CandidateCertificate, MatchingPolicy
+
+#: Points of the red list in versions stored before the factor existed (issue 7: a red-listed
+#: worker ranks first): above the most every other factor together gives under version 1.
+RED_LIST_POINTS = 200.0
+
+#: The match reason of a red-listed worker (the guarantee mark).
+RED_LIST_FACTOR = "red_list"
 
 
 class Weights(BaseModel):
@@ -39,10 +46,36 @@ class Weights(BaseModel):
     preferred_city: float = Field(ge=0, description="The job's city is one the worker prefers")
     language_full: float = Field(ge=0, description="Speaks every language the job asks for")
     pay_fit: float = Field(ge=0, description="Job pays at least the worker's stated minimum")
+    red_list: float = Field(
+        RED_LIST_POINTS,
+        ge=0,
+        description="A worker on credit's 诚信红名单 (guarantee mark): more than all other "
+        f"factors together, so they rank first. Versions stored before it take {RED_LIST_POINTS}",
+    )
     blocked_card_statuses: list[str] = Field(description="Card colours that exclude a worker")
     blocked_list_statuses: list[str] = Field(description="Lists that exclude a worker")
     excluded_worker_statuses: list[str] = Field(description="Registry statuses that exclude")
     consent_scope: str = Field(description="Consent a partner poster needs from the worker")
+
+    @model_validator(mode="after")
+    def _red_list_ranks_first(self) -> Weights:
+        if self.red_list and self.red_list <= self.max_other_points():
+            raise ValueError(
+                f"red_list must be 0 or above {self.max_other_points()}, the most all other "
+                "factors give together, so that a red-listed worker ranks first"
+            )
+        return self
+
+    def max_other_points(self) -> float:
+        """The most every factor but ``red_list`` can give together."""
+        return (
+            self.stars_per_star * 5
+            + max([self.credit_unknown, *self.credit_level.values()])
+            + self.certificate_in_track
+            + self.certificate_other * self.certificate_other_max
+            + self.experience_per_engagement * self.experience_max
+            + self.max_job_bonus("zhaoqing", True)
+        )
 
     def max_job_bonus(self, city: str, has_languages: bool) -> float:
         """The most the job-dependent factors can add for a job in ``city``."""
@@ -116,6 +149,10 @@ def base_reasons(
     """The job-independent factors. ``as_of`` None counts every certificate as valid (the
     precomputed upper bound); a date counts only those valid on it."""
     reasons: list[Reason] = []
+    if candidate.list_status == "red" and weights.red_list:
+        reasons.append(
+            Reason(RED_LIST_FACTOR, weights.red_list, "诚信红名单: trustworthy, guarantee mark")
+        )
     if candidate.stars:
         reasons.append(
             Reason(
@@ -210,6 +247,8 @@ def base_points(
     scores every contender with this and explains only the results (tests hold the two
     equal)."""
     points: float = 0
+    if candidate.list_status == "red":
+        points += weights.red_list
     if candidate.stars:
         points += weights.stars_per_star * candidate.stars
     level = candidate.credit_level

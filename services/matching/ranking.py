@@ -211,6 +211,7 @@ _SCORED_COLUMNS = (
     Candidate.languages,
     Candidate.preferred_cities,
     Candidate.expected_pay_min,
+    Candidate.list_status,
 )
 
 

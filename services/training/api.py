@@ -182,8 +182,9 @@ async def enroll(
 ) -> EnrollmentOut:
     """Enrol a worker in a course: a seat while the course has one, else its waiting list.
 
-    A refresher course needs an earlier passed course in its track; a worker of a target group
-    trains free where the course says so. Officers enrol anyone; institution staff enrol
+    A refresher course needs an earlier certificate in its track (a passed course here, or a
+    training certificate credit issued); a worker of a target group trains free where the
+    course says so. Officers enrol anyone; institution staff enrol
     workers in their own institution's courses; a worker enrols only
     themself (``worker_id`` may then be left out).
     """

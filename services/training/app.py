@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from contracts.credit import CertificateIssued
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
     EmploymentChanged,
@@ -21,6 +22,7 @@ from services.training.bases.api import router as bases_router
 from services.training.competitions.api import router as competitions_router
 from services.training.handlers import (
     READ_MODELS,
+    handle_certificate_event,
     handle_employment_event,
     handle_institution_event,
     handle_rating_event,
@@ -78,6 +80,12 @@ def create_app(
                 name="training-ratings",
                 subjects=[WorkerRatingChanged.subject],
                 handler=handle_rating_event,
+            ),
+            # Certificates credit issued: the lifelong skills record lists them.
+            Subscription(
+                name="training-certificates",
+                subjects=[CertificateIssued.subject],
+                handler=handle_certificate_event,
             ),
         ],
         read_models=READ_MODELS,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.credit import CertificateIssued
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
@@ -19,6 +20,7 @@ from contracts.registry import (
 from services.kit.read_models import ReadModel
 from services.training.apprenticeships.service import upsert_rating
 from services.training.workers import (
+    record_certificate,
     set_status,
     upsert_employment,
     upsert_institution,
@@ -106,6 +108,16 @@ async def handle_institution_event(
     )
 
 
+async def handle_certificate_event(
+    session: AsyncSession, envelope: CloudEvent[Any], data: EventData
+) -> None:
+    """Keep ``known_certificates``: every certificate credit issued to a worker, for the
+    skills record (a redelivered or re-published certificate is kept once, by its id)."""
+    if not isinstance(data, CertificateIssued):
+        return
+    await record_certificate(session, data)
+
+
 #: What training knows from other services, rebuilt with ``python -m services.training rebuild
 #: <name>`` (services.kit.read_models). Both worker consumers write ``known_workers``.
 READ_MODELS: tuple[ReadModel, ...] = (
@@ -118,4 +130,10 @@ READ_MODELS: tuple[ReadModel, ...] = (
     ReadModel("employments", ("training-employments",), ("known_employments",)),
     ReadModel("institutions", ("training-institutions",), ("known_institutions",)),
     ReadModel("ratings", ("training-ratings",), ("known_ratings",), "published stars (mentors)"),
+    ReadModel(
+        "certificates",
+        ("training-certificates",),
+        ("known_certificates",),
+        "certificates credit issued (skills record)",
+    ),
 )

@@ -235,3 +235,21 @@ class KnownInstitution(Base):
     level: Mapped[str] = mapped_column(String(40))
     tracks: Mapped[list[str]] = mapped_column(JSON)
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KnownCertificate(Base):
+    """Certificates credit issued to workers (training, home-service, 技术能手), from
+    ``credit.certificate.issued``: the skills record lists them beside the training that
+    earned them."""
+
+    __tablename__ = "known_certificates"
+
+    certificate_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    track: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    course_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -1,8 +1,10 @@
 """The lifelong skills record (终身技能提升档案): one time-ordered view of everything a worker did
 in training — enrolments, sessions attended, exams, apprenticeship months, completions,
-withdrawals, competition entries and awards — for the worker themself and the programme's officers.
+withdrawals, competition entries and awards, the certificates credit issued, business projects
+and their 众创杯 entries — for the worker themself and the programme's officers.
 
-Built from training's own tables at read time, so it is always as current as they are.
+Built at read time from training's own tables and its read model of credit's certificates
+(``known_certificates``, from credit.certificate.issued), so it is as current as they are.
 """
 
 from __future__ import annotations
@@ -14,8 +16,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.training.apprenticeships.models import Apprenticeship, ApprenticeshipProgress
 from services.training.competitions.models import Competition, CompetitionEntry
-from services.training.models import Attendance, Course, CourseSession, Enrollment, ExamAttempt
+from services.training.models import (
+    Attendance,
+    Course,
+    CourseSession,
+    Enrollment,
+    ExamAttempt,
+    KnownCertificate,
+)
 from services.training.schemas import SkillsRecordItem
+from services.training.ventures.models import ContestEntry, Venture
+
+#: What a certificate certifies, when it names no course training knows.
+CERTIFICATE_TITLES = {
+    "training": "培训合格证书",
+    "home_service": "居家上门服务证",
+    "skill_title": "肇庆市技术能手",
+}
 
 
 async def skills_record(session: AsyncSession, worker_id: uuid.UUID) -> list[SkillsRecordItem]:
@@ -133,5 +150,74 @@ async def skills_record(session: AsyncSession, worker_id: uuid.UUID) -> list[Ski
                     **common,
                 )
             )
+    items.extend(await _certificates(session, worker_id, courses))
+    items.extend(await _ventures(session, worker_id))
     items.sort(key=lambda i: (i.at, i.kind))
+    return items
+
+
+async def _certificates(
+    session: AsyncSession, worker_id: uuid.UUID, courses: dict[uuid.UUID, Course]
+) -> list[SkillsRecordItem]:
+    items = []
+    for cert in await session.scalars(
+        select(KnownCertificate).where(KnownCertificate.worker_id == worker_id)
+    ):
+        course = courses.get(cert.enrollment_id) if cert.enrollment_id else None
+        items.append(
+            SkillsRecordItem(
+                at=cert.issued_at,
+                kind="certificate_issued",
+                title=course.title if course else CERTIFICATE_TITLES.get(cert.kind, cert.kind),
+                track=cert.track,  # type: ignore[arg-type]
+                training_type=course.training_type if course else None,  # type: ignore[arg-type]
+                enrollment_id=cert.enrollment_id,
+                course_id=cert.course_id,
+                certificate_id=cert.certificate_id,
+                certificate_number=cert.number,
+                certificate_kind=cert.kind,  # type: ignore[arg-type]
+                valid_until=cert.valid_until,
+            )
+        )
+    return items
+
+
+async def _ventures(session: AsyncSession, worker_id: uuid.UUID) -> list[SkillsRecordItem]:
+    """The worker's business projects and their 众创杯 entries (entrepreneurship support)."""
+    items = []
+    projects = {
+        v.id: v
+        for v in await session.scalars(select(Venture).where(Venture.worker_id == worker_id))
+    }
+    for venture in projects.values():
+        items.append(
+            SkillsRecordItem(
+                at=venture.created_at,
+                kind="venture_started",
+                title=venture.name,
+                venture_id=venture.id,
+            )
+        )
+    if not projects:
+        return items
+    for entry in await session.scalars(
+        select(ContestEntry).where(ContestEntry.venture_id.in_(projects))
+    ):
+        common = {
+            "title": projects[entry.venture_id].name,
+            "venture_id": entry.venture_id,
+            "contest_year": entry.contest_year,
+        }
+        items.append(
+            SkillsRecordItem(at=entry.entered_at, kind="venture_contest_entered", **common)
+        )
+        if entry.judged_at is not None:
+            items.append(
+                SkillsRecordItem(
+                    at=entry.judged_at,
+                    kind="venture_contest_judged",
+                    result=entry.result,
+                    **common,
+                )
+            )
     return items

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from contracts.common import County, Language, Track
+from contracts.credit import CertificateKind
 from contracts.training import TrainingType
 from services.kit.strict import WholeNumber
 
@@ -88,8 +89,8 @@ class CourseCreate(BaseModel):
         description="Training institution running the course. Institution staff may leave it "
         "out (it is their own) or name their own; officers may name any, or none.",
     )
-    capacity: int | None = Field(
-        None, strict=True, ge=1, le=10000, description="Seats; beyond them workers wait"
+    capacity: WholeNumber | None = Field(
+        None, ge=1, le=10000, description="Seats; beyond them workers wait"
     )
     tuition_fee: float = Field(0, strict=True, ge=0, le=1_000_000, description="Tuition in yuan")
     free_for_target_groups: bool = Field(
@@ -231,6 +232,10 @@ SkillsRecordKind = Literal[
     "competition_entered",
     "competition_ranked",
     "technical_expert_awarded",
+    "certificate_issued",
+    "venture_started",
+    "venture_contest_entered",
+    "venture_contest_judged",
 ]
 
 
@@ -240,8 +245,11 @@ class SkillsRecordItem(BaseModel):
     at: datetime = Field(description="When it was recorded")
     on: date | None = Field(None, description="Day of the session or exam")
     kind: SkillsRecordKind
-    title: str = Field(description="Course or competition title")
-    track: Track
+    title: str = Field(
+        description="Course, competition or business project title; for a certificate its "
+        "course's title, or what it certifies"
+    )
+    track: Track | None = Field(None, description="Track, where the item has one")
     training_type: TrainingType | None = None
     enrollment_id: uuid.UUID | None = None
     course_id: uuid.UUID | None = None
@@ -252,6 +260,13 @@ class SkillsRecordItem(BaseModel):
     attempt: int | None = None
     rank: int | None = None
     rules_version: int | None = None
+    certificate_id: uuid.UUID | None = None
+    certificate_number: str | None = Field(None, description="e.g. ZQJS-2026-000123")
+    certificate_kind: CertificateKind | None = None
+    valid_until: date | None = Field(None, description="A certificate's last valid day")
+    venture_id: uuid.UUID | None = None
+    contest_year: int | None = Field(None, description="Year of the 众创杯 entered")
+    result: str | None = Field(None, description="众创杯 result: finalist, winner, eliminated")
 
 
 class SkillsRecord(BaseModel):

@@ -21,6 +21,7 @@ from services.training.models import (
     CompletionRule,
     Course,
     Enrollment,
+    KnownCertificate,
     KnownWorker,
 )
 from services.training.schemas import CourseCreate, RulesCreate
@@ -232,7 +233,9 @@ async def _has_seat(session: AsyncSession, course: Course) -> bool:
 async def _require_earlier_pass(
     session: AsyncSession, course: Course, worker_id: uuid.UUID
 ) -> None:
-    """A refresher (回炉) course needs an earlier passed completion in the same track."""
+    """A refresher (回炉) course needs an earlier certificate in the same track: a passed
+    completion here, or a training certificate credit issued in the track (one from before
+    this course's records, e.g. a certificate brought into the platform)."""
     earlier = await session.scalar(
         select(Enrollment.id)
         .join(Course, Course.id == Enrollment.course_id)
@@ -243,6 +246,16 @@ async def _require_earlier_pass(
         )
         .limit(1)
     )
+    if earlier is None:
+        earlier = await session.scalar(
+            select(KnownCertificate.certificate_id)
+            .where(
+                KnownCertificate.worker_id == worker_id,
+                KnownCertificate.kind == "training",
+                KnownCertificate.track == course.track,
+            )
+            .limit(1)
+        )
     if earlier is None:
         raise Conflict(
             f"A refresher course needs an earlier passed course in the {course.track} track",

@@ -1,5 +1,5 @@
 """Training's read models of workers and institutions, fed by registry events (it never calls
-the registry)."""
+the registry), and of the certificates credit issued to workers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.credit import CertificateIssued
 from services.kit.types import utcnow
-from services.training.models import Course, KnownEmployment, KnownInstitution, KnownWorker
+from services.training.models import (
+    Course,
+    KnownCertificate,
+    KnownEmployment,
+    KnownInstitution,
+    KnownWorker,
+)
 
 
 def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
@@ -131,3 +138,24 @@ async def provider_verified(
         return False
     institution = await session.get(KnownInstitution, institution_id)
     return institution is not None and track in institution.tracks
+
+
+async def record_certificate(session: AsyncSession, data: CertificateIssued) -> None:
+    """Keep one row per certificate id (a certificate is issued once; redelivery, a
+    re-published event or a replay changes nothing)."""
+    stmt = (
+        dialect_insert(session, KnownCertificate)
+        .values(
+            certificate_id=uuid.UUID(data.certificate_id),
+            worker_id=uuid.UUID(data.worker_id),
+            number=data.certificate_number,
+            kind=data.kind,
+            track=data.track,
+            course_id=uuid.UUID(data.course_id) if data.course_id else None,
+            enrollment_id=uuid.UUID(data.enrollment_id) if data.enrollment_id else None,
+            issued_at=data.issued_at,
+            valid_until=data.valid_until,
+        )
+        .on_conflict_do_nothing(index_elements=["certificate_id"])
+    )
+    await session.execute(stmt)

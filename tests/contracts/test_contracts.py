@@ -259,6 +259,28 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "start_date": "2026-03-02",
         "started_at": AT,
     },
+    EVENTS_BY_SUBJECT["matching.job.changed"]: {
+        "job_id": OTHER,
+        "title": "住家保姆",
+        "track": "housekeeping",
+        "duties": ["cooking"],
+        "city": "zhaoqing",
+        "district": "duanzhou",
+        "live_in": True,
+        "schedule": "Mon-Sat",
+        "pay_min": 5000,
+        "pay_max": 6500,
+        "pay_period": "month",
+        "languages": ["cantonese"],
+        "certificate_required": True,
+        "min_stars": None,
+        "positions": 1,
+        "start_date": "2027-01-04",
+        "expires_at": None,
+        "status": "open",
+        "version": 1,
+        "changed_at": AT,
+    },
     EVENTS_BY_SUBJECT["matching.engagement.finished"]: {
         "engagement_id": OTHER,
         "job_id": COMPANY,
@@ -270,6 +292,17 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "start_date": "2026-03-02",
         "end_date": "2026-06-30",
         "finished_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.agreement.changed"]: {
+        "agreement_id": OTHER,
+        "agency_id": COMPANY,
+        "datasets": {"workers": ["name", "county"], "certificates": ["kind", "valid_until"]},
+        "purpose": "就业服务统计",
+        "retention_days": 365,
+        "valid_from": "2026-12-01T00:00:00+08:00",
+        "valid_until": "2027-12-01T00:00:00+08:00",
+        "status": "active",
+        "changed_at": AT,
     },
 }
 
@@ -365,7 +398,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 25
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 27
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.credit.files.policy import DEFAULT_RULES, Counted, CreditRules, explain
+from services.credit.files.policy import (
+    DEFAULT_RULES,
+    Counted,
+    CreditRules,
+    arithmetic,
+    explain,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -34,6 +40,20 @@ def test_explanation_sums_to_the_score_and_caps_count() -> None:
         == policy.base_score + sum(line["points"] for line in lines)
     )
     assert [line["capped"] for line in lines] == [False, False, True, True, False, False]
+    # Every line shows its arithmetic: weight × severity factor, 0 when capped.
+    lines = [arithmetic(policy, line) for line in lines]
+    assert [(line["weight"], line["factor"], line["points"]) for line in lines] == [
+        (1, 1, 1),
+        (1, 1, 1),
+        (1, 1, 0),
+        (1, 1, 0),
+        (-15, 3, -45),
+        (8, 1, 8),
+    ]
+    assert all(
+        line["points"] == (0 if line["capped"] else line["weight"] * line["factor"])
+        for line in lines
+    )
     assert level == "D"
     assert explain(policy, []) == (70, "B", [])
 

@@ -8,7 +8,8 @@ upheld complaint lowers the credit level and matching's score for the job falls 
 the job's matches and turns the home-service card red. The repair, refused before the policy's
 minimum period, is allowed once a new policy version shortens the period; its approval ends the
 black-list entry: the card is green again, and the worker is back in the matches at the
-recovered level and score.
+recovered level and score. An officer's red-list entry then gives the credit file the
+guarantee mark, and matching ranks the worker first with it (the ``red_list`` reason).
 """
 
 from __future__ import annotations
@@ -326,3 +327,30 @@ def test_credit_scenario_across_services(platform: Platform) -> None:
         assert poll(lambda: card("green"))["state"] == "active"
         public = httpx.get(f"{platform.gateway_url}/api/v1/blacklist", timeout=10).json()
         assert listed["public_code"] not in [p["public_code"] for p in public["items"]]
+        assert match()["guarantee_mark"] is False  # type: ignore[index]
+
+        # --- the red list (诚信红名单): an officer's entry with its legal basis; the credit
+        # file carries the guarantee mark, and matching ranks the worker first with it
+        red = ok(
+            api.post(
+                f"/api/v1/credit-files/worker/{worker_id}/list-entries",
+                json={
+                    "list_kind": "red",
+                    "legal_basis": "《肇庆市家政服务诚信品牌创建计划》",
+                    "reason": "Selected as a model worker",
+                },
+            ),
+            201,
+        )
+        assert poll(lambda: credit_file(guarantee_mark=True))["lists"][0]["id"] == red["id"]
+
+        def guaranteed() -> Any:
+            found = ok(api.get(f"/api/v1/jobs/{job_id}/matches", headers=employer))["items"]
+            return found if found and found[0]["guarantee_mark"] else None
+
+        [first, *_] = poll(guaranteed)
+        assert first["worker_id"] == worker_id
+        factors = {r["factor"]: r["points"] for r in first["reasons"]}
+        assert first["score"] == score_b + factors["red_list"]
+        public = httpx.get(f"{platform.gateway_url}/api/v1/redlist", timeout=10).json()
+        assert red["public_code"] in [p["public_code"] for p in public["items"]]

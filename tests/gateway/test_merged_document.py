@@ -75,6 +75,8 @@ def test_problems_and_headers_are_documented_as_sent() -> None:
             assert {"400", "409"} <= responses.keys()
         if method == "patch":
             assert "If-Match" in headers and {"412", "428"} <= responses.keys()
+            # The changed version's ETag comes back: the If-Match of the next change.
+            assert "ETag" in responses["200"]["headers"], (method, path)
         assert "Retry-After" in responses["429"]["headers"]
         if "201" in responses:
             assert "Location" in responses["201"]["headers"], (method, path)

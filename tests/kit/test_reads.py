@@ -294,3 +294,63 @@ async def test_a_disposed_database_reads_again(db: Database) -> None:
     await db.dispose()
     row = await db.fetch_one(BY_ID, probe_id=ROWS[0]["id"])
     assert row is not None and row.id == ROWS[0]["id"]
+
+
+POSTGRES_ONLY = pytest.mark.parametrize("backend", [b for b in backends() if b == "postgresql"])
+SLOW = ReadQuery(
+    select(probe.c.id).where(probe.c.id == bindparam("probe_id"), text("pg_sleep(0.2) IS NOT NULL"))
+)
+
+
+@POSTGRES_ONLY
+async def test_postgres_reads_share_at_most_max_size_connections(
+    db: Database, backend: str
+) -> None:
+    reader = db._reader
+    assert isinstance(reader, PostgresReader)
+    rows = await asyncio.gather(*(db.fetch_one(BY_ID, probe_id=r["id"]) for r in ROWS * 30))
+    assert [row.id for row in rows] == [r["id"] for r in ROWS * 30]
+    assert 1 <= len(reader._members) <= reader.max_size
+    assert not reader._waiters
+
+
+@POSTGRES_ONLY
+async def test_a_cancelled_postgres_read_leaks_no_connection(db: Database, backend: str) -> None:
+    reader = db._reader
+    assert isinstance(reader, PostgresReader)
+    # More slow reads than connections: some run, the others wait for a connection.
+    tasks = [
+        asyncio.create_task(db.fetch_one(SLOW, probe_id=ROWS[0]["id"]))
+        for _ in range(reader.max_size * 2)
+    ]
+    await asyncio.sleep(0.05)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert not reader._waiters
+    assert len(reader._members) <= reader.max_size
+    # Every place is usable again: max_size slow reads at once all finish.
+    rows = await asyncio.gather(
+        *(db.fetch_one(SLOW, probe_id=ROWS[0]["id"]) for _ in range(reader.max_size))
+    )
+    assert all(row is not None for row in rows)
+    assert len(reader._members) <= reader.max_size
+
+
+@POSTGRES_ONLY
+async def test_a_postgres_read_gives_up_waiting_for_a_connection(
+    db: Database, backend: str
+) -> None:
+    reader = db._reader
+    assert isinstance(reader, PostgresReader)
+    reader.acquire_timeout = 0.05
+    busy = [
+        asyncio.create_task(db.fetch_one(SLOW, probe_id=ROWS[0]["id"]))
+        for _ in range(reader.max_size)
+    ]
+    await asyncio.sleep(0.02)
+    with pytest.raises(TimeoutError):
+        await db.fetch_one(BY_ID, probe_id=ROWS[0]["id"])
+    assert all(row is not None for row in await asyncio.gather(*busy))
+    row = await db.fetch_one(BY_ID, probe_id=ROWS[0]["id"])
+    assert row is not None and row.id == ROWS[0]["id"]

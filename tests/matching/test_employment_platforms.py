@@ -6,6 +6,7 @@ by its own job id; without the agreement's scope it gets 403."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from tests.matching.matching_support import (
     consent_granted,
     worker_registered,
 )
+from tests.support.agency_feeds import agreement_applied, agreement_changed
 from tests.support.apps import context
 from tests.support.tokens import bearer
 
@@ -86,6 +88,16 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     client = matching.client
     platform, other = uuid.uuid4(), uuid.uuid4()
     agency = bearer("agency", platform, scopes=[*PULL, "import:jobs"])
+    # Their agreements, as the registry publishes them (matching checks them at every call).
+    everything = {name: list(fields) for name, fields in PULL_DATASETS.items()}
+    jobs_import = {"jobs-import": list(IMPORT_DATASETS["jobs-import"])}
+    for party, datasets in (
+        (platform, {**everything, **jobs_import}),
+        (other, {"jobs": everything["jobs"], **jobs_import}),
+    ):
+        made = agreement_changed(party, datasets)
+        await matching.publish(made)
+        await agreement_applied(matching.app, made)
 
     # Without the agreement's scopes: 403, for pulls and imports alike; nor may a partner.
     bare = bearer("agency", other, scopes=["feed:workers"])
@@ -255,3 +267,47 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     assert officer_view.json() == []
     # 3 imports + 4 by the other platform + 4 job pages + 2 worker pages; refusals: none.
     assert verdict.entries == 13
+
+
+async def test_pulls_follow_the_agreement_in_force(matching: MatchingHarness) -> None:
+    """Matching checks its read model of the agreements at every call: only the fields named,
+    and nothing once the agreement is revoked or has expired, whatever the token carries."""
+    client = matching.client
+    platform = uuid.uuid4()
+    agency = bearer("agency", platform, scopes=[*PULL, "import:jobs"])
+    employer = bearer("employer", uuid.uuid4())
+    posted = await client.post("/api/v1/jobs", json=_job(None), headers=employer)
+    assert posted.status_code == 201, posted.text
+    # The scopes but no agreement: 403 for pulls and imports.
+    for path in ("/api/v1/exchange/jobs", "/api/v1/exchange/available-workers"):
+        assert (await client.get(path, headers=agency)).status_code == 403
+    refused = await client.post("/api/v1/exchange/jobs", json={"jobs": [_job("A")]}, headers=agency)
+    assert refused.status_code == 403
+    made = agreement_changed(platform, {"jobs": ["title", "pay_min"]})
+    await matching.publish(made)
+    await agreement_applied(matching.app, made)
+    pulled = await client.get("/api/v1/exchange/jobs", headers=agency)
+    assert pulled.status_code == 200, pulled.text
+    assert pulled.json()["fields"] == ["title", "pay_min"]
+    assert [set(item) for item in pulled.json()["items"]] == [
+        {"id", "updated_at", "title", "pay_min"}
+    ]
+    # Not named: available workers and imports stay refused.
+    assert (
+        await client.get("/api/v1/exchange/available-workers", headers=agency)
+    ).status_code == 403
+    revoked = made.model_copy(
+        update={"status": "revoked", "changed_at": made.changed_at + timedelta(seconds=1)}
+    )
+    await matching.publish(revoked)
+    await agreement_applied(matching.app, revoked)
+    assert (await client.get("/api/v1/exchange/jobs", headers=agency)).status_code == 403
+    expired = agreement_changed(
+        platform,
+        {"jobs": ["title"]},
+        valid_until=made.changed_at - timedelta(seconds=1),
+        valid_from=made.changed_at - timedelta(days=10),
+    )
+    await matching.publish(expired)
+    await agreement_applied(matching.app, expired)
+    assert (await client.get("/api/v1/exchange/jobs", headers=agency)).status_code == 403

@@ -92,6 +92,10 @@ async def seed(db: Database, count: int) -> list[uuid.UUID]:
                     await service.apply_status(
                         session, worker, status="suspended", changed_at=at(3)
                     )
+                if rng.random() < 0.05:
+                    await service.apply_credit_standing(
+                        session, worker, changed_at=at(4), list_status="red"
+                    )
     return ids
 
 
@@ -175,6 +179,53 @@ async def test_a_suspension_or_the_black_list_takes_the_worker_out_of_the_orderi
     assert not await eligible()
 
 
+async def test_a_red_listed_worker_ranks_first_while_listed(matching_db: Database) -> None:
+    """Issue 7: a worker on credit's red list (诚信红名单) ranks above every other candidate,
+    whatever their stars, level and certificates, with the ``red_list`` reason (the guarantee
+    mark); when the entry ends they take their own place again."""
+    strong, weak = uuid.uuid4(), uuid.uuid4()
+    async with matching_db.write() as session:
+        for worker, county in ((strong, "gaoyao"), (weak, "other")):
+            await service.apply_registration(
+                session,
+                worker,
+                name="甲",
+                county=county,
+                tracks=["housekeeping"],
+                status="active",
+                registered_at=at(0),
+                languages=["cantonese", "mandarin"] if worker == strong else [],
+            )
+        await service.apply_rating(session, strong, year=2026, stars=5, changed_at=at(1))
+        await service.add_certificate(
+            session,
+            strong,
+            certificate_id=uuid.uuid4(),
+            number="ZQJS-2026-000001",
+            kind="training",
+            track="housekeeping",
+            issued_at=at(1),
+            valid_until=None,
+        )
+        await service.apply_credit_standing(session, strong, changed_at=at(2), credit_level="A")
+        await service.apply_credit_standing(session, weak, changed_at=at(2), credit_level="C")
+
+    async def ranked() -> list[tuple[uuid.UUID, list[str]]]:
+        async with matching_db.read() as session:
+            policy = await current_policy(session)
+            best, _ = await ranking.match_job(session, job(), policy, as_of=AS_OF, limit=5)
+        return [(s.worker_id, [r.factor for r in s.reasons]) for s in best]
+
+    assert [w for w, _ in await ranked()] == [strong, weak]
+    async with matching_db.write() as session:
+        await service.apply_credit_standing(session, weak, changed_at=at(3), list_status="red")
+    [(first, reasons), (second, _)] = await ranked()
+    assert (first, second) == (weak, strong) and "red_list" in reasons
+    async with matching_db.write() as session:
+        await service.apply_credit_standing(session, weak, changed_at=at(4), list_ended="red")
+    assert [w for w, _ in await ranked()] == [strong, weak]
+
+
 async def test_candidates_from_before_the_ordering_are_ranked_once(matching_db: Database) -> None:
     """What the app does at start: rank rows stored before the ordering existed; a candidate
     with no track has nothing to rank and is not picked again and again."""
@@ -200,6 +251,20 @@ async def test_candidates_from_before_the_ordering_are_ranked_once(matching_db: 
     assert [(r.worker_id, r.track, r.eligible) for r in ranks] == [
         (ranked_later, "elderly_care", True)
     ]
+
+
+def test_the_red_list_outweighs_every_other_factor_together() -> None:
+    """A red-listed worker ranks first: the policy refuses a ``red_list`` that other factors
+    could reach (0 turns the factor off)."""
+    from pydantic import ValidationError
+
+    from services.matching.policy import POLICY_V1, Weights
+
+    weights = Weights.model_validate(POLICY_V1)  # stored before the factor: the default
+    assert weights.red_list == 200 > weights.max_other_points() == 106
+    assert Weights.model_validate({**POLICY_V1, "red_list": 0}).red_list == 0
+    with pytest.raises(ValidationError, match="red_list must be 0 or above 106"):
+        Weights.model_validate({**POLICY_V1, "red_list": 106})
 
 
 def test_points_equal_the_reasons_totals() -> None:
@@ -233,6 +298,7 @@ def test_points_equal_the_reasons_totals() -> None:
             preferred_cities=rng.choice([None, [], ["shenzhen"], ["guangzhou", "zhaoqing"]]),
             languages=rng.choice([None, [], ["cantonese"], ["mandarin", "hakka"]]),
             expected_pay_min=rng.choice([None, 3000, 8000]),
+            list_status=rng.choice([None, "red", "black"]),
         )
         certificates = [
             SimpleNamespace(

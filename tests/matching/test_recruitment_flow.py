@@ -186,6 +186,24 @@ async def test_partner_posts_matches_hires_and_gets_signed_webhooks(
     ended = CreditListEntryRemoved(**listing, ended_at=at(32), end_reason="officer")
     await matching.send(ended)
     assert str(starry) in [i["worker_id"] for i in await matches()]
+    assert not any(i["guarantee_mark"] for i in await matches())
+    # On the red list (诚信红名单) the uncertified 5-star ranks first, with the guarantee mark;
+    # when the entry ends they take their own place again.
+    red_listing = {**listing, "entry_id": str(uuid.uuid4()), "list_kind": "red"}
+    red_listing["starts_at"] = at(32)
+    await matching.send(CreditListEntryAdded(**red_listing))
+    first, *rest = await matches()
+    assert (first["worker_id"], first["guarantee_mark"]) == (str(starry), True)
+    assert "red_list" in {r["factor"] for r in first["reasons"]}
+    assert first["score"] == sum(r["points"] for r in first["reasons"])
+    assert [i["worker_id"] for i in rest] == [str(certified)]
+    await matching.send(
+        CreditListEntryRemoved(**red_listing, ended_at=at(32), end_reason="period_ended")
+    )
+    assert [(i["worker_id"], i["guarantee_mark"]) for i in await matches()] == [
+        (str(certified), False),
+        (str(starry), False),
+    ]
     red = CardStatusChanged(
         card_id=str(uuid.uuid4()),
         worker_id=str(starry),

@@ -84,6 +84,7 @@ async def test_jobs_hiring_rules_jobs_for_me_and_a_fair(matching: MatchingHarnes
     }
     policy = await client.get("/api/v1/match-policy", headers=worker)
     assert policy.json()["version"] == 1 and policy.json()["weights"]["certificate_in_track"] == 15
+    assert policy.json()["weights"]["red_list"] == 200  # stored before the factor: its default
 
     # Jobs for me: both jobs, with reasons; refusing live-in drops the company's job.
     mine = await client.get(f"/api/v1/candidates/{worker_id}/jobs", headers=worker)

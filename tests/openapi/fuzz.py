@@ -105,6 +105,10 @@ RULES_NO_SCHEMA_STATES: dict[str, tuple[tuple[int, ...], str]] = {
     "POST /api/v1/apprenticeships": ((422,), "staff name the company"),
     "POST /api/v1/training-bases/policy": ((422,), "targets and benefit periods agree"),
     "POST /api/v1/ventures": ((422,), "staff name the founder"),
+    "POST /api/v1/ventures/{venture_id}/referrals": (
+        (422,),
+        "a referral to a training base names an existing base; any other names none",
+    ),
     "POST /api/v1/brand/cases": ((422,), "a named worker must be registered"),
     "PUT /api/v1/brand/cases/{case_id}/photo": ((400, 415), "a non-empty JPEG or PNG file"),
     "PUT /api/v1/brand/top-companies/{year}": ((422,), "ranks 1 to 10 once each, no company twice"),

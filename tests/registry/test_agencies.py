@@ -187,6 +187,8 @@ async def test_the_workers_feed_is_projected_signed_and_audited(registry: Regist
         page.headers[SIGNATURE_HEADER], keys, content_sha256=hashlib.sha256(content).hexdigest()
     )
     assert manifest["aud"] == hrss and manifest["count"] == len(body["entries"])
+    # The agreement's retention is stated in the page and in what the platform signed.
+    assert manifest["retention_days"] == body["retention_days"] == 365
     tampered = content.replace(b"deqing", b"deqinG")
     with pytest.raises(SignatureError):
         verify(

@@ -246,7 +246,7 @@ async def test_every_other_route_refuses_anonymous_callers(training: Training) -
             response = await training.client.request(method.upper(), concrete, json={})
             assert response.status_code == 401, (method, path, response.status_code)
             checked += 1
-    assert checked == 50  # 47 domain routes and the three statistics topics
+    assert checked == 52  # 49 domain routes and the three statistics topics
 
 
 @pytest.mark.parametrize(
@@ -293,3 +293,29 @@ async def test_result_numbers_are_strict(
     ok = await training.post(path, {"score": 80, "hours_attended": 40}, as_=training.institution())
     assert ok.status_code == 200
     assert ok.json()["score"] == 80
+
+
+async def test_whole_numbers_are_integers_as_json_schema_means_them(training: Training) -> None:
+    """An integer field takes 20 and 20.0 (JSON Schema's integer, which a client's encoder may
+    send), never 20.5, true or "20": a course's capacity, a competition's rounds and a
+    众创杯 contest year alike."""
+    for capacity, status in ((20.0, 201), (20, 201), (20.5, 422), (True, 422), ("20", 422)):
+        response = await training.post("/api/v1/courses", {**COURSE, "capacity": capacity})
+        assert response.status_code == status, (capacity, response.text)
+        if status == 201:
+            assert response.json()["capacity"] == 20
+    policy = {"winners": 1.0, "min_total_score": 0}
+    assert (await training.post("/api/v1/competitions/policy", policy)).status_code == 201
+    event = {"title": "技能赛", "track": "housekeeping", "held_on": "2026-02-01"}
+    for rounds, status in ((2.0, 201), (2.5, 422), (True, 422)):
+        response = await training.post("/api/v1/competitions", {**event, "rounds": rounds})
+        assert response.status_code == status, (rounds, response.text)
+    founder = await training.known_worker("创业者")
+    me = bearer("worker", founder)
+    project = {"name": "星湖月嫂工作室", "idea": "社区上门月嫂", "county": "duanzhou"}
+    venture = (await training.post("/api/v1/ventures", project, as_=me)).json()
+    path = f"/api/v1/ventures/{venture['id']}/contest-entries"
+    for year, status in ((2026.5, 422), ("2026", 422), (2026.0, 201)):
+        response = await training.post(path, {"contest_year": year}, as_=me)
+        assert response.status_code == status, (year, response.text)
+    assert response.json()["contest_year"] == 2026

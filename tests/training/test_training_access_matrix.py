@@ -56,6 +56,7 @@ class Scene:
     other_worker: uuid.UUID
     course: str
     enrollment: str | None
+    session: str | None = None
 
     def headers(self, caller: str) -> Mapping[str, str]:
         return {
@@ -77,11 +78,12 @@ class Scene:
 @dataclass(frozen=True)
 class Case:
     method: str
-    #: Path template: {c} W's course, {e} W's enrolment in it.
+    #: Path template: {c} W's course, {e} W's enrolment in it, {w} W.
     path: str
     expected: dict[str, int]
     body: Callable[[Scene], Any] | None = None
-    #: "enrolled": W is enrolled; "result": and a result is recorded.
+    #: "enrolled": W is enrolled; "result": and a result is recorded; "session": W is
+    #: enrolled and the course has a session.
     setup: str = ""
     public: bool = False
 
@@ -154,6 +156,45 @@ CASES: dict[str, Case] = {
     "complete W's enrolment": Case(
         "POST", "/api/v1/enrollments/{e}/complete", RUNS, setup="result"
     ),
+    "schedule a session of I's course": Case(
+        "POST",
+        "/api/v1/courses/{c}/sessions",
+        # The catalogue is public, so another institution's course is 403, not 404.
+        {"officer": 201, "admin": 201, "institution": 201, "other_institution": 403},
+        body=lambda scene: {"held_on": "2026-03-02", "hours": 4, "venue": "端州区培训中心"},
+    ),
+    "publish rules of I's course": Case(
+        "POST",
+        "/api/v1/courses/{c}/rules",
+        {"officer": 201, "admin": 201, "institution": 201, "other_institution": 403},
+        body=lambda scene: {"min_attendance_share": 0.9},
+    ),
+    "mark W's attendance": Case(
+        "POST",
+        "/api/v1/enrollments/{e}/attendance",
+        RUNS,
+        body=lambda scene: {"session_id": scene.session, "present": True},
+        setup="session",
+    ),
+    "record W's exam": Case(
+        "POST",
+        "/api/v1/enrollments/{e}/exams",
+        {"officer": 201, "admin": 201, "institution": 201, "other_institution": 404},
+        body=lambda scene: {"part": "theory", "score": 100, "taken_on": "2026-03-05"},
+        setup="enrolled",
+    ),
+    "withdraw W": Case(
+        "POST",
+        "/api/v1/enrollments/{e}/withdraw",
+        {**RUNS, "self": 200, "other_worker": 404},
+        setup="enrolled",
+    ),
+    "read W's skills record": Case(
+        "GET",
+        "/api/v1/skills-records/{w}",
+        {"officer": 200, "admin": 200, "self": 200, "other_worker": 404},
+        setup="enrolled",
+    ),
     "read W's enrolment": Case("GET", "/api/v1/enrollments/{e}", READS, setup="enrolled"),
     "list enrolments": Case(
         "GET",
@@ -172,6 +213,12 @@ async def scene_for(training: Training, company_a: uuid.UUID, setup: str) -> Sce
     enrollment = None
     if setup:
         enrollment = (await training.enroll(course["id"], worker))["id"]
+    session = None
+    if setup == "session":
+        held = {"held_on": "2026-03-02", "hours": 4, "online": True}
+        created = await training.post(f"/api/v1/courses/{course['id']}/sessions", held)
+        assert created.status_code == 201, created.text
+        session = created.json()["id"]
     if setup == "result":
         result = {"score": 90, "hours_attended": 40}
         recorded = await training.post(f"/api/v1/enrollments/{enrollment}/result", result)
@@ -183,6 +230,7 @@ async def scene_for(training: Training, company_a: uuid.UUID, setup: str) -> Sce
         other_worker=await training.known_worker("黄芳"),
         course=course["id"],
         enrollment=enrollment,
+        session=session,
     )
 
 
@@ -193,7 +241,7 @@ async def test_access_matrix(training: Training, name: str) -> None:
     mismatches = []
     for caller in CALLERS:
         scene = await scene_for(training, company_a, case.setup)
-        path = case.path.format(c=scene.course, e=scene.enrollment)
+        path = case.path.format(c=scene.course, e=scene.enrollment, w=scene.worker)
         kwargs: dict[str, Any] = {"headers": dict(scene.headers(caller))}
         if case.body is not None:
             kwargs["json"] = case.body(scene)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from contracts.credit import CertificateIssued
 from contracts.rating import WorkerRatingChanged
 from contracts.training import EnrollmentCompleted
 from services.training.apprenticeships.models import KnownRating
@@ -136,3 +137,66 @@ async def test_apprenticeship_completes_like_a_course(training: Training) -> Non
         "apprenticeship",
         True,
     )
+
+
+async def test_a_technical_expert_mentors_without_the_stars(training: Training) -> None:
+    """The 技术能手 title qualifies a mentor whatever their stars: won in one of training's
+    competitions, or held as credit's skill_title certificate."""
+    company = uuid.uuid4()
+    staff = bearer("company", company)
+    assert (await training.post(f"{BASE}/policy", {"mentor_min_stars": 4})).status_code == 201
+    course = await training.own_course(title="居家企业新型学徒", training_type="apprenticeship")
+    winner, holder, plain = [await training.known_worker(n) for n in ("冠军", "能手", "普通")]
+    await rated(training, winner, 2)
+
+    def contract(mentor: uuid.UUID, apprentice: uuid.UUID) -> dict[str, str]:
+        return {
+            "course_id": course["id"],
+            "mentor_id": str(mentor),
+            "apprentice_id": str(apprentice),
+            "starts_on": "2026-03-01",
+            "ends_on": "2026-12-31",
+        }
+
+    problem(
+        await training.post(BASE, contract(winner, plain), as_=staff), 422, "mentor-not-qualified"
+    )
+    problem(
+        await training.post(BASE, contract(holder, plain), as_=staff), 422, "mentor-not-qualified"
+    )
+
+    # The winner of a training competition under a one-winner policy.
+    assert (
+        await training.post("/api/v1/competitions/policy", {"winners": 1, "min_total_score": 0})
+    ).status_code == 201
+    event = {"title": "居家保洁技能赛", "track": "housekeeping", "held_on": "2026-02-01"}
+    competition = (await training.post("/api/v1/competitions", {**event, "rounds": 1})).json()
+    path = f"/api/v1/competitions/{competition['id']}"
+    entry = (await training.post(f"{path}/entries", {"worker_id": str(winner)})).json()
+    scored = await training.post(
+        f"{path}/scores", {"entry_id": entry["id"], "round": 1, "score": 95}
+    )
+    assert scored.status_code == 200, scored.text
+    assert [e["awarded"] for e in (await training.post(f"{path}/finish")).json()] == [True]
+    made = await training.post(BASE, contract(winner, plain), as_=staff)
+    assert made.status_code == 201, made.text
+    assert (made.json()["mentor_basis"], made.json()["mentor_stars"]) == ("technical_expert", 2)
+
+    # A 技术能手 certificate credit issued (no stars known at all).
+    certificate = CertificateIssued(
+        certificate_id=str(uuid.uuid4()),
+        certificate_number="ZQJS-2025-000777",
+        kind="skill_title",
+        worker_id=str(holder),
+        track="housekeeping",
+        course_id=None,
+        enrollment_id=None,
+        issued_at=datetime.now(UTC),
+        valid_until=None,
+    )
+    published = await training.peer.publish(certificate)
+    await eventually(lambda: handled(training, "training-certificates", published.id))
+    other = await training.known_worker("徒弟二")
+    made = await training.post(BASE, contract(holder, other), as_=staff)
+    assert made.status_code == 201, made.text
+    assert (made.json()["mentor_basis"], made.json()["mentor_stars"]) == ("technical_expert", None)

@@ -1,10 +1,14 @@
 """Across processes, through the gateway: a poverty-alleviation target registered in the
 registry trains free, attends, passes the theory and practical exams, receives credit's
-certificate, and the training subsidy is approved and paid exactly once; a skill
-competition's winner receives credit's 肇庆市技术能手 certificate through events."""
+certificate (on the lifelong skills record she reads herself), and the training subsidy is
+approved and paid exactly once; a skill competition's winner receives credit's 肇庆市技术能手
+certificate through events, as a verifiable credential a stranger checks, a positive credit
+record, and an entry of the skills record."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,21 +18,47 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.run import Platform
+from devtools.databases import drop_postgres_databases
+from devtools.platform import Platform, PlatformConfig, PlatformError
 from services.kit.idnumbers import make_id_card
+from services.kit.settings import SERVICES
+from tests.credit.test_credentials_e2e import stranger_verifies
 from tests.e2e.conftest import start_platform
 from tests.e2e.test_chain import poll, token_headers
+from tests.support.databases import POSTGRES_ENV
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def platform(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    started = start_platform(request.config, tmp_path_factory.mktemp("training-platform"))
-    yield started
-    started.stop()
+    """The whole platform, on SQLite, and on PostgreSQL (one database per service on the
+    server, dropped afterwards) when JIASAO_TEST_POSTGRES_URL is set."""
+    var_dir = tmp_path_factory.mktemp(f"training-platform-{request.param}")
+    if request.param == "sqlite":
+        started = start_platform(request.config, var_dir)
+        yield started
+        started.stop()
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    prefix = f"jiasao_training_{uuid.uuid4().hex[:8]}"
+    config = PlatformConfig.with_free_ports(
+        var_dir, database="postgresql", postgres_url=server, database_prefix=prefix
+    )
+    started = Platform(config)
+    try:
+        try:
+            started.start()
+        except PlatformError as exc:
+            pytest.fail(f"the platform failed to start: {exc}\n{started.log_tails()}")
+        yield started
+    finally:
+        started.stop()
+        drop_postgres_databases(server, SERVICES, prefix)
 
 
 def test_poverty_target_trains_free_is_certified_and_subsidised_once(platform: Platform) -> None:
@@ -93,6 +123,24 @@ def test_poverty_target_trains_free_is_certified_and_subsidised_once(platform: P
 
         [certificate] = poll(certificates)
         assert certificate["track"] == "elderly_care"
+
+        # Credit's certificate reaches her lifelong skills record (credit.certificate.issued),
+        # which she reads with her own token.
+        own = token_headers(platform, "worker", worker_id)
+
+        def record() -> list[Any]:
+            response = api.get(f"/api/v1/skills-records/{worker_id}", headers=own)
+            assert response.status_code == 200, response.text
+            items = response.json()["items"]
+            return items if any(i["kind"] == "certificate_issued" for i in items) else []
+
+        items = poll(record)
+        assert [i["kind"] for i in items] == [
+            *("enrolled", "attended", "exam_theory", "exam_practical", "completed"),
+            "certificate_issued",
+        ]
+        assert items[-1]["certificate_number"] == certificate["number"]
+        assert items[-1]["title"] == "养老护理员（初级）"
 
         claim = api.post("/api/v1/subsidies", json={"enrollment_id": enrollment["id"]})
         assert claim.status_code == 201, claim.text
@@ -174,6 +222,23 @@ def test_competition_winner_receives_the_technical_expert_certificate(
 
         [record] = poll(records)
         assert record["polarity"] == "positive"
+
+        # The title as a W3C verifiable credential, and on the winner's skills record.
+        credential = api.get(f"/api/v1/certificates/{certificate['id']}/credential")
+        assert credential.status_code == 200, credential.text
+        assert "SkillTitleCertificate" in credential.json()["type"]
+
+        def record_of_the_title() -> list[Any]:
+            response = api.get(f"/api/v1/skills-records/{worker_id}")
+            assert response.status_code == 200, response.text
+            return [i for i in response.json()["items"] if i["kind"] == "certificate_issued"]
+
+        [title] = poll(record_of_the_title)
+        assert (title["certificate_kind"], title["title"]) == ("skill_title", "肇庆市技术能手")
+        assert title["certificate_number"] == certificate["number"]
+
+    verdict = stranger_verifies(credential.json(), platform.gateway_url)
+    assert verdict.valid, verdict.problems
 
     with httpx.Client(base_url=platform.gateway_url, timeout=10) as anyone:
         verify = f"/api/v1/verifications/certificates/{certificate['number']}"

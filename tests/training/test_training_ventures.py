@@ -1,5 +1,6 @@
-"""Entrepreneurship support: a founder's project, guidance, financing matchmaking, the
-start-up subsidy under a versioned policy (reviewed, paid once), and 众创杯 entries."""
+"""Entrepreneurship support: a founder's project, guidance, referral (项目推介) to an incubator
+or a training base, financing matchmaking, the start-up subsidy under a versioned policy
+(reviewed, paid once), and 众创杯 entries — all on the founder's skills record."""
 
 from __future__ import annotations
 
@@ -30,6 +31,24 @@ async def test_founder_project_from_idea_to_paid_subsidy_and_contest(training: T
     guidance = {"mentor_name": "李导师", "held_on": "2026-04-02", "notes": "商业计划书修改"}
     assert (await training.post(f"{path}/guidance", guidance, as_=me)).status_code == 403
     assert (await training.post(f"{path}/guidance", guidance)).status_code == 201
+
+    # Referral (项目推介): officers refer, the founder sees it; a base must exist.
+    incubator = {"to_kind": "incubator", "to_name": "肇庆高新区创业孵化基地"}
+    assert (await training.post(f"{path}/referrals", incubator, as_=me)).status_code == 403
+    referral = await training.post(f"{path}/referrals", incubator)
+    assert referral.status_code == 201, referral.text
+    assert referral.json()["status"] == "referred"
+    to_base = {"to_kind": "training_base", "to_name": "端州区家政培训基地"}
+    problem(await training.post(f"{path}/referrals", to_base), 422, "no-base")
+    to_base["base_id"] = str(uuid.uuid4())
+    problem(await training.post(f"{path}/referrals", to_base), 422, "unknown-base")
+    answer = f"{path}/referrals/{referral.json()['id']}/status"
+    assert (await training.post(answer, {"status": "accepted"}, as_=me)).status_code == 403
+    accepted = await training.post(answer, {"status": "accepted", "note": "入驻第三批"})
+    assert (accepted.json()["status"], accepted.json()["note"]) == ("accepted", "入驻第三批")
+    problem(await training.post(answer, {"status": "declined"}), 409, "referral-answered")
+    elsewhere = f"{BASE}/{uuid.uuid4()}/referrals/{referral.json()['id']}/status"
+    assert (await training.post(elsewhere, {"status": "declined"})).status_code == 404
 
     ask = {"lender_kind": "bank", "lender_name": "肇庆农商银行", "amount": 200000}
     request = (await training.post(f"{path}/financing", ask, as_=me)).json()
@@ -72,6 +91,7 @@ async def test_founder_project_from_idea_to_paid_subsidy_and_contest(training: T
 
     whole = (await training.get(path, as_=me)).json()
     assert len(whole["guidance"]) == 1
+    assert [(r["to_kind"], r["status"]) for r in whole["referrals"]] == [("incubator", "accepted")]
     assert [f["status"] for f in whole["financing"]] == ["approved"]
     assert whole["startup_subsidy"]["status"] == "paid"
     assert [(e["contest_year"], e["result"]) for e in whole["contest_entries"]] == [
@@ -80,3 +100,11 @@ async def test_founder_project_from_idea_to_paid_subsidy_and_contest(training: T
     mine = (await training.get(BASE, as_=me)).json()["items"]
     assert [v["id"] for v in mine] == [venture["id"]]
     assert (await training.get(BASE, as_=stranger)).json()["items"] == []
+
+    # The founder's lifelong skills record shows the project and its 众创杯 entry and result.
+    record = (await training.get(f"/api/v1/skills-records/{founder}", as_=me)).json()["items"]
+    assert [(i["kind"], i["title"], i["contest_year"], i["result"]) for i in record] == [
+        ("venture_started", "星湖月嫂工作室", None, None),
+        ("venture_contest_entered", "星湖月嫂工作室", 2026, None),
+        ("venture_contest_judged", "星湖月嫂工作室", 2026, "winner"),
+    ]

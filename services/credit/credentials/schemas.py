@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.common import County, Track
 from contracts.credit import CardColour, CardState
 from services.credit.credentials.policy import CardRules
+from services.kit.strict import IsoDate
 
 ConditionName = Literal[
     "registered",
@@ -146,7 +147,7 @@ class InsurancePolicyOut(BaseModel):
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    incident_date: date
+    incident_date: IsoDate
     incident: str = Field(min_length=1, max_length=1000)
 
 

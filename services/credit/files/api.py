@@ -22,7 +22,7 @@ from contracts.credit import PartyKind
 from services.credit import access
 from services.credit.files import lists, service
 from services.credit.files.models import CreditListEntry, CreditParty, CreditPolicy, CreditRecord
-from services.credit.files.policy import CreditRules
+from services.credit.files.policy import CreditRules, arithmetic
 from services.credit.files.schemas import (
     CreditSummary,
     ExplanationLine,
@@ -135,6 +135,10 @@ async def _file_reader(
 async def summary_of(session: AsyncSession, party: CreditParty) -> CreditSummary:
     policy = await session.get(CreditPolicy, party.policy_version)
     base = policy.rules["base_score"] if policy is not None else 0
+    lines = party.explanation
+    if policy is not None:
+        rules = CreditRules.model_validate(policy.rules)
+        lines = [arithmetic(rules, line) for line in lines]
     entries = await lists.active_entries(session, party.party_id)
     return CreditSummary(
         party_id=party.party_id,
@@ -143,7 +147,7 @@ async def summary_of(session: AsyncSession, party: CreditParty) -> CreditSummary
         score=party.score,
         level=party.level,  # type: ignore[arg-type]
         base_score=base,
-        explanation=[ExplanationLine.model_validate(line) for line in party.explanation],
+        explanation=[ExplanationLine.model_validate(line) for line in lines],
         policy_version=party.policy_version,
         computed_at=party.computed_at,
         lists=[ListingOut.model_validate(e, from_attributes=True) for e in entries],

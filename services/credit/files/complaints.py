@@ -188,8 +188,39 @@ async def decide(
         )
     if record is not None:
         complaint.resulting_record_id = record.id
+        await _withdraw_engagements(session, complaint)
     await session.flush()
     return record
+
+
+async def _withdraw_engagements(session: AsyncSession, complaint: CreditComplaint) -> None:
+    """Only engagements finished without complaint are positive: an upheld complaint of one
+    side of an engagement (employer or worker) against the other withdraws the target's
+    ``engagement_finished`` records of their engagements together (kept, marked withdrawn)."""
+    complainant = complaint.complainant_party_id
+    if complainant is None or {complaint.complainant_role, complaint.target_kind} != {
+        "employer",
+        "worker",
+    }:
+        return
+    shared = select(CreditRecord.source_ref).where(
+        CreditRecord.party_id == complainant, CreditRecord.kind == "engagement_finished"
+    )
+    query = select(CreditRecord).where(
+        CreditRecord.party_id == complaint.target_id,
+        CreditRecord.kind == "engagement_finished",
+        CreditRecord.withdrawn_at.is_(None),
+        CreditRecord.source_ref.in_(shared),
+    )
+    records = list((await session.scalars(query)).all())
+    if not records:
+        return
+    now = utcnow()
+    for record in records:
+        record.withdrawn_at = now
+    party = await session.get(CreditParty, complaint.target_id)
+    assert party is not None
+    await service.recompute(session, party, await service.current_policy(session), now)
 
 
 async def _withdraw(session: AsyncSession, complaint: CreditComplaint) -> None:

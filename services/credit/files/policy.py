@@ -1,9 +1,10 @@
 """The credit policy as data (DESIGN.md §7) and the scoring it drives.
 
 A score is ``base_score`` plus one contribution per record in force; each contribution is the
-kind's weight times the factor of the record's severity, and records of a kind beyond the
-policy's ``max_counted`` contribute 0 (still listed, marked ``capped``). So the explanation
-sums exactly to the score: integers only, no clamping.
+kind's weight times the factor of the record's severity (each line names the severity; the API
+adds the weight and factor of the version that computed it), and records of a kind beyond the
+policy's ``max_counted`` contribute 0 (still listed, marked ``capped``). So the explanation sums
+exactly to the score: integers only, no clamping.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.credit import CreditLevel
+from services.kit.strict import WholeNumber
 
 PositiveKind = Literal[
     "certificate",
@@ -50,7 +52,7 @@ class LevelRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: CreditLevel
-    min_score: int = Field(ge=-10_000, le=10_000, description="Lowest score of the level")
+    min_score: WholeNumber = Field(ge=-10_000, le=10_000, description="Lowest score of the level")
 
 
 class CreditRules(BaseModel):
@@ -58,14 +60,14 @@ class CreditRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_score: int = Field(ge=0, le=1000, description="Score of a file with no record")
-    weights: dict[RecordKind, int] = Field(
+    base_score: WholeNumber = Field(ge=0, le=1000, description="Score of a file with no record")
+    weights: dict[RecordKind, WholeNumber] = Field(
         description="Points per record of each kind (positive kinds ≥ 0, negative ≤ 0)"
     )
-    severity_factors: list[int] = Field(
+    severity_factors: list[WholeNumber] = Field(
         min_length=3, max_length=3, description="Factor for severity 1, 2 and 3"
     )
-    max_counted: dict[RecordKind, int] = Field(
+    max_counted: dict[RecordKind, WholeNumber] = Field(
         default_factory=dict, description="At most this many records of a kind count"
     )
     levels: list[LevelRule] = Field(
@@ -78,13 +80,13 @@ class CreditRules(BaseModel):
         description="A party at this level with no negative record in force is red-listed "
         "automatically; null = never"
     )
-    red_publication_days: int = Field(ge=1, le=3650)
-    black_publication_days: int = Field(ge=1, le=3650)
+    red_publication_days: WholeNumber = Field(ge=1, le=3650)
+    black_publication_days: WholeNumber = Field(ge=1, le=3650)
     #: Negative records weigh and are published this many days, by severity 1, 2, 3.
-    negative_publication_days: list[int] = Field(min_length=3, max_length=3)
+    negative_publication_days: list[WholeNumber] = Field(min_length=3, max_length=3)
     #: A repair may be applied for this many days after the record took effect, by severity.
-    repair_min_days: list[int] = Field(min_length=3, max_length=3)
-    complaint_decision_days: int = Field(ge=1, le=365)
+    repair_min_days: list[WholeNumber] = Field(min_length=3, max_length=3)
+    complaint_decision_days: WholeNumber = Field(ge=1, le=365)
 
     @model_validator(mode="after")
     def _coherent(self) -> CreditRules:
@@ -179,6 +181,22 @@ def explain(
             counted[record.kind] = seen + 1
         score += points
         lines.append(
-            {"record_id": record.id, "kind": record.kind, "points": points, "capped": capped}
+            {
+                "record_id": record.id,
+                "kind": record.kind,
+                "severity": record.severity,
+                "points": points,
+                "capped": capped,
+            }
         )
     return score, rules.level_of(score), lines
+
+
+def arithmetic(rules: CreditRules, line: dict[str, Any]) -> dict[str, Any]:
+    """An explanation line with the policy's weight of its kind and factor of its severity
+    (stored lines before severity was kept: both None)."""
+    severity = line.get("severity")
+    if severity is None:
+        return {**line, "weight": None, "factor": None}
+    weight = rules.weights[line["kind"]]  # type: ignore[index]
+    return {**line, "weight": weight, "factor": rules.severity_factors[severity - 1]}

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.credit import CreditLevel, ListKind, PartyKind
 from services.credit.files.policy import CreditRules, NegativeKind, RecordKind
+from services.kit.strict import IsoDateTime, WholeNumber
 
 
 class Strict(BaseModel):
@@ -37,7 +38,13 @@ class PolicyCreated(PolicyOut):
 class ExplanationLine(BaseModel):
     record_id: uuid.UUID
     kind: RecordKind
-    points: int = Field(description="What the record added to (or took from) the score")
+    severity: int | None = Field(None, description="The record's severity (1-3)")
+    weight: int | None = Field(None, description="The policy's weight of the kind")
+    factor: int | None = Field(None, description="The policy's factor of the severity")
+    points: int = Field(
+        description="What the record added to (or took from) the score: weight × factor, "
+        "0 when capped"
+    )
     capped: bool = Field(description="Beyond the policy's max_counted for its kind: 0 points")
 
 
@@ -98,12 +105,12 @@ class RecordIn(Strict):
     """An officer's record, with its reason; ``supersedes_id`` makes it a correction."""
 
     kind: RecordKind
-    severity: int = Field(1, ge=1, le=3)
+    severity: WholeNumber = Field(1, ge=1, le=3)
     reason: str = Field(min_length=1, max_length=2000)
-    effective_from: AwareDatetime | None = Field(
+    effective_from: IsoDateTime | None = Field(
         None, description="When the fact took effect (not in the future); default now"
     )
-    effective_until: AwareDatetime | None = None
+    effective_until: IsoDateTime | None = None
     supersedes_id: uuid.UUID | None = Field(None, description="The record this one corrects")
 
 
@@ -195,8 +202,8 @@ class ComplaintDecisionIn(Strict):
     record_kind: NegativeKind = Field(
         "complaint_upheld", description="Kind of the negative record an upheld complaint adds"
     )
-    severity: int = Field(1, ge=1, le=3)
-    occurred_at: AwareDatetime | None = Field(
+    severity: WholeNumber = Field(1, ge=1, le=3)
+    occurred_at: IsoDateTime | None = Field(
         None, description="When the misconduct happened (not in the future); default now"
     )
 
@@ -220,5 +227,5 @@ class RepairOut(BaseModel):
 
 
 class RepairDecisionIn(Strict):
-    approve: bool
+    approve: bool = Field(strict=True)
     reason: str = Field(min_length=1, max_length=2000)

@@ -4,9 +4,13 @@ send us their jobs (``/api/v1/exchange/...``).
 Agencies (role ``agency``, see the registry's ``agencies`` package) reach these routes only
 with the scope of the dataset, which the registry grants a token only while a data-sharing
 agreement naming the dataset is in force: ``feed:jobs`` and ``feed:available-workers`` to pull,
-``import:jobs`` to send jobs. The dataset names and their fields are the registry's catalogue
-(``services.registry.agencies.datasets``: ``PULL_DATASETS``, ``IMPORT_DATASETS["jobs-import"]``);
-a test keeps this module's field lists equal to it.
+``import:jobs`` to send jobs. At every call matching checks its own read model of the
+agreements (:mod:`services.kit.agreements`, from ``registry.agreement.changed``): without one in
+force naming the dataset, 403 whatever the token says (a revoked or expired agreement stops the
+exchange at once); a pulled page carries only the fields the agreements name. The dataset
+names and their fields are the registry's catalogue (``services.registry.agencies.datasets``:
+``PULL_DATASETS``, ``IMPORT_DATASETS["jobs-import"]``); a test keeps this module's field lists
+equal to it.
 
 - ``GET /api/v1/exchange/jobs``: open jobs (not the caller's own imports), oldest first, in
   pages (``after`` = the last id received).
@@ -38,7 +42,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit import audit_chain
+from services.kit import agreements, audit_chain
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import NotFound
 from services.kit.ids import new_id
@@ -108,6 +112,18 @@ def _agency(principal: Principal) -> uuid.UUID:
     return principal.party_id
 
 
+async def _grant(
+    ctx: ServiceContext, principal: Principal, dataset: str
+) -> tuple[uuid.UUID, agreements.Grant]:
+    """The calling agency and its grant of ``dataset`` in force now; 403 without one."""
+    agency = _agency(principal)
+    async with ctx.db.read() as session:
+        grant = await agreements.grant_in_force(session, agency, dataset)
+    if grant is None:
+        raise forbidden(f"No data-sharing agreement in force covers {dataset}")
+    return agency, grant
+
+
 def _dumps(value: Any) -> bytes:
     return json.dumps(jsonable_encoder(value), ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -164,6 +180,7 @@ async def _signed_page(
     count: int,
     detail: dict[str, Any],
     workers: list[uuid.UUID] | None = None,
+    fields: tuple[str, ...] = WORKER_FIELDS,
 ) -> Response:
     async with ctx.db.write() as session:
         jws, entry_hash = await _audited_signature(
@@ -184,7 +201,7 @@ async def _signed_page(
                 worker_id=worker_id,
                 agency_id=agency,
                 dataset=dataset,
-                fields=list(WORKER_FIELDS),
+                fields=list(fields),
                 audit_hash=entry_hash,
                 read_at=now,
             )
@@ -211,19 +228,18 @@ async def pull_jobs(
 ) -> Response:
     """Open jobs for a public employment service platform (``feed:jobs``), oldest first,
     without the jobs it sent us itself; signed and audited."""
-    agency = _agency(principal)
+    agency, grant = await _grant(ctx, principal, "jobs")
+    fields = tuple(f for f in JOB_FIELDS if f in grant.fields)
     query = select(Job).where(
         Job.status == "open", or_(Job.agency_id.is_(None), Job.agency_id != agency)
     )
     rows, next_after = await _page(ctx, query, Job.id, after, limit)
     items = [
-        {"id": job.id, **{f: getattr(job, f) for f in JOB_FIELDS}, "updated_at": job.updated_at}
+        {"id": job.id, **{f: getattr(job, f) for f in fields}, "updated_at": job.updated_at}
         for job in rows
     ]
-    body = _dumps(
-        {"dataset": "jobs", "next_after": next_after, "fields": JOB_FIELDS, "items": items}
-    )
-    detail = {"after": after, "next_after": next_after}
+    body = _dumps({"dataset": "jobs", "next_after": next_after, "fields": fields, "items": items})
+    detail = {"after": after, "next_after": next_after, "agreements": list(grant.agreement_ids)}
     return await _signed_page(ctx, principal, agency, "jobs", body, len(items), detail)
 
 
@@ -244,7 +260,8 @@ async def pull_available_workers(
     """Available certified workers who consented to be shared with the calling platform
     (``feed:available-workers``): a valid certificate, no open engagement, not excluded by
     the match policy; signed and audited."""
-    agency = _agency(principal)
+    agency, grant = await _grant(ctx, principal, "available-workers")
+    fields = tuple(f for f in WORKER_FIELDS if f in grant.fields)
     now = utcnow()
     today = date.today()
     async with ctx.db.read() as session:
@@ -276,19 +293,22 @@ async def pull_available_workers(
         consented,
     )
     rows, next_after = await _page(ctx, query, Candidate.worker_id, after, limit)
-    items = await _workers(ctx, rows, today)
+    items = [
+        {"worker_id": item["worker_id"], **{f: item[f] for f in fields}}
+        for item in await _workers(ctx, rows, today)
+    ]
     body = _dumps(
         {
             "dataset": "available-workers",
             "next_after": next_after,
-            "fields": WORKER_FIELDS,
+            "fields": fields,
             "items": items,
         }
     )
-    detail = {"after": after, "next_after": next_after}
+    detail = {"after": after, "next_after": next_after, "agreements": list(grant.agreement_ids)}
     workers = [c.worker_id for c in rows]
     return await _signed_page(
-        ctx, principal, agency, "available-workers", body, len(items), detail, workers
+        ctx, principal, agency, "available-workers", body, len(items), detail, workers, fields
     )
 
 
@@ -374,7 +394,7 @@ async def import_jobs(
     it is open or paused), a row's ``status`` moves it (a filled or closed job leaves the
     board; a closed one cannot come back). The per-row report says created, updated,
     unchanged or error (with the fields at fault); it is signed and the import audited."""
-    agency = _agency(principal)
+    agency, _ = await _grant(ctx, principal, "jobs-import")
     received = sha256_hex(await request.body())
     with conflict_on_race("The same jobs were imported at the same moment; send them again"):
         async with ctx.db.write() as session:
@@ -417,7 +437,7 @@ async def candidate_agency_reads(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(allow(*STAFF, "worker")),
 ) -> list[CandidateAgencyReadOut]:
-    """Which employment platforms received this worker's record (available-workers pages),
+    """Which agencies received this worker's record (available-workers and hires pages),
     newest first, at most the last 500: the worker themself, officers and admins."""
     if not principal.is_privileged and not principal.acts_for(worker_id):
         raise NotFound("worker", worker_id)

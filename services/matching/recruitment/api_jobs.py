@@ -20,7 +20,7 @@ from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.matching import queries, ranking, service
 from services.matching.models import Candidate, MatchingPolicy
-from services.matching.policy import current_policy
+from services.matching.policy import Weights, current_policy
 from services.matching.recruitment import jobs
 from services.matching.recruitment.history import conflict_on_race
 from services.matching.recruitment.models import Job
@@ -207,6 +207,7 @@ async def match_job(
             name=views[s.worker_id].candidate.name or "",
             county=views[s.worker_id].candidate.county,  # type: ignore[arg-type]
             stars=views[s.worker_id].candidate.stars,
+            guarantee_mark=views[s.worker_id].candidate.list_status == "red",
             score=s.score,
             reasons=_reasons(s.reasons),
         )
@@ -303,4 +304,7 @@ async def get_match_policy(
         )
     if row is None:
         raise NotFound("match policy", "current")
-    return MatchPolicyOut.model_validate(row, from_attributes=True)
+    out = MatchPolicyOut.model_validate(row, from_attributes=True)
+    # The weights in force, defaults of factors newer than the stored version included.
+    out.weights = Weights.model_validate(row.weights).model_dump()
+    return out

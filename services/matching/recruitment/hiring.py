@@ -26,7 +26,7 @@ from services.matching.policy import current_policy
 from services.matching.ranking import is_eligible
 from services.matching.recruitment import webhooks
 from services.matching.recruitment.history import record
-from services.matching.recruitment.jobs import get_job, is_expired, is_poster
+from services.matching.recruitment.jobs import get_job, is_expired, is_poster, job_changed
 from services.matching.recruitment.models import Application, Engagement, Job
 from services.matching.recruitment.schemas import ApplicationActionIn
 
@@ -262,6 +262,7 @@ async def _hire(
         job.status = "filled"
         job.version += 1
         job.updated_at = now
+        await job_changed(session, job)
 
 
 def _may_run(principal: Principal, engagement: Engagement) -> bool:

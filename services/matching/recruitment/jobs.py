@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.matching import JobChanged
 from services.kit.errors import Conflict, InvalidField, NotFound
 from services.kit.ids import new_id
+from services.kit.outbox import publish
 from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.matching.recruitment.history import record
@@ -84,6 +86,42 @@ def job_out(job: Job) -> JobOut:
     return out.model_copy(update={"status": status_of(job, utcnow())})
 
 
+#: What a job event says of the job: what it advertises (never who posted it).
+ADVERTISED: tuple[str, ...] = (
+    "title",
+    "track",
+    "duties",
+    "city",
+    "district",
+    "live_in",
+    "schedule",
+    "pay_min",
+    "pay_max",
+    "pay_period",
+    "languages",
+    "certificate_required",
+    "min_stars",
+    "positions",
+    "start_date",
+    "expires_at",
+)
+
+
+async def job_changed(session: AsyncSession, job: Job) -> None:
+    """Publish the job's state (``matching.job.changed``, in this transaction; it feeds the
+    ``jobs`` change feed agencies read)."""
+    await publish(
+        session,
+        JobChanged(
+            job_id=str(job.id),
+            **{f: getattr(job, f) for f in ADVERTISED},
+            status=job.status,
+            version=job.version,
+            changed_at=job.updated_at,
+        ),
+    )
+
+
 async def expire_due(session: AsyncSession, now: datetime, limit: int = SWEEP_BATCH) -> int:
     """Mark open or paused jobs past their expiry ``expired``, each with its history entry
     (actor "system"); the count. Idempotent, so replicas may sweep at the same time."""
@@ -114,6 +152,7 @@ async def expire_due(session: AsyncSession, now: datetime, limit: int = SWEEP_BA
         job.status = "expired"
         job.version += 1
         job.updated_at = now
+        await job_changed(session, job)
     return len(due)
 
 
@@ -178,6 +217,7 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
             await record(
                 session, "job", existing.id, "update", existing.status, existing.status, principal
             )
+            await job_changed(session, existing)
             return Posted(existing, "updated")
     _check_expiry(body)
     now = utcnow()
@@ -197,6 +237,7 @@ async def post_job(session: AsyncSession, principal: Principal, body: JobIn) -> 
     session.add(job)
     await session.flush()
     await record(session, "job", job.id, "post", None, "open", principal)
+    await job_changed(session, job)
     return Posted(job, "created")
 
 
@@ -318,4 +359,5 @@ async def change_status(
     job.version += 1
     job.updated_at = utcnow()
     await record(session, "job", job.id, "status", previous, status, principal, note)
+    await job_changed(session, job)
     return job

@@ -152,6 +152,9 @@ class MatchItem(BaseModel):
     name: str
     county: County
     stars: int | None
+    guarantee_mark: bool = Field(
+        description="On credit's 诚信红名单: trustworthy, guaranteed; ranks first (red_list)"
+    )
     score: float
     reasons: list[ReasonOut]
 

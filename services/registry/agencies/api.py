@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
 from services.kit.app import ServiceContext, get_ctx
@@ -242,3 +242,36 @@ async def list_agreements(
             .order_by(SharingAgreement.created_at)
         )
         return [agreement_out(a) for a in rows]
+
+
+@router.post("/agencies/{agency_id}/agreements/{agreement_id}/revoke", response_model=AgreementOut)
+async def revoke_agreement(
+    agency_id: uuid.UUID,
+    agreement_id: uuid.UUID,
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(allow(*STAFF)),
+) -> AgreementOut:
+    """End a data-sharing agreement now (officers, admins): from this commit the registry's
+    feeds and imports refuse what only it granted, and new tokens lack its scopes; credit and
+    matching refuse their feeds as soon as they apply its ``registry.agreement.changed``
+    event. Tokens already issued keep their scopes but every read checks the agreement."""
+    async with ctx.db.write() as session:
+        agency = await service.get_agency(session, agency_id)
+        agreement = await service.get_agreement(session, agency_id, agreement_id, lock=True)
+        await service.revoke_agreement(session, agency, agreement, principal)
+    return agreement_out(agreement)
+
+
+@router.post("/agencies/{agency_id}/keys/{kid}/revoke", response_model=AgencyKeyOut)
+async def revoke_agency_key(
+    agency_id: uuid.UUID,
+    kid: str = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$"),
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(allow(*STAFF)),
+) -> AgencyKeyOut:
+    """Revoke an agency's signing key (officers, admins): files signed with it are refused
+    from this commit on (a key suspected lost or leaked)."""
+    async with ctx.db.write() as session:
+        await service.get_agency(session, agency_id)
+        key = await service.revoke_key(session, agency_id, kid, principal)
+    return key_out(key)

@@ -49,6 +49,67 @@ FEED_DATASETS: dict[str, tuple[str, ...]] = {
     "institutions": ("name", "credit_code", "county", "level", "tracks", "registered_at"),
 }
 
+#: Change feeds served by the services that own the data (credit: ``services/credit/feeds.py``;
+#: matching: ``services/matching/feeds.py``; a test keeps the fields equal), at
+#: ``GET /api/v1/feeds/<dataset>`` routed to them by the gateway. Each checks, at every read,
+#: its read model of the agreements this service publishes (``registry.agreement.changed``).
+SERVICE_FEED_DATASETS: dict[str, tuple[str, ...]] = {
+    "certificates": (
+        "certificate_number",
+        "kind",
+        "worker_id",
+        "track",
+        "course_id",
+        "enrollment_id",
+        "issued_at",
+        "valid_until",
+    ),
+    "cards": (
+        "card_number",
+        "worker_id",
+        "state",
+        "colour",
+        "reason",
+        "issued_at",
+        "valid_until",
+        "by_exception",
+        "policy_version",
+        "changed_at",
+    ),
+    "credit-levels": (
+        "party_kind",
+        "level",
+        "previous_level",
+        "score",
+        "previous_score",
+        "policy_version",
+        "changed_at",
+    ),
+    "credit-lists": (
+        "list_kind",
+        "party_id",
+        "party_kind",
+        "basis",
+        "legal_basis",
+        "starts_at",
+        "publish_until",
+        "policy_version",
+        "ended_at",
+        "end_reason",
+    ),
+    "hires": (
+        "job_id",
+        "worker_id",
+        "employer_id",
+        "company_id",
+        "track",
+        "start_date",
+        "started_at",
+        "end_date",
+        "finished_at",
+    ),
+}
+
 #: The fields of a job exchanged with the public employment service platforms (both ways).
 JOB_FIELDS: tuple[str, ...] = (
     "external_id",
@@ -86,7 +147,12 @@ IMPORT_DATASETS: dict[str, tuple[str, ...]] = {
     "jobs-import": (*JOB_FIELDS, "status"),
 }
 
-DATASETS: dict[str, tuple[str, ...]] = {**FEED_DATASETS, **PULL_DATASETS, **IMPORT_DATASETS}
+DATASETS: dict[str, tuple[str, ...]] = {
+    **FEED_DATASETS,
+    **SERVICE_FEED_DATASETS,
+    **PULL_DATASETS,
+    **IMPORT_DATASETS,
+}
 
 #: Datasets whose scope is not ``feed:``/``import:`` + their name (a name can key one dataset
 #: only, and jobs travel both ways).
@@ -98,7 +164,7 @@ def scope_of(dataset: str) -> str:
         return _SCOPES[dataset]
     return (
         f"feed:{dataset}"
-        if dataset in FEED_DATASETS or dataset in PULL_DATASETS
+        if dataset in FEED_DATASETS or dataset in SERVICE_FEED_DATASETS or dataset in PULL_DATASETS
         else f"import:{dataset}"
     )
 

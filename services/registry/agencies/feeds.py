@@ -30,7 +30,7 @@ from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal, forbidden
 from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner, sha256_hex
 from services.kit.types import utcnow
-from services.registry.agencies.datasets import FEED_DATASETS, scope_of
+from services.registry.agencies.datasets import FEED_DATASETS, SERVICE_FEED_DATASETS, scope_of
 from services.registry.agencies.models import Agency, AgencyRead
 from services.registry.agencies.service import Grant, grants_in_force
 from services.registry.parties.records import get_worker
@@ -55,10 +55,11 @@ class DatasetOut(BaseModel):
 async def list_feeds(
     principal: Principal = Depends(allow(*STAFF, "agency")),
 ) -> list[DatasetOut]:
-    """The feed datasets and every field an agreement may name for each."""
+    """The feed datasets (the registry's and those credit and matching serve at the same
+    path) and every field an agreement may name for each."""
     return [
         DatasetOut(dataset=name, scope=scope_of(name), fields=list(fields))
-        for name, fields in FEED_DATASETS.items()
+        for name, fields in {**FEED_DATASETS, **SERVICE_FEED_DATASETS}.items()
     ]
 
 
@@ -126,6 +127,7 @@ async def serve_page(
     offered = FEED_DATASETS[dataset]
     # An agreement made before a field was withdrawn (birth_date) no longer receives it.
     fields = sorted(set(grant.fields) & set(offered)) if grant is not None else list(offered)
+    retention = grant.retention_days if grant is not None else None
     async with db.read() as session:
         entries, more = await feed.read_page(session, dataset, after, limit)
     next_cursor = entries[-1].seq if entries else after
@@ -136,6 +138,7 @@ async def serve_page(
             "next_cursor": next_cursor,
             "has_more": more,
             "fields": fields,
+            "retention_days": retention,
             "entries": [e.projected(fields) for e in entries],
         }
     )
@@ -149,6 +152,7 @@ async def serve_page(
         after=after,
         next_cursor=next_cursor,
         count=len(entries),
+        retention_days=retention,
     )
     purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
     async with db.write() as session:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from services.kit.idnumbers import InvalidCreditCode, parse_credit_code
-from services.kit.strict import IsoDateTime
+from services.kit.strict import IsoDateTime, WholeNumber
 from services.registry.agencies.datasets import DATASETS
 
 AgencyKind = Literal[
@@ -118,7 +118,7 @@ class AgreementCreate(BaseModel):
         description="Dataset → the fields of it the agency may receive (feeds) or send "
         "(imports); see GET /api/v1/feeds for each dataset's fields",
     )
-    retention_days: int = Field(ge=1, le=3650)
+    retention_days: WholeNumber = Field(ge=1, le=3650)
     valid_from: IsoDateTime
     valid_until: IsoDateTime
 

@@ -20,8 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.registry import AgreementChanged
 from services.kit.errors import Conflict, InvalidField, NotFound
 from services.kit.ids import new_id
+from services.kit.outbox import publish, publish_many
 from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.registry.agencies.datasets import scope_of
@@ -72,6 +74,14 @@ async def set_agency_status(session: AsyncSession, agency: Agency, status: str) 
     agency.status = status
     agency.version += 1
     agency.updated_at = utcnow()
+    # Credit's and matching's read models of the agreements learn it with the agreements.
+    standing = "active" if status == "active" else "agency_suspended"
+    agreements = await session.scalars(
+        select(SharingAgreement).where(
+            SharingAgreement.agency_id == agency.id, SharingAgreement.revoked_at.is_(None)
+        )
+    )
+    await publish_many(session, [agreement_changed(a, standing) for a in agreements])
     if status != "active":
         await session.execute(
             update(OAuthClient)
@@ -145,11 +155,78 @@ async def create_agreement(
     )
     session.add(agreement)
     await session.flush()
+    await publish(session, agreement_changed(agreement, _standing(agency)))
     log.info(
         "sharing agreement created",
         extra={"agency_id": str(agency.id), "agreement_id": str(agreement.id)},
     )
     return agreement
+
+
+def _standing(agency: Agency) -> str:
+    return "active" if agency.status == "active" else "agency_suspended"
+
+
+def agreement_changed(agreement: SharingAgreement, standing: str) -> AgreementChanged:
+    """The agreement's whole state, for the services that serve agencies their data."""
+    return AgreementChanged(
+        agreement_id=str(agreement.id),
+        agency_id=str(agreement.agency_id),
+        datasets={name: list(fields) for name, fields in agreement.datasets.items()},
+        purpose=agreement.purpose,
+        retention_days=agreement.retention_days,
+        valid_from=agreement.valid_from,
+        valid_until=agreement.valid_until,
+        status="revoked" if agreement.revoked_at is not None else standing,  # type: ignore[arg-type]
+        changed_at=utcnow(),
+    )
+
+
+async def get_agreement(
+    session: AsyncSession, agency_id: uuid.UUID, agreement_id: uuid.UUID, *, lock: bool = False
+) -> SharingAgreement:
+    agreement = await session.get(SharingAgreement, agreement_id, with_for_update=lock)
+    if agreement is None or agreement.agency_id != agency_id:
+        raise NotFound("agreement", agreement_id)
+    return agreement
+
+
+async def revoke_agreement(
+    session: AsyncSession, agency: Agency, agreement: SharingAgreement, actor: Principal
+) -> SharingAgreement:
+    """End an agreement now (409 ``invalid-transition`` when already revoked). The registry's
+    feeds and token grant stop at once (they read this row); credit and matching stop as soon
+    as they apply the event published in this transaction."""
+    if agreement.revoked_at is not None:
+        raise Conflict("The agreement is already revoked", slug="invalid-transition")
+    agreement.revoked_at = utcnow()
+    await session.flush()
+    await publish(session, agreement_changed(agreement, _standing(agency)))
+    log.info(
+        "sharing agreement revoked",
+        extra={
+            "agency_id": str(agency.id),
+            "agreement_id": str(agreement.id),
+            "by": actor_id(actor),
+        },
+    )
+    return agreement
+
+
+async def revoke_key(
+    session: AsyncSession, agency_id: uuid.UUID, kid: str, actor: Principal
+) -> AgencyKey:
+    """Stop accepting files signed with a key, from this commit on (409 when already)."""
+    key = await session.get(AgencyKey, kid, with_for_update=True)
+    if key is None or key.agency_id != agency_id:
+        raise NotFound("agency key", kid)
+    if not key.active:
+        raise Conflict(f"Key {kid} is already revoked", slug="invalid-transition")
+    key.active = False
+    key.revoked_at = utcnow()
+    await session.flush()
+    log.info("agency key revoked", extra={"kid": kid, "by": actor_id(actor)})
+    return key
 
 
 def in_force(agreement: SharingAgreement, now: datetime) -> bool:
@@ -164,6 +241,8 @@ class Grant:
     fields: frozenset[str]
     agreement_ids: tuple[str, ...]
     purposes: tuple[str, ...]
+    #: The longest retention among them (stated on each page sent; None: not stated).
+    retention_days: int | None = None
 
 
 async def grants_in_force(
@@ -187,12 +266,17 @@ async def grants_in_force(
     fields: dict[str, set[str]] = {}
     ids: dict[str, list[str]] = {}
     purposes: dict[str, list[str]] = {}
+    retention: dict[str, int] = {}
     for agreement in agreements:
         for dataset, names in agreement.datasets.items():
             fields.setdefault(dataset, set()).update(names)
             ids.setdefault(dataset, []).append(str(agreement.id))
             purposes.setdefault(dataset, []).append(agreement.purpose)
-    return {d: Grant(d, frozenset(fields[d]), tuple(ids[d]), tuple(purposes[d])) for d in fields}
+            retention[dataset] = max(retention.get(dataset, 0), agreement.retention_days)
+    return {
+        d: Grant(d, frozenset(fields[d]), tuple(ids[d]), tuple(purposes[d]), retention[d])
+        for d in fields
+    }
 
 
 async def scopes_in_force(session: AsyncSession, agency_id: uuid.UUID) -> set[str]:

@@ -253,7 +253,7 @@ class WorkerCreate(BaseModel):
         json_schema_extra=RESIDENT_ID,
     )
     gender: Gender | None = Field(None, description="Optional; must match the ID card")
-    birth_date: dt.date | None = Field(
+    birth_date: IsoDate | None = Field(
         None, description="Optional; must match the ID card", examples=["1949-12-31"]
     )
     phone: str = Field(

@@ -8,13 +8,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.kit.strict import WholeNumber
 from services.training.schemas import Day, EnrollmentOut
 
 
 class ApprenticeshipPolicyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mentor_min_stars: int = Field(strict=True, ge=1, le=5, examples=[4])
+    mentor_min_stars: WholeNumber = Field(ge=1, le=5, examples=[4])
 
 
 class ApprenticeshipPolicyOut(BaseModel):

@@ -24,7 +24,7 @@ from services.training.apprenticeships.schemas import (
     ProgressRecord,
 )
 from services.training.competitions.models import CompetitionEntry
-from services.training.models import WAITING, Course, Enrollment
+from services.training.models import WAITING, Course, Enrollment, KnownCertificate
 from services.training.workers import dialect_insert
 
 
@@ -86,6 +86,12 @@ async def _mentor_basis(
         .select_from(CompetitionEntry)
         .where(CompetitionEntry.worker_id == mentor_id, CompetitionEntry.awarded.is_(True))
     )
+    if not expert:  # or a 技术能手 certificate credit issued (e.g. a title from before)
+        expert = await session.scalar(
+            select(func.count())
+            .select_from(KnownCertificate)
+            .where(KnownCertificate.worker_id == mentor_id, KnownCertificate.kind == "skill_title")
+        )
     if expert:
         return "technical_expert", stars
     raise InvalidField(

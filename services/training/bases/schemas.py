@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import County
+from services.kit.strict import WholeNumber
 from services.training.schemas import Day
 
 BaseLevel = Literal["provincial_demonstration", "municipal_demonstration", "poverty_alleviation"]
@@ -17,10 +18,10 @@ BaseLevel = Literal["provincial_demonstration", "municipal_demonstration", "pove
 class BasePolicyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rent_free_months: int = Field(strict=True, ge=0, le=120, examples=[24])
-    free_property_management_months: int = Field(strict=True, ge=0, le=120, examples=[12])
-    provincial_target: int = Field(strict=True, ge=0, le=100, examples=[2])
-    municipal_target: int = Field(strict=True, ge=0, le=100, examples=[6])
+    rent_free_months: WholeNumber = Field(ge=0, le=120, examples=[24])
+    free_property_management_months: WholeNumber = Field(ge=0, le=120, examples=[12])
+    provincial_target: WholeNumber = Field(ge=0, le=100, examples=[2])
+    municipal_target: WholeNumber = Field(ge=0, le=100, examples=[6])
 
 
 class BasePolicyOut(BaseModel):
@@ -44,7 +45,7 @@ class TrainingBaseCreate(BaseModel):
     level: BaseLevel
     county: County
     address: str = Field(min_length=1, max_length=300, pattern=r"^\S(.*\S)?$")
-    capacity: int = Field(strict=True, ge=1, le=100_000, description="Trainee places")
+    capacity: WholeNumber = Field(ge=1, le=100_000, description="Trainee places")
 
 
 class TrainingBaseOut(BaseModel):

@@ -9,13 +9,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import Track
+from services.kit.strict import WholeNumber
 from services.training.schemas import Day
 
 
 class CompetitionPolicyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    winners: int = Field(strict=True, ge=1, le=100, description="Top places named 技术能手")
+    winners: WholeNumber = Field(ge=1, le=100, description="Top places named 技术能手")
     min_total_score: float = Field(
         0, strict=True, ge=0, le=10_000, description="Lowest total score that may win"
     )
@@ -39,7 +40,7 @@ class CompetitionCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
     track: Track
     held_on: Day
-    rounds: int = Field(1, strict=True, ge=1, le=10, description="Judged rounds")
+    rounds: WholeNumber = Field(1, ge=1, le=10, description="Judged rounds")
 
 
 class CompetitionOut(BaseModel):
@@ -76,7 +77,7 @@ class ScoreRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entry_id: uuid.UUID
-    round: int = Field(strict=True, ge=1, le=10)
+    round: WholeNumber = Field(ge=1, le=10)
     score: float = Field(strict=True, ge=0, le=100)
 
 

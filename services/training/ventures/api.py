@@ -2,7 +2,8 @@
 
 The founder (a worker) creates and moves their project, asks for financing matchmaking,
 claims the start-up subsidy and enters the 众创杯; the programme's officers record guidance
-sessions, move financing requests, review and pay the subsidy and record contest results.
+sessions, refer the project to incubators, training bases or investors (项目推介) and record
+the answer, move financing requests, review and pay the subsidy and record contest results.
 A project is visible to its founder and to officers; anyone else's is 404.
 """
 
@@ -25,6 +26,7 @@ from services.training.ventures.models import (
     ContestEntry,
     FinancingRequest,
     GuidanceSession,
+    Referral,
     StartupSubsidyClaim,
     Venture,
     VenturePolicy,
@@ -38,6 +40,9 @@ from services.training.ventures.schemas import (
     FinancingUpdate,
     GuidanceCreate,
     GuidanceOut,
+    ReferralAnswer,
+    ReferralCreate,
+    ReferralOut,
     StageChange,
     StartupSubsidyOut,
     SubsidyPayment,
@@ -71,6 +76,19 @@ def guidance_out(row: GuidanceSession) -> GuidanceOut:
         held_on=row.held_on,
         notes=row.notes,
         recorded_at=row.recorded_at,
+    )
+
+
+def referral_out(row: Referral) -> ReferralOut:
+    return ReferralOut(
+        id=row.id,
+        to_kind=row.to_kind,  # type: ignore[arg-type]
+        to_name=row.to_name,
+        base_id=row.base_id,
+        status=row.status,  # type: ignore[arg-type]
+        note=row.note,
+        referred_at=row.referred_at,
+        answered_at=row.answered_at,
     )
 
 
@@ -113,7 +131,7 @@ def entry_out(row: ContestEntry) -> ContestEntryOut:
 
 async def _venture_out(ctx: ServiceContext, venture: Venture) -> VentureOut:
     async with ctx.db.read() as session:
-        guidance, financing, claim, entries = await ventures.details(session, venture.id)
+        guidance, referrals, financing, claim, entries = await ventures.details(session, venture.id)
     return VentureOut(
         id=venture.id,
         worker_id=venture.worker_id,
@@ -124,6 +142,7 @@ async def _venture_out(ctx: ServiceContext, venture: Venture) -> VentureOut:
         created_at=venture.created_at,
         version=venture.version,
         guidance=[guidance_out(g) for g in guidance],
+        referrals=[referral_out(r) for r in referrals],
         financing=[financing_out(f) for f in financing],
         startup_subsidy=subsidy_out(claim) if claim else None,
         contest_entries=[entry_out(e) for e in entries],
@@ -251,6 +270,36 @@ async def record_venture_guidance(
         venture = await ventures.get(session, venture_id, for_update=True)
         row = await ventures.add_guidance(session, venture, body, principal.subject)
     return guidance_out(row)
+
+
+@router.post("/ventures/{venture_id}/referrals", status_code=201, response_model=ReferralOut)
+async def refer_venture(
+    venture_id: uuid.UUID,
+    body: ReferralCreate,
+    principal: Principal = Depends(OFFICERS),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> ReferralOut:
+    """Refer the project (项目推介) to an incubator, a training base or an investor; the founder
+    sees it on the project. Officers only."""
+    async with ctx.db.write() as session:
+        venture = await ventures.get(session, venture_id, for_update=True)
+        row = await ventures.refer(session, venture, body, principal.subject)
+    return referral_out(row)
+
+
+@router.post("/ventures/{venture_id}/referrals/{referral_id}/status", response_model=ReferralOut)
+async def answer_venture_referral(
+    venture_id: uuid.UUID,
+    referral_id: uuid.UUID,
+    body: ReferralAnswer,
+    principal: Principal = Depends(OFFICERS),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> ReferralOut:
+    """Record the receiver's answer to a referral: accepted or declined (final). Officers."""
+    async with ctx.db.write() as session:
+        venture = await ventures.get(session, venture_id, for_update=True)
+        row = await ventures.answer_referral(session, venture, referral_id, body)
+    return referral_out(row)
 
 
 @router.post("/ventures/{venture_id}/financing", status_code=201, response_model=FinancingOut)

@@ -70,6 +70,25 @@ class FinancingRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class Referral(Base):
+    """项目推介: an officer refers the project to an incubator, a training base or an
+    investor; the receiver's answer (accepted or declined) is recorded on it."""
+
+    __tablename__ = "venture_referrals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    venture_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ventures.id"), index=True)
+    to_kind: Mapped[str] = mapped_column(String(20))
+    to_name: Mapped[str] = mapped_column(String(200))
+    #: The training base referred to, when ``to_kind`` is ``training_base``.
+    base_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    status: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    referred_by: Mapped[str] = mapped_column(String(64))
+    referred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 class StartupSubsidyClaim(Base):
     """At most one per project (unique), reviewed by an officer and paid once."""
 

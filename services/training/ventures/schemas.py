@@ -9,11 +9,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import County
+from services.kit.strict import WholeNumber
 from services.training.schemas import Day
 
 Stage = Literal["idea", "prototype", "registered", "operating"]
 FinancingStatus = Literal["requested", "matched", "approved", "declined"]
 ContestResult = Literal["entered", "finalist", "winner", "eliminated"]
+#: Where a project is referred (项目推介): an incubator, a training base, an investor.
+ReferralTarget = Literal["incubator", "training_base", "investor"]
+ReferralStatus = Literal["referred", "accepted", "declined"]
 Text = Field(min_length=1, max_length=2000, pattern=r"^\S(.*\S)?$")
 
 
@@ -87,6 +91,35 @@ class FinancingUpdate(BaseModel):
     note: str | None = Field(None, min_length=1, max_length=500)
 
 
+class ReferralCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_kind: ReferralTarget
+    to_name: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+    base_id: uuid.UUID | None = Field(
+        None, description="The training base (required when to_kind is training_base)"
+    )
+    note: str | None = Field(None, min_length=1, max_length=500)
+
+
+class ReferralAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["accepted", "declined"]
+    note: str | None = Field(None, min_length=1, max_length=500)
+
+
+class ReferralOut(BaseModel):
+    id: uuid.UUID
+    to_kind: ReferralTarget
+    to_name: str
+    base_id: uuid.UUID | None
+    status: ReferralStatus
+    note: str | None
+    referred_at: datetime
+    answered_at: datetime | None
+
+
 class FinancingOut(BaseModel):
     id: uuid.UUID
     lender_kind: Literal["bank", "fund"]
@@ -125,7 +158,7 @@ class StartupSubsidyOut(BaseModel):
 class ContestEntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contest_year: int = Field(strict=True, ge=2000, le=2100)
+    contest_year: WholeNumber = Field(ge=2000, le=2100)
 
 
 class ContestResultRecord(BaseModel):
@@ -154,6 +187,7 @@ class VentureOut(BaseModel):
     created_at: datetime
     version: int
     guidance: list[GuidanceOut]
+    referrals: list[ReferralOut]
     financing: list[FinancingOut]
     startup_subsidy: StartupSubsidyOut | None
     contest_entries: list[ContestEntryOut]

@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kit.errors import Conflict, InvalidField, NotFound
 from services.kit.ids import new_id
 from services.kit.types import utcnow
+from services.training.bases.models import TrainingBase
 from services.training.models import KnownWorker
 from services.training.ventures.models import (
     STAGES,
     ContestEntry,
     FinancingRequest,
     GuidanceSession,
+    Referral,
     StartupSubsidyClaim,
     Venture,
     VenturePolicy,
@@ -25,6 +27,8 @@ from services.training.ventures.schemas import (
     FinancingCreate,
     FinancingUpdate,
     GuidanceCreate,
+    ReferralAnswer,
+    ReferralCreate,
     SubsidyReview,
     VentureCreate,
     VenturePolicyCreate,
@@ -111,6 +115,51 @@ async def add_guidance(
         recorded_at=utcnow(),
     )
     session.add(row)
+    _touch(venture)
+    await session.flush()
+    return row
+
+
+async def refer(
+    session: AsyncSession, venture: Venture, data: ReferralCreate, referred_by: str
+) -> Referral:
+    """Refer the project (项目推介) to an incubator, a training base or an investor."""
+    if data.to_kind == "training_base":
+        if data.base_id is None:
+            raise InvalidField("base_id", "name the training base referred to", slug="no-base")
+        if await session.get(TrainingBase, data.base_id) is None:
+            raise InvalidField("base_id", "no training base has this id", slug="unknown-base")
+    elif data.base_id is not None:
+        raise InvalidField("base_id", "only a referral to a training base names a base")
+    row = Referral(
+        id=new_id(),
+        venture_id=venture.id,
+        to_kind=data.to_kind,
+        to_name=data.to_name,
+        base_id=data.base_id,
+        status="referred",
+        note=data.note,
+        referred_by=referred_by,
+        referred_at=utcnow(),
+    )
+    session.add(row)
+    _touch(venture)
+    await session.flush()
+    return row
+
+
+async def answer_referral(
+    session: AsyncSession, venture: Venture, referral_id: uuid.UUID, data: ReferralAnswer
+) -> Referral:
+    """Record the receiver's answer; an answered referral is final."""
+    row = await session.get(Referral, referral_id, with_for_update=True)
+    if row is None or row.venture_id != venture.id:
+        raise NotFound("referral", referral_id)
+    if row.status != "referred":
+        raise Conflict(f"The referral was {row.status} already", slug="referral-answered")
+    row.status = data.status
+    row.note = data.note or row.note
+    row.answered_at = utcnow()
     _touch(venture)
     await session.flush()
     return row
@@ -284,6 +333,7 @@ async def details(
     session: AsyncSession, venture_id: uuid.UUID
 ) -> tuple[
     list[GuidanceSession],
+    list[Referral],
     list[FinancingRequest],
     StartupSubsidyClaim | None,
     list[ContestEntry],
@@ -293,6 +343,13 @@ async def details(
             select(GuidanceSession)
             .where(GuidanceSession.venture_id == venture_id)
             .order_by(GuidanceSession.held_on, GuidanceSession.id)
+        )
+    )
+    referrals = list(
+        await session.scalars(
+            select(Referral)
+            .where(Referral.venture_id == venture_id)
+            .order_by(Referral.referred_at, Referral.id)
         )
     )
     financing = list(
@@ -312,4 +369,4 @@ async def details(
             .order_by(ContestEntry.contest_year)
         )
     )
-    return guidance, financing, claim, entries
+    return guidance, referrals, financing, claim, entries

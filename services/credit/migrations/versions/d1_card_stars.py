@@ -2,7 +2,7 @@
 verification page); when each policy's renewal reminder and expiry were announced
 
 Revision ID: d1c2a3b4e5f6
-Revises: c9b1e2d3a4f5
+Revises: ca1f2e3d4b56
 Create Date: 2026-12-06 04:10:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "d1c2a3b4e5f6"
-down_revision: str | Sequence[str] | None = "c9b1e2d3a4f5"
+down_revision: str | Sequence[str] | None = "ca1f2e3d4b56"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
