@@ -76,8 +76,9 @@ async def issue_for_completions(
         return False
     now = utcnow()
     first = await _reserve(session, local_date(now).year, len(passed))
-    # Rows go in with one cached INSERT each, executed for the whole batch (Core: no unit of
-    # work to track); the certificates stay plain objects for the events and records.
+    # Rows go in with one cached INSERT each for the whole batch (Core: no unit of work to
+    # track; RETURNING makes it one multi-row statement on the server, "insertmanyvalues");
+    # the certificates stay plain objects for the events and records.
     certificates: list[Certificate] = []
     completion_rows: list[dict[str, object]] = []
     for data in fresh:
@@ -105,10 +106,13 @@ async def issue_for_completions(
         )
     if certificates:
         await session.execute(
-            insert(_certificates), [_columns(c, _certificates) for c in certificates]
+            insert(_certificates).returning(_certificates.c.id),
+            [_columns(c, _certificates) for c in certificates],
         )
     if completion_rows:
-        await session.execute(insert(_completions), completion_rows)
+        await session.execute(
+            insert(_completions).returning(_completions.c.enrollment_id), completion_rows
+        )
     await publish_many(session, [certificate_issued(c) for c in certificates])
     await _record_certificates(session, certificates, now)
     await _reevaluate_cards(session, [c.worker_id for c in certificates])
@@ -208,7 +212,7 @@ async def _record_certificates(
     records = CreditRecord.__table__
     polarity = polarity_of("certificate")
     await session.execute(
-        insert(records),
+        insert(records).returning(records.c.id),
         [
             {
                 "id": new_id(),

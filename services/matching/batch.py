@@ -46,10 +46,13 @@ async def ensure_candidates(
     now = utcnow()
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One cached statement executed for many parameter sets: a multi-row VALUES literal would
-    # be compiled anew for every batch (its shape changes with the batch size).
+    # One cached statement for many parameter sets: a multi-row VALUES literal would be
+    # compiled anew for every batch. RETURNING lets SQLAlchemy send it as one multi-row
+    # statement ("insertmanyvalues") instead of one execution per row on the server.
     await session.execute(
-        insert_fn(_candidates).on_conflict_do_nothing(index_elements=[_candidates.c.worker_id]),
+        insert_fn(_candidates)
+        .on_conflict_do_nothing(index_elements=[_candidates.c.worker_id])
+        .returning(_candidates.c.worker_id),
         [{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids],
     )
     rows = await session.scalars(
@@ -113,7 +116,7 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
     if rows:
         # One cached INSERT and one UPDATE for the whole batch (Core: nothing for the unit of
         # work to track); the loaded candidates take the new versions as their stored state.
-        await session.execute(insert(_certificates), rows)
+        await session.execute(insert(_certificates).returning(_certificates.c.certificate_id), rows)
         await session.execute(
             _BUMP,
             [
