@@ -30,6 +30,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
+
 from bench.chain import run_chain_bench
 from bench.gateway import run_gateway_bench, run_load
 from devtools.run import Platform, PlatformConfig
@@ -184,7 +186,13 @@ def main(argv: list[str] | None = None) -> int:
             print(verification_line(results["gateway"]), flush=True)
             matching_db = f"sqlite+aiosqlite:///{(var_dir / 'matching.db').resolve()}"
             results["chain_sqlite"] = asyncio.run(
-                run_chain_bench(platform.gateway_url, headers, matching_db, count=args.completions)
+                run_chain_bench(
+                    platform.gateway_url,
+                    headers,
+                    matching_db,
+                    count=args.completions,
+                    pids=platform.pids(),
+                )
             )
             print("event chain (SQLite):", json.dumps(results["chain_sqlite"]), flush=True)
         if os.environ.get(POSTGRES_ENV) and not args.skip_postgres:
@@ -209,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                         headers,
                         env["MATCHING_DATABASE_URL"],
                         count=args.completions,
+                        pids=platform.pids(),
+                        databases=[str(make_url(url).database) for url in env.values()],
                     )
                 )
                 print("event chain (PostgreSQL):", json.dumps(results["chain_postgres"]))

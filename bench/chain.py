@@ -20,6 +20,7 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -113,8 +114,13 @@ async def run_chain_bench(
     concurrency: int = 16,
     rate: float = 200.0,
     drain_count: int | None = None,
+    pids: dict[str, int] | None = None,
+    databases: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Both figures on one platform; prints their lines and returns the details."""
+    """Both figures on one platform; prints their lines and returns the details.
+
+    With ``pids`` (name → process id) the drain also reports each process's CPU per chain,
+    and with ``databases`` (PostgreSQL database names) that of their server backends."""
     # JIASAO_BENCH_DRAIN shortens the drain for a quick look (the issue's figure is 10,000).
     drain_count = drain_count or int(os.environ.get("JIASAO_BENCH_DRAIN", "10000"))
     db = (
@@ -137,8 +143,13 @@ async def run_chain_bench(
     if training_url is None:
         print(f"chain drain {db}: skipped (training database not found)", flush=True)
         return results
-    drain = await run_drain(training_url, matching_database_url, course, drain_count)
+    drain = await run_drain(
+        training_url, matching_database_url, course, drain_count, pids or {}, databases
+    )
     print(f"chain drain {db}: {drain['chains_per_s']:.0f} chains/s", flush=True)
+    if drain.get("cpu_ms_per_chain"):
+        shares = " ".join(f"{k} {v:.3f}" for k, v in drain["cpu_ms_per_chain"].items())
+        print(f"chain drain {db} CPU ms per chain: {shares}", flush=True)
     results["drain"] = drain
     return results
 
@@ -223,7 +234,12 @@ async def run_paced(
 
 
 async def run_drain(
-    training_url: str, matching_url: str, course: dict[str, Any], count: int
+    training_url: str,
+    matching_url: str,
+    course: dict[str, Any],
+    count: int,
+    pids: dict[str, int] | None = None,
+    databases: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``count`` completions committed at once in training; time until matching has them all."""
     before = await certificate_count(matching_url)
@@ -266,6 +282,7 @@ async def run_drain(
             await session.execute(insert(enrollments), rows)
             await publish_many(session, events)
         started = time.perf_counter()
+        cpu_before = await cpu_by_process(matching_url, pids or {}, databases)
     finally:
         await training.dispose()
     engine = create_async_engine(matching_url)
@@ -284,13 +301,53 @@ async def run_drain(
             await asyncio.sleep(0.05)
     finally:
         await engine.dispose()
+    cpu_after = await cpu_by_process(matching_url, pids or {}, databases)
     delivered = seen - before
+    per_chain = {
+        name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / max(delivered, 1), 3)
+        for name in cpu_after
+    }
     return {
         "completions": count,
         "delivered": delivered,
         "seconds": round(elapsed, 3),
         "chains_per_s": round(delivered / elapsed, 1),
+        "cpu_ms_per_chain": per_chain,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 where unavailable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_by_process(
+    any_url: str, pids: dict[str, int], databases: Sequence[str]
+) -> dict[str, float]:
+    """CPU seconds so far of each named process and, summed, of the PostgreSQL backends
+    serving ``databases`` (same host; a backend that ended meanwhile is not counted)."""
+    totals = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    if databases and make_url(any_url).get_backend_name() != "sqlite":
+        engine = create_async_engine(any_url)
+        try:
+            async with engine.connect() as connection:
+                backends = (
+                    await connection.execute(
+                        text("SELECT pid, datname FROM pg_stat_activity WHERE datname = ANY(:d)"),
+                        {"d": list(databases)},
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        for pid, datname in backends:
+            key = "postgres:" + str(datname).split("_")[2]
+            totals[key] = totals.get(key, 0.0) + cpu_seconds(int(pid))
+    return totals
 
 
 async def certificate_count(database_url: str) -> int:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CertificateIssued
@@ -33,10 +33,18 @@ from services.credit.numbers import SERIES, format_number, local_date
 from services.credit.service import TRAINING, TRAINING_VALIDITY_YEARS, add_years, certificate_issued
 from services.credit.sql import insert_for
 from services.kit.ids import new_id
+from services.kit.one_of import one_of
 from services.kit.outbox import publish_many
 from services.kit.types import utcnow
 
 _counters = NumberCounter.__table__
+_certificates = Certificate.__table__
+_completions = TrainingCompletion.__table__
+
+
+def _columns(row: object, table: Table) -> dict[str, object]:
+    """The column values of an ORM object that was never added to a session."""
+    return {column.key: getattr(row, column.key) for column in table.columns}
 
 
 async def issue_for_completions(
@@ -51,7 +59,7 @@ async def issue_for_completions(
         (
             await session.scalars(
                 select(TrainingCompletion.enrollment_id).where(
-                    TrainingCompletion.enrollment_id.in_(enrollments)
+                    one_of(session, TrainingCompletion.enrollment_id, enrollments)
                 )
             )
         ).all()
@@ -60,35 +68,51 @@ async def issue_for_completions(
     passed = [c for c in fresh if c.passed]
     if passed and await session.scalar(
         select(Certificate.id)
-        .where(Certificate.enrollment_id.in_([uuid.UUID(c.enrollment_id) for c in passed]))
+        .where(
+            one_of(session, Certificate.enrollment_id, [uuid.UUID(c.enrollment_id) for c in passed])
+        )
         .limit(1)
     ):
         return False
     now = utcnow()
     first = await _reserve(session, local_date(now).year, len(passed))
+    # Rows go in with one cached INSERT each for the whole batch (Core: no unit of work to
+    # track; RETURNING makes it one multi-row statement on the server, "insertmanyvalues");
+    # the certificates stay plain objects for the events and records.
     certificates: list[Certificate] = []
+    completion_rows: list[dict[str, object]] = []
     for data in fresh:
-        completion = TrainingCompletion(
-            enrollment_id=uuid.UUID(data.enrollment_id),
-            worker_id=uuid.UUID(data.worker_id),
-            course_id=uuid.UUID(data.course_id),
-            course_title=data.course_title,
-            track=data.track,
-            training_type=data.training_type,
-            hours=data.hours,
-            score=data.score,
-            passed=data.passed,
-            completed_at=data.completed_at,
-            recorded_at=now,
-        )
+        certificate_id: uuid.UUID | None = None
         if data.passed:
             certificate = _certificate(data, format_number(local_date(now).year, first), now)
             first += 1
             certificates.append(certificate)
-            session.add(certificate)
-            completion.certificate_id = certificate.id
-        session.add(completion)
-    await session.flush()
+            certificate_id = certificate.id
+        completion_rows.append(
+            {
+                "enrollment_id": uuid.UUID(data.enrollment_id),
+                "worker_id": uuid.UUID(data.worker_id),
+                "course_id": uuid.UUID(data.course_id),
+                "course_title": data.course_title,
+                "track": data.track,
+                "training_type": data.training_type,
+                "hours": data.hours,
+                "score": data.score,
+                "passed": data.passed,
+                "completed_at": data.completed_at,
+                "certificate_id": certificate_id,
+                "recorded_at": now,
+            }
+        )
+    if certificates:
+        await session.execute(
+            insert(_certificates).returning(_certificates.c.id),
+            [_columns(c, _certificates) for c in certificates],
+        )
+    if completion_rows:
+        await session.execute(
+            insert(_completions).returning(_completions.c.enrollment_id), completion_rows
+        )
     await publish_many(session, [certificate_issued(c) for c in certificates])
     await _record_certificates(session, certificates, now)
     await _reevaluate_cards(session, [c.worker_id for c in certificates])
@@ -104,7 +128,9 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
     with_card = set(
         (
             await session.scalars(
-                select(HomeServiceCard.worker_id).where(HomeServiceCard.worker_id.in_(worker_ids))
+                select(HomeServiceCard.worker_id).where(
+                    one_of(session, HomeServiceCard.worker_id, worker_ids)
+                )
             )
         ).all()
     )
@@ -112,7 +138,9 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
         facts.worker_id
         for facts in (
             await session.scalars(
-                select(CardWorkerFacts).where(CardWorkerFacts.worker_id.in_(worker_ids))
+                select(CardWorkerFacts).where(
+                    one_of(session, CardWorkerFacts.worker_id, worker_ids)
+                )
             )
         ).all()
     }
@@ -176,33 +204,37 @@ async def _record_certificates(
         for p in (
             await session.scalars(
                 select(CreditParty)
-                .where(CreditParty.party_id.in_(party_ids))
+                .where(one_of(session, CreditParty.party_id, party_ids))
                 .execution_options(populate_existing=True)
             )
         ).all()
     }
-    for certificate in certificates:
-        session.add(
-            CreditRecord(
-                id=new_id(),
-                party_id=certificate.worker_id,
-                party_kind="worker",
-                kind="certificate",
-                polarity=polarity_of("certificate"),
-                severity=1,
-                source="event",
-                source_ref=f"{CertificateIssued.event_type}:{certificate.id}"[:200],
-                dedupe_key=f"certificate:{certificate.id}",
-                reason=f"{certificate.kind} certificate {certificate.number}",
-                effective_from=certificate.issued_at,
-                effective_until=None,
-                publish_until=None,
-                supersedes_id=None,
-                recorded_by="system",
-                created_at=now,
-            )
-        )
-    await session.flush()
+    records = CreditRecord.__table__
+    polarity = polarity_of("certificate")
+    await session.execute(
+        insert(records).returning(records.c.id),
+        [
+            {
+                "id": new_id(),
+                "party_id": certificate.worker_id,
+                "party_kind": "worker",
+                "kind": "certificate",
+                "polarity": polarity,
+                "severity": 1,
+                "source": "event",
+                "source_ref": f"{CertificateIssued.event_type}:{certificate.id}"[:200],
+                "dedupe_key": f"certificate:{certificate.id}",
+                "reason": f"{certificate.kind} certificate {certificate.number}",
+                "effective_from": certificate.issued_at,
+                "effective_until": None,
+                "publish_until": None,
+                "supersedes_id": None,
+                "recorded_by": "system",
+                "created_at": now,
+            }
+            for certificate in certificates
+        ],
+    )
     await credit_files.recompute_many(session, [parties[p] for p in party_ids], policy)
 
 
@@ -213,7 +245,7 @@ async def _open_files(
     existing = set(
         (
             await session.scalars(
-                select(CreditParty.party_id).where(CreditParty.party_id.in_(party_ids))
+                select(CreditParty.party_id).where(one_of(session, CreditParty.party_id, party_ids))
             )
         ).all()
     )
@@ -235,23 +267,37 @@ async def _open_files(
         }
         for party_id in missing
     ]
+    # One cached statement for many parameter sets (a multi-row VALUES literal would be
+    # compiled anew per batch); RETURNING names the rows this transaction inserted.
+    parties_table = CreditParty.__table__
     inserted = (
-        await session.scalars(
-            insert_for(session, CreditParty)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[CreditParty.party_id])
-            .returning(CreditParty.party_id)
+        await session.execute(
+            insert_for(session, parties_table)
+            .on_conflict_do_nothing(index_elements=[parties_table.c.party_id])
+            .returning(parties_table.c.party_id),
+            values,
         )
     ).all()
-    opened = set(inserted)
-    parties = (
-        await session.scalars(
-            select(CreditParty)
-            .where(CreditParty.party_id.in_(missing))
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    by_id = {p.party_id: p for p in parties}
+    opened = {row[0] for row in inserted}
+    # The files' events from the values just inserted (no need to load the rows back: the
+    # caller loads every worker's file once, for the recompute).
     await publish_many(
-        session, [credit_files._level_event(by_id[p], None, None) for p in missing if p in opened]
+        session,
+        [
+            credit_files._level_event(
+                credit_files.PartyState(
+                    party_id=p,
+                    party_kind="worker",
+                    score=score,
+                    level=level,
+                    policy_version=policy.version,
+                    computed_at=now,
+                    explanation=[],
+                ),
+                None,
+                None,
+            )
+            for p in missing
+            if p in opened
+        ],
     )

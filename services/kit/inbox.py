@@ -51,6 +51,7 @@ from services.kit.db import Database
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
 from services.kit.memo import EVENT_MEMO
+from services.kit.one_of import one_of
 from services.kit.tables import dead_letters, inbox
 from services.kit.tracing import traceparent_var
 from services.kit.types import utcnow
@@ -378,7 +379,8 @@ class ConsumerRunner:
                     (
                         await session.scalars(
                             select(inbox.c.event_id).where(
-                                inbox.c.consumer == self.name, inbox.c.event_id.in_(ids)
+                                inbox.c.consumer == self.name,
+                                one_of(session, inbox.c.event_id, ids),
                             )
                         )
                     ).all()

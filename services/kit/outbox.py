@@ -45,6 +45,7 @@ from contracts.envelope import CloudEvent, EventData, envelope_for
 from services.kit import feed
 from services.kit.bus import Bus
 from services.kit.db import Database
+from services.kit.one_of import one_of
 from services.kit.relay_lease import Lease
 from services.kit.retention import Retention
 from services.kit.tables import outbox
@@ -306,7 +307,9 @@ class Relay:
         async with self.db.write() as session:
             if sent:
                 await session.execute(
-                    update(outbox).where(outbox.c.seq.in_(sent)).values(published_at=now)
+                    update(outbox)
+                    .where(one_of(session, outbox.c.seq, sent))
+                    .values(published_at=now)
                 )
             for failure in failures:
                 await session.execute(

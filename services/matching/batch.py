@@ -14,14 +14,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from services.kit.one_of import one_of
 from services.kit.types import utcnow
 from services.matching.models import Candidate, CandidateCertificate
 from services.matching.ranking import refresh_ranks_many
 from services.matching.service import take_standing
+
+_candidates = Candidate.__table__
+_certificates = CandidateCertificate.__table__
+#: ``service._touch`` for many candidates at once (executed with one parameter set each).
+_BUMP = (
+    update(_candidates)
+    .where(_candidates.c.worker_id == bindparam("w"))
+    .values(version=bindparam("v"), updated_at=bindparam("u"))
+)
 
 
 async def ensure_candidates(
@@ -35,14 +46,18 @@ async def ensure_candidates(
     now = utcnow()
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One cached statement for many parameter sets: a multi-row VALUES literal would be
+    # compiled anew for every batch. RETURNING lets SQLAlchemy send it as one multi-row
+    # statement ("insertmanyvalues") instead of one execution per row on the server.
     await session.execute(
-        insert_fn(Candidate)
-        .values([{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids])
-        .on_conflict_do_nothing(index_elements=[Candidate.worker_id])
+        insert_fn(_candidates)
+        .on_conflict_do_nothing(index_elements=[_candidates.c.worker_id])
+        .returning(_candidates.c.worker_id),
+        [{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids],
     )
     rows = await session.scalars(
         select(Candidate)
-        .where(Candidate.worker_id.in_(ids))
+        .where(one_of(session, Candidate.worker_id, ids))
         .order_by(Candidate.worker_id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -68,34 +83,52 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
         (
             await session.scalars(
                 select(CandidateCertificate.certificate_id).where(
-                    CandidateCertificate.certificate_id.in_([c.certificate_id for c in issued])
+                    one_of(
+                        session,
+                        CandidateCertificate.certificate_id,
+                        [c.certificate_id for c in issued],
+                    )
                 )
             )
         ).all()
     )
     now = utcnow()
-    touched: dict[uuid.UUID, Candidate] = {}
-    added = 0
+    bumps: dict[uuid.UUID, int] = {}  # new certificates per worker: one version each
+    rows: list[dict[str, object]] = []
     for certificate in issued:
         if certificate.certificate_id in known:
             continue
         known.add(certificate.certificate_id)
-        added += 1
-        session.add(
-            CandidateCertificate(
-                certificate_id=certificate.certificate_id,
-                worker_id=certificate.worker_id,
-                number=certificate.number,
-                kind=certificate.kind,
-                track=certificate.track,
-                issued_at=certificate.issued_at,
-                valid_until=certificate.valid_until,
-                recorded_at=now,
-            )
+        rows.append(
+            {
+                "certificate_id": certificate.certificate_id,
+                "worker_id": certificate.worker_id,
+                "number": certificate.number,
+                "kind": certificate.kind,
+                "track": certificate.track,
+                "issued_at": certificate.issued_at,
+                "valid_until": certificate.valid_until,
+                "recorded_at": now,
+            }
         )
-        touched[certificate.worker_id] = _touched(candidates[certificate.worker_id], now)
-    await session.flush()
-    await refresh_ranks_many(session, list(touched.values()))
+        bumps[certificate.worker_id] = bumps.get(certificate.worker_id, 0) + 1
+    added = len(rows)
+    if rows:
+        # One cached INSERT and one UPDATE for the whole batch (Core: nothing for the unit of
+        # work to track); the loaded candidates take the new versions as their stored state.
+        await session.execute(insert(_certificates).returning(_certificates.c.certificate_id), rows)
+        await session.execute(
+            _BUMP,
+            [
+                {"w": worker_id, "v": candidates[worker_id].version + n, "u": now}
+                for worker_id, n in bumps.items()
+            ],
+        )
+        for worker_id, n in bumps.items():
+            candidate = candidates[worker_id]
+            set_committed_value(candidate, "version", candidate.version + n)
+            set_committed_value(candidate, "updated_at", now)
+    await refresh_ranks_many(session, [candidates[w] for w in bumps])
     return added
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit.one_of import one_of
 from services.kit.types import utcnow
 from services.matching import queries
 from services.matching.models import (
@@ -84,7 +85,7 @@ async def refresh_ranks_many(
     for worker_id, track in (
         await session.execute(
             select(DeclaredTrack.worker_id, DeclaredTrack.track).where(
-                DeclaredTrack.worker_id.in_(ids)
+                one_of(session, DeclaredTrack.worker_id, ids)
             )
         )
     ).all():
@@ -92,11 +93,11 @@ async def refresh_ranks_many(
     certificates: dict[uuid.UUID, list[CandidateCertificate]] = {w: [] for w in ids}
     for certificate in (
         await session.scalars(
-            select(CandidateCertificate).where(CandidateCertificate.worker_id.in_(ids))
+            select(CandidateCertificate).where(one_of(session, CandidateCertificate.worker_id, ids))
         )
     ).all():
         certificates[certificate.worker_id].append(certificate)
-    await session.execute(delete(TrackRank).where(TrackRank.worker_id.in_(ids)))
+    await session.execute(delete(TrackRank).where(one_of(session, TrackRank.worker_id, ids)))
     rows: list[dict[str, Any]] = []
     for candidate in candidates:
         held = certificates[candidate.worker_id]

@@ -23,6 +23,7 @@ from services.training.competitions.api import router as competitions_router
 from services.training.handlers import (
     READ_MODELS,
     handle_certificate_event,
+    handle_certificate_events,
     handle_employment_event,
     handle_institution_event,
     handle_rating_event,
@@ -86,6 +87,7 @@ def create_app(
                 name="training-certificates",
                 subjects=[CertificateIssued.subject],
                 handler=handle_certificate_event,
+                batch_handler=handle_certificate_events,
             ),
         ],
         read_models=READ_MODELS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from services.kit.read_models import ReadModel
 from services.training.apprenticeships.service import upsert_rating
 from services.training.workers import (
     record_certificate,
+    record_certificates,
     set_status,
     upsert_employment,
     upsert_institution,
@@ -116,6 +118,15 @@ async def handle_certificate_event(
     if not isinstance(data, CertificateIssued):
         return
     await record_certificate(session, data)
+
+
+async def handle_certificate_events(
+    session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]
+) -> None:
+    """:func:`handle_certificate_event` for an inbox batch, in one statement."""
+    await record_certificates(
+        session, [data for _, data in events if isinstance(data, CertificateIssued)]
+    )
 
 
 #: What training knows from other services, rebuilt with ``python -m services.training rebuild

@@ -4,6 +4,7 @@ the registry), and of the certificates credit issued to workers."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -143,19 +144,30 @@ async def provider_verified(
 async def record_certificate(session: AsyncSession, data: CertificateIssued) -> None:
     """Keep one row per certificate id (a certificate is issued once; redelivery, a
     re-published event or a replay changes nothing)."""
-    stmt = (
-        dialect_insert(session, KnownCertificate)
-        .values(
-            certificate_id=uuid.UUID(data.certificate_id),
-            worker_id=uuid.UUID(data.worker_id),
-            number=data.certificate_number,
-            kind=data.kind,
-            track=data.track,
-            course_id=uuid.UUID(data.course_id) if data.course_id else None,
-            enrollment_id=uuid.UUID(data.enrollment_id) if data.enrollment_id else None,
-            issued_at=data.issued_at,
-            valid_until=data.valid_until,
-        )
-        .on_conflict_do_nothing(index_elements=["certificate_id"])
+    await record_certificates(session, [data])
+
+
+async def record_certificates(session: AsyncSession, datas: Sequence[CertificateIssued]) -> None:
+    """:func:`record_certificate` for many, in order: one cached INSERT … ON CONFLICT DO
+    NOTHING executed for every row (a batch of the inbox in one statement)."""
+    if not datas:
+        return
+    table = KnownCertificate.__table__
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["certificate_id"])
+    await session.execute(
+        stmt,
+        [
+            {
+                "certificate_id": uuid.UUID(data.certificate_id),
+                "worker_id": uuid.UUID(data.worker_id),
+                "number": data.certificate_number,
+                "kind": data.kind,
+                "track": data.track,
+                "course_id": uuid.UUID(data.course_id) if data.course_id else None,
+                "enrollment_id": uuid.UUID(data.enrollment_id) if data.enrollment_id else None,
+                "issued_at": data.issued_at,
+                "valid_until": data.valid_until,
+            }
+            for data in datas
+        ],
     )
-    await session.execute(stmt)
