@@ -36,6 +36,7 @@ from services.kit.policy import document_security, public
 from services.kit.read_models import ReadModel
 from services.kit.service_metrics import install_service_metrics
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
+from services.kit.suspensions import Suspensions
 
 #: Routes import the context from here (it lives in kit.context so nothing imports this module).
 __all__ = ["ServiceContext", "context_of", "create_service_app", "get_ctx", "health_router"]
@@ -66,6 +67,8 @@ def create_service_app(
             raise ValueError(f"read model {model.name!r}: consumers {model.consumers} unknown")
     tracer = make_tracer(name)  # None (no spans) unless OTEL_EXPORTER_OTLP_* is set
     subscriptions = traced_subscriptions(subscriptions, tracer)
+    # Suspended partners and agencies, refused at token verification (issue 16).
+    suspensions = Suspensions(settings.party_standing_refresh_interval)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +99,7 @@ def create_service_app(
                 ack_wait=settings.ack_wait,
             )
         app.state.ctx = ctx
+        await suspensions.start(db)  # before the consumers: they change it after commits
         liveness = Liveness(db)
         await liveness.start()
         app.state.idempotency = IdempotencyStore(db, liveness, _body_cipher(platform))
@@ -115,6 +119,7 @@ def create_service_app(
         finally:
             purge.cancel()
             await asyncio.gather(purge, return_exceptions=True)
+            await suspensions.stop()
             for runner in ctx.runners.values():
                 await runner.stop()
             await relay.stop()
@@ -138,6 +143,8 @@ def create_service_app(
     )
     # Every service verifies tokens itself (DESIGN.md §4); routes opt in via kit.principal.
     app.state.token_verifier = build_verifier(platform)
+    app.state.token_verifier.standing = suspensions
+    app.state.suspensions = suspensions
     app.add_middleware(IdempotencyMiddleware)
     # Outside the idempotency buffer, so nothing reads an unbounded body.
     app.add_middleware(

@@ -20,6 +20,7 @@ from services.training.apprenticeships.api import router as apprenticeships_rout
 from services.training.bases.api import router as bases_router
 from services.training.competitions.api import router as competitions_router
 from services.training.handlers import (
+    PARTY_STANDING,
     READ_MODELS,
     handle_employment_event,
     handle_institution_event,
@@ -79,6 +80,7 @@ def create_app(
                 subjects=[WorkerRatingChanged.subject],
                 handler=handle_rating_event,
             ),
+            PARTY_STANDING,
         ],
         read_models=READ_MODELS,
         title="Jiasao training",

@@ -10,13 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyStatusChanged,
     EmploymentChanged,
     InstitutionRegistered,
+    PartnerStatusChanged,
     WorkerRegistered,
     WorkerStatusChanged,
     WorkerUpdated,
 )
+from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
+from services.kit.suspensions import handle_standing_changed
 from services.training.apprenticeships.service import upsert_rating
 from services.training.workers import (
     set_status,
@@ -106,6 +111,14 @@ async def handle_institution_event(
     )
 
 
+#: Suspended partners and agencies: their tokens are refused at once (issue 16).
+PARTY_STANDING = Subscription(
+    "training-party-standing",
+    [PartnerStatusChanged.subject, AgencyStatusChanged.subject],
+    handle_standing_changed,
+)
+
+
 #: What training knows from other services, rebuilt with ``python -m services.training rebuild
 #: <name>`` (services.kit.read_models). Both worker consumers write ``known_workers``.
 READ_MODELS: tuple[ReadModel, ...] = (
@@ -118,4 +131,10 @@ READ_MODELS: tuple[ReadModel, ...] = (
     ReadModel("employments", ("training-employments",), ("known_employments",)),
     ReadModel("institutions", ("training-institutions",), ("known_institutions",)),
     ReadModel("ratings", ("training-ratings",), ("known_ratings",), "published stars (mentors)"),
+    ReadModel(
+        "party-standing",
+        ("training-party-standing",),
+        (PARTY_STANDING_TABLE,),
+        "suspended partners and agencies (their tokens are refused)",
+    ),
 )
