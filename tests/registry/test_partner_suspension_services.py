@@ -25,6 +25,7 @@ from services.credit.access import has_valid_consent
 from services.credit.app import create_app as credit_app
 from services.matching.app import create_app as matching_app
 from tests.credit.credit_support import consent_changed, worker_registered
+from tests.registry.test_agencies import agency, agreement, client_token, new_client
 from tests.registry.test_identity_support import Registry, problem, registry_app
 from tests.support.apps import context, eventually, running_app, settings_for
 from tests.support.databases import service_database
@@ -183,3 +184,60 @@ async def test_suspending_another_partner_leaves_a_partner_alone(platform: Platf
         "credit": 200,
         "registry": 200,
     }
+
+
+async def test_a_suspended_agencys_unexpired_token_is_refused_until_reactivated(
+    platform: Platform,
+) -> None:
+    """Agencies too: the feeds would stop through the agreements' own events (403), but the
+    token itself is refused (401) by the registry at once and by credit once it applied
+    ``registry.agency.status_changed``; another agency reads on."""
+    registry = platform.registry
+    datasets = {"workers": ["name", "county"], "certificates": ["kind", "worker_id"]}
+    hrss, commerce = await agency(registry), await agency(registry, "commerce")
+    tokens: dict[str, dict[str, str]] = {}
+    for agency_id in (hrss, commerce):
+        await agreement(registry, agency_id, datasets=datasets)
+        issued = await client_token(registry, await new_client(registry, agency_id))
+        assert issued.status_code == 200, issued.text
+        tokens[agency_id] = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+
+    async def feeds(agency_id: str) -> dict[str, int]:
+        headers = tokens[agency_id]
+        return {
+            "registry": (
+                await registry.client.get("/api/v1/feeds/workers", headers=headers)
+            ).status_code,
+            "credit": (
+                await platform.credit.get("/api/v1/feeds/certificates", headers=headers)
+            ).status_code,
+        }
+
+    served = {"registry": 200, "credit": 200}
+
+    async def both_served() -> bool:
+        return await feeds(hrss) == served and await feeds(commerce) == served
+
+    await eventually(both_served)  # credit serves once it applied the agreements
+    suspended = await registry.client.post(
+        f"/api/v1/agencies/{hrss}/status", json={"status": "suspended"}, headers=registry.admin
+    )
+    assert suspended.status_code == 200, suspended.text
+    assert (await feeds(hrss))["registry"] == 401
+
+    async def refused() -> bool:
+        return await feeds(hrss) == {"registry": 401, "credit": 401}
+
+    await eventually(refused)
+    problem(await platform.credit.get("/api/v1/feeds/certificates", headers=tokens[hrss]), 401)
+    assert await feeds(commerce) == served
+
+    reactivated = await registry.client.post(
+        f"/api/v1/agencies/{hrss}/status", json={"status": "active"}, headers=registry.admin
+    )
+    assert reactivated.status_code == 200, reactivated.text
+
+    async def back() -> bool:
+        return await feeds(hrss) == served
+
+    await eventually(back)
