@@ -75,6 +75,9 @@ def create_service_app(
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade, name, settings.database_url)
         db = Database(settings.database_url)
+        # Before anything else starts (a failed load fails the start) and before the consumers,
+        # which change it after their commits.
+        await suspensions.start(db)
         own_stream = name.upper()
         bus = Bus(
             platform.nats_url,
@@ -99,7 +102,6 @@ def create_service_app(
                 ack_wait=settings.ack_wait,
             )
         app.state.ctx = ctx
-        await suspensions.start(db)  # before the consumers: they change it after commits
         liveness = Liveness(db)
         await liveness.start()
         app.state.idempotency = IdempotencyStore(db, liveness, _body_cipher(platform))

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.exc import DBAPIError
 
 from contracts.envelope import envelope_for
 from contracts.registry import AgencyStatusChanged, PartnerStatusChanged
@@ -141,17 +142,14 @@ async def test_another_process_follows_within_the_refresh_interval(db: Database)
         await replica_db.dispose()
 
 
-async def test_nothing_is_loaded_yet_means_scoped_tokens_wait(tmp_path: Path) -> None:
-    """Deny by default: before the first load (no table yet), partner and agency tokens get a
-    503 to retry, people's tokens pass."""
+async def test_a_service_that_cannot_load_it_does_not_start(tmp_path: Path) -> None:
+    """No table (not migrated): the start fails rather than serve without knowing."""
     missing = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     suspensions = Suspensions(refresh_interval=3600)
-    await suspensions.start(missing)
     try:
-        with pytest.raises(Problem) as waiting:
-            suspensions.check(partner(uuid.uuid4()))
-        assert waiting.value.status == 503 and waiting.value.slug == "service-unavailable"
-        suspensions.check(Principal(subject="a", role="officer"))
+        with pytest.raises(DBAPIError):
+            await suspensions.start(missing)
+        assert not suspensions.loaded
     finally:
         await suspensions.stop()
         await missing.dispose()
