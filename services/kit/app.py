@@ -75,8 +75,7 @@ def create_service_app(
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade, name, settings.database_url)
         db = Database(settings.database_url)
-        # Before anything else starts (a failed load fails the start) and before the consumers,
-        # which change it after their commits.
+        # Before the consumers, which change it after their commits.
         await suspensions.start(db)
         own_stream = name.upper()
         bus = Bus(

@@ -19,9 +19,10 @@ The memory follows the table: loaded before the service serves, changed right af
 commit of a transaction of this process that changed a row (``session.info`` carries the
 changes to the ``db.on_commit`` callback), and reloaded every ``refresh_interval`` seconds, so
 the other replicas (they share the durable consumer: one of them applies a given event) follow
-within that interval, and so does a rebuild of the read model. The first load is part of the
-service's start: a service that cannot load it does not start, so it never serves before it
-knows who is suspended.
+within that interval, and so does a rebuild of the read model. A process that started but
+could not load the table yet (its database was away) answers partner and agency tokens 503
+until it has: deny by default. (An app whose lifespan never ran, as in the suite's policy
+test, has nothing loaded and checks nothing.)
 
 Parties suspended before this table existed need no row: their clients were revoked then and
 their tokens have long expired. Reactivation's event removes the party from the set; the
@@ -41,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.envelope import CloudEvent, EventData
 from contracts.registry import AgencyStatusChanged, PartnerStatusChanged
 from services.kit.db import Database
+from services.kit.errors import Problem
 from services.kit.principal import SCOPED_ROLES, Principal, unauthorized
 from services.kit.types import UtcDateTime
 
@@ -117,17 +119,26 @@ class Suspensions:
         self._suspended: dict[Key, datetime] = {}
         self._generation = 0
         self.loaded = False
-        self._db: Database | None = None
+        self._started = False
         self._task: asyncio.Task[None] | None = None
 
     def __contains__(self, key: Key) -> bool:
         return key in self._suspended
 
     def check(self, principal: Principal) -> None:
-        """Raise 401 for a token of a suspended partner or agency."""
-        if principal.role not in SCOPED_ROLES or not self._suspended:
+        """Raise 401 for a token of a suspended partner or agency; 503 for any partner or agency
+        token while a started process has not loaded the set yet (its database was away)."""
+        if principal.role not in SCOPED_ROLES:
             return
-        if principal.party_id is None:
+        if self._started and not self.loaded:
+            raise Problem(
+                503,
+                "service-unavailable",
+                "Service unavailable",
+                "The service has not yet loaded which partners are suspended; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        if not self._suspended or principal.party_id is None:
             return
         since = self._suspended.get((principal.role, str(principal.party_id)))
         if since is not None:
@@ -169,12 +180,15 @@ class Suspensions:
         self.loaded = True
 
     async def start(self, db: Database) -> None:
-        """Load, then follow the table; register :meth:`after_commit` with ``db``. A failed
-        first load fails the start (no database, or not migrated): a service never serves
-        before it knows who is suspended."""
-        self._db = db
-        await self.load(db)
+        """Load, then follow the table; register :meth:`after_commit` with ``db``. A service
+        starts while its database is away (``/readyz`` says so): the load is then retried every
+        ``refresh_interval`` and partner and agency tokens get 503 until it succeeds."""
+        self._started = True
         db.on_commit(self.after_commit)
+        try:
+            await self.load(db)
+        except Exception as exc:
+            log.warning("suspended parties not loaded; retrying", extra={"error": repr(exc)})
         self._task = asyncio.create_task(self._follow(db), name="party-standing-refresh")
 
     async def stop(self) -> None:

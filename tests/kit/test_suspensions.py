@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy.exc import DBAPIError
 
 from contracts.envelope import envelope_for
 from contracts.registry import AgencyStatusChanged, PartnerStatusChanged
@@ -142,17 +141,30 @@ async def test_another_process_follows_within_the_refresh_interval(db: Database)
         await replica_db.dispose()
 
 
-async def test_a_service_that_cannot_load_it_does_not_start(tmp_path: Path) -> None:
-    """No table (not migrated): the start fails rather than serve without knowing."""
-    missing = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
-    suspensions = Suspensions(refresh_interval=3600)
+async def test_until_it_is_loaded_scoped_tokens_wait(tmp_path: Path) -> None:
+    """Deny by default: a process whose first load failed (no table yet, or its database
+    away) answers partner and agency tokens 503 to retry; people's tokens pass; once the
+    table is there the refresh loads it."""
+    path = tmp_path / "late.db"
+    late = Database(f"sqlite+aiosqlite:///{path}")
+    suspensions = Suspensions(refresh_interval=0.05)
+    await suspensions.start(late)
     try:
-        with pytest.raises(DBAPIError):
-            await suspensions.start(missing)
-        assert not suspensions.loaded
+        with pytest.raises(Problem) as waiting:
+            suspensions.check(partner(uuid.uuid4()))
+        assert waiting.value.status == 503 and waiting.value.slug == "service-unavailable"
+        suspensions.check(Principal(subject="a", role="officer"))
+        async with late.write_engine.begin() as connection:
+            await connection.run_sync(standing_metadata.create_all)
+
+        async def loaded() -> bool:
+            return suspensions.loaded
+
+        await eventually(loaded)
+        suspensions.check(partner(uuid.uuid4()))
     finally:
         await suspensions.stop()
-        await missing.dispose()
+        await late.dispose()
 
 
 async def test_the_verifier_refuses_a_remembered_token_of_a_suspended_partner(
