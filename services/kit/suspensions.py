@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +70,8 @@ CHANGES = "jiasao.party_standing_changes"
 #: How often each process reloads the table (the other replicas' changes, rebuilds).
 REFRESH_INTERVAL_SECONDS = 1.0
 
-Key = tuple[str, str]
+#: (token role, party id): the role keeps a partner and an agency with one id apart.
+Key = tuple[str, uuid.UUID]
 
 
 async def record(
@@ -122,8 +124,9 @@ class Suspensions:
         self._started = False
         self._task: asyncio.Task[None] | None = None
 
-    def __contains__(self, key: Key) -> bool:
-        return key in self._suspended
+    def __contains__(self, key: tuple[str, uuid.UUID | str]) -> bool:
+        role, party_id = key
+        return (role, uuid.UUID(str(party_id))) in self._suspended
 
     def check(self, principal: Principal) -> None:
         """Raise 401 for a token of a suspended partner or agency; 503 for any partner or agency
@@ -140,7 +143,7 @@ class Suspensions:
             )
         if not self._suspended or principal.party_id is None:
             return
-        since = self._suspended.get((principal.role, str(principal.party_id)))
+        since = self._suspended.get((principal.role, principal.party_id))
         if since is not None:
             raise unauthorized(
                 f"The {principal.role} this token was issued to is suspended (since "
@@ -154,7 +157,7 @@ class Suspensions:
         if not changes:
             return
         for role, party_id, status, changed_at in changes:
-            key = (role, party_id)
+            key = (role, uuid.UUID(party_id))
             if status == "suspended":
                 self._suspended[key] = changed_at
             else:
@@ -176,7 +179,7 @@ class Suspensions:
             ).all()
         if generation != self._generation and self.loaded:
             return  # a commit of this process was applied meanwhile: the next reload has it
-        self._suspended = {(row.role, row.party_id): row.changed_at for row in rows}
+        self._suspended = {(row.role, uuid.UUID(row.party_id)): row.changed_at for row in rows}
         self.loaded = True
 
     async def start(self, db: Database) -> None:
