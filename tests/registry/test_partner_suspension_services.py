@@ -10,6 +10,7 @@ database (SQLite, and PostgreSQL when JIASAO_TEST_POSTGRES_URL is set)."""
 from __future__ import annotations
 
 import base64
+import importlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from devtools.nats import NatsServer
 from services.credit.access import has_valid_consent
 from services.credit.app import create_app as credit_app
+from services.kit.errors import Problem
 from services.matching.app import create_app as matching_app
 from tests.credit.credit_support import consent_changed, worker_registered
 from tests.registry.test_agencies import agency, agreement, client_token, new_client
@@ -241,3 +243,49 @@ async def test_a_suspended_agencys_unexpired_token_is_refused_until_reactivated(
         return await feeds(hrss) == served
 
     await eventually(back)
+
+
+async def test_training_and_rating_follow_the_suspension_too(
+    backend: str, tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """The other two services that accept partner tokens consume the same events: their
+    verifiers refuse the token while the partner is suspended, and accept it after."""
+    async with AsyncExitStack() as stack:
+        registry = await stack.enter_async_context(registry_app(backend, tmp_path, nats_server.url))
+        apps: dict[str, FastAPI] = {}
+        for name, module in (
+            ("training", "services.training.app"),
+            ("rating", "services.rating.app"),
+        ):
+            factory = importlib.import_module(module).create_app
+            url = stack.enter_context(service_database(name, backend, tmp_path))
+            settings, platform = settings_for(name, url, nats_server.url)
+            apps[name] = factory(settings, platform)
+            await stack.enter_async_context(running_app(apps[name]))
+        partner_id, headers = await partner_token(registry)
+        token = headers["Authorization"].removeprefix("Bearer ")
+        for app in apps.values():
+            assert str((await app.state.token_verifier.verify(token)).party_id) == partner_id
+
+        async def verdicts() -> set[int]:
+            found: set[int] = set()
+            for app in apps.values():
+                try:
+                    await app.state.token_verifier.verify(token)
+                    found.add(200)
+                except Problem as refused:
+                    found.add(refused.status)
+            return found
+
+        await set_status(registry, partner_id, "suspended")
+
+        async def refused() -> bool:
+            return await verdicts() == {401}
+
+        await eventually(refused)
+        await set_status(registry, partner_id, "active")
+
+        async def accepted() -> bool:
+            return await verdicts() == {200}
+
+        await eventually(accepted)
