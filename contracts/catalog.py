@@ -22,6 +22,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted, JobChanged
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyStatusChanged,
     AgreementChanged,
     CompanyRegistered,
     ConsentChanged,
@@ -29,6 +30,7 @@ from contracts.registry import (
     EmploymentChanged,
     InstitutionRegistered,
     PartnerRegistered,
+    PartnerStatusChanged,
     WorkerRegistered,
     WorkerStatusChanged,
     WorkerUpdated,
@@ -47,7 +49,9 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     InstitutionRegistered,
     EmployerRegistered,
     PartnerRegistered,
+    PartnerStatusChanged,
     AgreementChanged,
+    AgencyStatusChanged,
     EnrollmentCompleted,
     CompetitionAwarded,
     CertificateIssued,

@@ -278,6 +278,43 @@ class PartnerRegistered(AggregateEvent):
     registered_at: AwareDatetime = Field(description="When the partner was registered")
 
 
+#: A partner's or an agency's standing: ``active``, or ``suspended`` (its tokens are refused).
+PartyStanding = Literal["active", "suspended"]
+
+
+class PartnerStatusChanged(AggregateEvent):
+    """A partner platform was suspended or reactivated by an officer.
+
+    Every service that accepts partner tokens keeps the suspended partners and refuses their
+    tokens (401) from the moment it applies the suspension, although the tokens are unexpired
+    and verify offline; the reactivation's event lets them in again. The registry revokes the
+    partner's OAuth clients in the suspending transaction, so no new token is issued."""
+
+    event_type = "jiasao.registry.partner.status_changed.v1"
+    subject = "registry.partner.status_changed"
+    producer = "registry"
+    aggregate_field = "partner_id"
+
+    partner_id: Id = Field(description="Id of the partner (token party_id of its OAuth clients)")
+    status: PartyStanding = Field(description="Standing after the change")
+    changed_at: AwareDatetime = Field(description="When it changed (orders the changes)")
+
+
+class AgencyStatusChanged(AggregateEvent):
+    """A government agency was suspended or reactivated by an officer: as
+    :class:`PartnerStatusChanged`, for agency tokens (its agreements' own events still say
+    ``agency_suspended`` for the feeds)."""
+
+    event_type = "jiasao.registry.agency.status_changed.v1"
+    subject = "registry.agency.status_changed"
+    producer = "registry"
+    aggregate_field = "agency_id"
+
+    agency_id: Id = Field(description="Id of the agency (token party_id of its OAuth clients)")
+    status: PartyStanding = Field(description="Standing after the change")
+    changed_at: AwareDatetime = Field(description="When it changed (orders the changes)")
+
+
 #: An agreement's standing: ``active`` (in force between valid_from and valid_until),
 #: ``revoked`` by an officer (grants nothing, for good), ``agency_suspended`` (grants nothing
 #: while its agency is suspended; back to ``active`` when it is reactivated).

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
 from contracts.registry import (
+    AgencyStatusChanged,
     AgreementChanged,
     ConsentChanged,
     EmploymentChanged,
+    PartnerStatusChanged,
     WorkerRegistered,
     WorkerUpdated,
 )
@@ -28,6 +30,8 @@ from services.kit.agreements import TABLE as AGREEMENTS_TABLE
 from services.kit.agreements import handle_agreement_changed
 from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
+from services.kit.suspensions import handle_standing_changed
 
 
 async def handle_enrollment_completed(
@@ -136,6 +140,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("credit-consents", [ConsentChanged.subject], handle_consent_changed),
     # Agencies' data-sharing agreements: what each may read of credit's feeds (issue 14).
     Subscription("credit-agreements", [AgreementChanged.subject], handle_agreement_changed),
+    # Suspended partners and agencies: their tokens are refused at once (issue 16).
+    Subscription(
+        "credit-party-standing",
+        [PartnerStatusChanged.subject, AgencyStatusChanged.subject],
+        handle_standing_changed,
+    ),
     *FILE_SUBSCRIPTIONS,
 )
 
@@ -147,5 +157,11 @@ READ_MODELS: tuple[ReadModel, ...] = (
     ReadModel("consents", ("credit-consents",), ("credit_consents",), "partners' read consents"),
     ReadModel(
         "agreements", ("credit-agreements",), (AGREEMENTS_TABLE,), "agencies' sharing agreements"
+    ),
+    ReadModel(
+        "party-standing",
+        ("credit-party-standing",),
+        (PARTY_STANDING_TABLE,),
+        "suspended partners and agencies (their tokens are refused)",
     ),
 )

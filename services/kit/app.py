@@ -36,6 +36,7 @@ from services.kit.policy import document_security, public
 from services.kit.read_models import ReadModel
 from services.kit.service_metrics import install_service_metrics
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
+from services.kit.suspensions import Suspensions
 
 #: Routes import the context from here (it lives in kit.context so nothing imports this module).
 __all__ = ["ServiceContext", "context_of", "create_service_app", "get_ctx", "health_router"]
@@ -66,12 +67,16 @@ def create_service_app(
             raise ValueError(f"read model {model.name!r}: consumers {model.consumers} unknown")
     tracer = make_tracer(name)  # None (no spans) unless OTEL_EXPORTER_OTLP_* is set
     subscriptions = traced_subscriptions(subscriptions, tracer)
+    # Suspended partners and agencies, refused at token verification (issue 16).
+    suspensions = Suspensions(settings.party_standing_refresh_interval)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade, name, settings.database_url)
         db = Database(settings.database_url)
+        # Before the consumers, which change it after their commits.
+        await suspensions.start(db)
         own_stream = name.upper()
         bus = Bus(
             platform.nats_url,
@@ -115,6 +120,7 @@ def create_service_app(
         finally:
             purge.cancel()
             await asyncio.gather(purge, return_exceptions=True)
+            await suspensions.stop()
             for runner in ctx.runners.values():
                 await runner.stop()
             await relay.stop()
@@ -138,6 +144,8 @@ def create_service_app(
     )
     # Every service verifies tokens itself (DESIGN.md §4); routes opt in via kit.principal.
     app.state.token_verifier = build_verifier(platform)
+    app.state.token_verifier.standing = suspensions
+    app.state.suspensions = suspensions
     app.add_middleware(IdempotencyMiddleware)
     # Outside the idempotency buffer, so nothing reads an unbounded body.
     app.add_middleware(

@@ -163,6 +163,12 @@ class KeySource(Protocol):
     async def key(self, kid: str) -> Ed25519PublicKey | None: ...
 
 
+class StandingCheck(Protocol):
+    """Refuses a verified principal whose party is suspended (services.kit.suspensions)."""
+
+    def check(self, principal: Principal) -> None: ...
+
+
 class StaticKeySource:
     """Public keys known in-process (the registry's own, or read from the key file)."""
 
@@ -234,6 +240,10 @@ class TokenVerifier:
     the same token with every call. A verified token is therefore kept (bounded LRU, keyed by
     the raw token) until its ``exp`` or for :data:`VERIFIED_TTL_SECONDS`, whichever is sooner;
     after that it is verified again from scratch. Refused tokens are never remembered.
+
+    With ``standing`` set (every service app sets it), each verified principal, remembered or
+    not, is then checked against the suspended partners and agencies: a suspension takes effect
+    on the next request, not when the token expires or leaves the cache.
     """
 
     def __init__(
@@ -250,6 +260,7 @@ class TokenVerifier:
         self.audience = audience
         self.cache_size = cache_size
         self.cache_ttl = cache_ttl
+        self.standing: StandingCheck | None = None
         # raw token → (remembered until, epoch seconds; principal)
         self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
@@ -260,6 +271,8 @@ class TokenVerifier:
         if cached is not None:
             if cached[0] > now:
                 self._verified.move_to_end(token)
+                if self.standing is not None:
+                    self.standing.check(cached[1])
                 return cached[1]
             del self._verified[token]
         principal, expires = await self._verify(token)
@@ -267,6 +280,8 @@ class TokenVerifier:
             self._verified[token] = (min(expires, now + self.cache_ttl), principal)
             if len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
+        if self.standing is not None:
+            self.standing.check(principal)
         return principal
 
     async def _verify(self, token: str) -> tuple[Principal, float]:

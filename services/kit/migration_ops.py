@@ -108,3 +108,19 @@ def agreements_table_upgrade() -> None:
 def agreements_table_downgrade() -> None:
     op.drop_index("ix_kit_agency_agreements_agency_id", table_name="kit_agency_agreements")
     op.drop_table("kit_agency_agreements")
+
+
+def party_standing_table_upgrade() -> None:
+    """Suspended partners and agencies, refused at token verification
+    (:mod:`services.kit.suspensions`)."""
+    op.create_table(
+        "kit_party_standing",
+        sa.Column("role", sa.String(length=20), primary_key=True),
+        sa.Column("party_id", sa.String(length=36), primary_key=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def party_standing_table_downgrade() -> None:
+    op.drop_table("kit_party_standing")

@@ -74,6 +74,9 @@ class ServiceSettings(BaseSettings):
     body_chunk_timeout: float = Field(default=15.0, gt=0)
     #: Seconds between deletions of expired Idempotency-Keys.
     idempotency_purge_interval: float = Field(default=600.0, gt=0)
+    #: Seconds between reloads of the suspended partners and agencies (services.kit.suspensions):
+    #: how long another replica's applied suspension takes to reach this one at most.
+    party_standing_refresh_interval: float = Field(default=1.0, gt=0)
 
 
 def service_settings(name: str, platform: PlatformSettings | None = None) -> ServiceSettings:

@@ -18,8 +18,10 @@ from contracts.credit import (
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyStatusChanged,
     AgreementChanged,
     ConsentChanged,
+    PartnerStatusChanged,
     WorkerRegistered,
     WorkerStatusChanged,
     WorkerUpdated,
@@ -28,6 +30,8 @@ from services.kit.agreements import TABLE as AGREEMENTS_TABLE
 from services.kit.agreements import handle_agreement_changed
 from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
+from services.kit.suspensions import handle_standing_changed
 from services.matching import batch, service
 
 
@@ -242,6 +246,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("matching-consents", [ConsentChanged.subject], handle_consent_changed),
     # Agencies' data-sharing agreements: what each may read of matching's feeds (issue 14).
     Subscription("matching-agreements", [AgreementChanged.subject], handle_agreement_changed),
+    # Suspended partners and agencies: their tokens are refused at once (issue 16).
+    Subscription(
+        "matching-party-standing",
+        [PartnerStatusChanged.subject, AgencyStatusChanged.subject],
+        handle_standing_changed,
+    ),
 )
 
 #: Rebuilt with ``python -m services.matching rebuild <name>`` (services.kit.read_models).
@@ -251,5 +261,11 @@ READ_MODELS: tuple[ReadModel, ...] = (
         ("matching-agreements",),
         (AGREEMENTS_TABLE,),
         "agencies' sharing agreements",
+    ),
+    ReadModel(
+        "party-standing",
+        ("matching-party-standing",),
+        (PARTY_STANDING_TABLE,),
+        "suspended partners and agencies (their tokens are refused)",
     ),
 )

@@ -10,9 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished
-from contracts.registry import EmploymentChanged, WorkerRegistered, WorkerUpdated
+from contracts.registry import (
+    AgencyStatusChanged,
+    EmploymentChanged,
+    PartnerStatusChanged,
+    WorkerRegistered,
+    WorkerUpdated,
+)
 from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
+from services.kit.suspensions import handle_standing_changed
 from services.rating import service
 from services.rating.brand.handlers import SUBSCRIPTIONS as BRAND_SUBSCRIPTIONS
 
@@ -89,6 +97,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         handle_county_event,
     ),
     Subscription("rating-engagements", [EngagementFinished.subject], handle_engagement_finished),
+    # Suspended partners and agencies: their tokens are refused at once (issue 16).
+    Subscription(
+        "rating-party-standing",
+        [PartnerStatusChanged.subject, AgencyStatusChanged.subject],
+        handle_standing_changed,
+    ),
     *BRAND_SUBSCRIPTIONS,
 )
 
@@ -107,5 +121,11 @@ READ_MODELS: tuple[ReadModel, ...] = (
     ),
     ReadModel(
         "skill-masters", ("rating-skill-masters",), ("brand_skill_masters",), "技术能手 roll"
+    ),
+    ReadModel(
+        "party-standing",
+        ("rating-party-standing",),
+        (PARTY_STANDING_TABLE,),
+        "suspended partners and agencies (their tokens are refused)",
     ),
 )

@@ -21,6 +21,7 @@ from services.training.apprenticeships.api import router as apprenticeships_rout
 from services.training.bases.api import router as bases_router
 from services.training.competitions.api import router as competitions_router
 from services.training.handlers import (
+    PARTY_STANDING,
     READ_MODELS,
     handle_certificate_event,
     handle_certificate_events,
@@ -89,6 +90,7 @@ def create_app(
                 handler=handle_certificate_event,
                 batch_handler=handle_certificate_events,
             ),
+            PARTY_STANDING,
         ],
         read_models=READ_MODELS,
         title="Jiasao training",

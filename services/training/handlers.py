@@ -12,13 +12,18 @@ from contracts.credit import CertificateIssued
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyStatusChanged,
     EmploymentChanged,
     InstitutionRegistered,
+    PartnerStatusChanged,
     WorkerRegistered,
     WorkerStatusChanged,
     WorkerUpdated,
 )
+from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
+from services.kit.suspensions import handle_standing_changed
 from services.training.apprenticeships.service import upsert_rating
 from services.training.workers import (
     record_certificate,
@@ -129,6 +134,14 @@ async def handle_certificate_events(
     )
 
 
+#: Suspended partners and agencies: their tokens are refused at once (issue 16).
+PARTY_STANDING = Subscription(
+    "training-party-standing",
+    [PartnerStatusChanged.subject, AgencyStatusChanged.subject],
+    handle_standing_changed,
+)
+
+
 #: What training knows from other services, rebuilt with ``python -m services.training rebuild
 #: <name>`` (services.kit.read_models). Both worker consumers write ``known_workers``.
 READ_MODELS: tuple[ReadModel, ...] = (
@@ -146,5 +159,11 @@ READ_MODELS: tuple[ReadModel, ...] = (
         ("training-certificates",),
         ("known_certificates",),
         "certificates credit issued (skills record)",
+    ),
+    ReadModel(
+        "party-standing",
+        ("training-party-standing",),
+        (PARTY_STANDING_TABLE,),
+        "suspended partners and agencies (their tokens are refused)",
     ),
 )

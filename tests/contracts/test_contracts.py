@@ -293,6 +293,16 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "end_date": "2026-06-30",
         "finished_at": AT,
     },
+    EVENTS_BY_SUBJECT["registry.partner.status_changed"]: {
+        "partner_id": OTHER,
+        "status": "suspended",
+        "changed_at": AT,
+    },
+    EVENTS_BY_SUBJECT["registry.agency.status_changed"]: {
+        "agency_id": OTHER,
+        "status": "active",
+        "changed_at": AT,
+    },
     EVENTS_BY_SUBJECT["registry.agreement.changed"]: {
         "agreement_id": OTHER,
         "agency_id": COMPANY,
@@ -398,7 +408,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 27
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 29
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 

@@ -117,7 +117,7 @@ async def test_rebuild_lag_and_dead_letters_on_real_nats_and_database(
 
         code, _, err = await rating(capsys, "rebuild", "nonsense")
         assert code == 1
-        known = "workers, employment, counties, brand-workers, skill-masters"
+        known = "workers, employment, counties, brand-workers, skill-masters, party-standing"
         assert f"no read model 'nonsense' (this service's read models: {known})" in err
 
         # lag: two new registrations wait for rating-workers (nobody consumes them now).

@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.registry import AgreementChanged
+from contracts.registry import AgencyStatusChanged, AgreementChanged
 from services.kit.errors import Conflict, InvalidField, NotFound
 from services.kit.ids import new_id
 from services.kit.outbox import publish, publish_many
 from services.kit.principal import Principal
+from services.kit.suspensions import record as record_standing
 from services.kit.types import utcnow
 from services.registry.agencies.datasets import scope_of
 from services.registry.agencies.models import Agency, AgencyKey, SharingAgreement
@@ -68,12 +69,20 @@ async def register_agency(session: AsyncSession, data: AgencyCreate, actor: Prin
 
 
 async def set_agency_status(session: AsyncSession, agency: Agency, status: str) -> Agency:
-    """Suspending revokes the agency's OAuth clients in this transaction (no new tokens)."""
+    """Suspending revokes the agency's OAuth clients in this transaction (no new tokens); the
+    change is published (AgencyStatusChanged) and kept in ``kit_party_standing``, so every
+    service refuses the agency's unexpired tokens while it is suspended."""
     if agency.status == status:
         raise Conflict(f"The agency is already {status}", slug="invalid-transition")
+    now = utcnow()
     agency.status = status
     agency.version += 1
-    agency.updated_at = utcnow()
+    agency.updated_at = now
+    await record_standing(session, "agency", str(agency.id), status, now)
+    await publish(
+        session,
+        AgencyStatusChanged(agency_id=str(agency.id), status=status, changed_at=now),  # type: ignore[arg-type]
+    )
     # Credit's and matching's read models of the agreements learn it with the agreements.
     standing = "active" if status == "active" else "agency_suspended"
     agreements = await session.scalars(

@@ -32,11 +32,14 @@ class IdentityRuntime:
     def install(self, app: FastAPI) -> None:
         """The registry verifies tokens with its own key ring, which follows rotations at once
         (other processes use the key file or the JWKS)."""
-        app.state.token_verifier = TokenVerifier(
+        verifier = TokenVerifier(
             RingKeySource(self.ring),
             issuer=self.platform.jwt_issuer,
             audience=self.platform.jwt_audience,
         )
+        # Suspended partners and agencies are refused here too (services.kit.suspensions).
+        verifier.standing = app.state.suspensions
+        app.state.token_verifier = verifier
         app.state.signing_keys = self.ring
 
     async def start(self, ctx: ServiceContext) -> None:

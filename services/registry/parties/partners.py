@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.registry import (
     PartnerRegistered,
+    PartnerStatusChanged,
 )
 from services.kit.errors import Conflict
 from services.kit.idnumbers import mask_mobile
@@ -15,6 +16,7 @@ from services.kit.ids import new_id
 from services.kit.outbox import publish
 from services.kit.pii import PiiCipher
 from services.kit.principal import Principal
+from services.kit.suspensions import record as record_standing
 from services.kit.types import utcnow
 from services.registry.identity.clients import revoke_partner_clients
 from services.registry.parties.models import (
@@ -76,13 +78,22 @@ async def register_partner(
 async def set_partner_status(session: AsyncSession, partner: Partner, status: str) -> Partner:
     """Suspending revokes every OAuth client of the partner in this same transaction, so no
     token is issued once the suspension commits; reactivating does not bring them back (an
-    admin makes new clients)."""
+    admin makes new clients). The change is published (PartnerStatusChanged) and kept in the
+    registry's own ``kit_party_standing``: every service, this one included, refuses the
+    partner's unexpired tokens while it is suspended (services.kit.suspensions)."""
     if partner.status == status:
         raise Conflict(f"The partner is already {status}", slug="invalid-transition")
+    now = utcnow()
     partner.status = status
     partner.version += 1
-    partner.updated_at = utcnow()
+    partner.updated_at = now
     if status != "active":
         await revoke_partner_clients(session, partner.id)
     await session.flush()
+    await record_standing(session, "partner", str(partner.id), status, now)
+    await publish(
+        session,
+        PartnerStatusChanged(partner_id=str(partner.id), status=status, changed_at=now),  # type: ignore[arg-type]
+    )
+    log.info("partner status changed", extra={"partner_id": str(partner.id), "status": status})
     return partner
