@@ -22,6 +22,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted, JobChanged
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyKeyChanged,
     AgreementChanged,
     CompanyRegistered,
     ConsentChanged,
@@ -48,6 +49,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     EmployerRegistered,
     PartnerRegistered,
     AgreementChanged,
+    AgencyKeyChanged,
     EnrollmentCompleted,
     CompetitionAwarded,
     CertificateIssued,

@@ -18,12 +18,15 @@ from contracts.credit import (
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyKeyChanged,
     AgreementChanged,
     ConsentChanged,
     WorkerRegistered,
     WorkerStatusChanged,
     WorkerUpdated,
 )
+from services.kit.agency_keys import TABLE as AGENCY_KEYS_TABLE
+from services.kit.agency_keys import handle_agency_key_changed
 from services.kit.agreements import TABLE as AGREEMENTS_TABLE
 from services.kit.agreements import handle_agreement_changed
 from services.kit.inbox import Subscription
@@ -242,6 +245,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("matching-consents", [ConsentChanged.subject], handle_consent_changed),
     # Agencies' data-sharing agreements: what each may read of matching's feeds (issue 14).
     Subscription("matching-agreements", [AgreementChanged.subject], handle_agreement_changed),
+    # Agencies' signing keys: which signatures a platform's job import is accepted with.
+    Subscription("matching-agency-keys", [AgencyKeyChanged.subject], handle_agency_key_changed),
 )
 
 #: Rebuilt with ``python -m services.matching rebuild <name>`` (services.kit.read_models).
@@ -251,5 +256,11 @@ READ_MODELS: tuple[ReadModel, ...] = (
         ("matching-agreements",),
         (AGREEMENTS_TABLE,),
         "agencies' sharing agreements",
+    ),
+    ReadModel(
+        "agency-keys",
+        ("matching-agency-keys",),
+        (AGENCY_KEYS_TABLE,),
+        "agencies' signing keys",
     ),
 )
