@@ -20,6 +20,7 @@ from contracts.registry import AgencyKeyChanged, AgreementChanged
 from devtools.nats import NatsServer
 from services.kit.signing import SIGNATURE_HEADER, sign_manifest
 from services.kit.tables import outbox
+from services.registry.agencies.service import republish_keys
 from tests.registry.test_agencies import (
     agency,
     agency_key,
@@ -189,3 +190,8 @@ async def test_a_revoked_key_signs_nothing_from_then_on(registry: Registry) -> N
     ]
     when = [datetime.fromisoformat(e["changed_at"]) for e in events]
     assert when[1] > when[0]
+    # Published again on demand (``audit publish-agency-keys``): the current state.
+    async with registry.ctx.db.write() as session:
+        assert await republish_keys(session) == 1
+    again = await published(registry, civil, AgencyKeyChanged.event_type)
+    assert again[:2] == events and again[2] == events[1]

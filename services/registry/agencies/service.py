@@ -239,6 +239,14 @@ async def revoke_key(
     return key
 
 
+async def republish_keys(session: AsyncSession) -> int:
+    """Publish every key's current state again (keys registered before the event existed, or
+    a consumer to seed); the consumers keep the latest change, so a repeat is harmless."""
+    keys = (await session.scalars(select(AgencyKey).order_by(AgencyKey.created_at))).all()
+    await publish_many(session, [agency_key_changed(key) for key in keys])
+    return len(keys)
+
+
 def in_force(agreement: SharingAgreement, now: datetime) -> bool:
     return agreement.revoked_at is None and agreement.valid_from <= now < agreement.valid_until
 
