@@ -22,6 +22,7 @@ from contracts.envelope import CloudEvent, EventData
 from contracts.matching import EngagementFinished, EngagementStarted, JobChanged
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyKeyChanged,
     AgencyStatusChanged,
     AgreementChanged,
     CompanyRegistered,
@@ -52,6 +53,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     PartnerStatusChanged,
     AgreementChanged,
     AgencyStatusChanged,
+    AgencyKeyChanged,
     EnrollmentCompleted,
     CompetitionAwarded,
     CertificateIssued,

@@ -348,3 +348,29 @@ class AgreementChanged(AggregateEvent):
     valid_until: AwareDatetime = Field(description="End of validity (exclusive)")
     status: AgreementStatus = Field(description="Standing after the change")
     changed_at: AwareDatetime = Field(description="When it changed (orders the changes)")
+
+
+#: A signing key's standing: ``active`` (files signed with it are accepted) or ``revoked``.
+AgencyKeyStatus = Literal["active", "revoked"]
+
+
+class AgencyKeyChanged(AggregateEvent):
+    """An agency registered an Ed25519 signing key, or one was revoked; carries the key's whole
+    state. Services that accept signed imports from agencies (matching's job import) keep the
+    keys and accept a file only when signed by an ``active`` key of the calling agency."""
+
+    event_type = "jiasao.registry.agency_key.changed.v1"
+    subject = "registry.agency_key.changed"
+    producer = "registry"
+    aggregate_field = "agency_id"
+
+    agency_id: Id = Field(description="The agency that owns the key")
+    kid: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Key id (the ``kid`` of the JWS header of a signed file)",
+    )
+    jwk: dict[str, str] = Field(description="The public JWK (kty OKP, crv Ed25519, x)")
+    status: AgencyKeyStatus = Field(description="Standing after the change")
+    changed_at: AwareDatetime = Field(description="When it changed (orders the changes)")

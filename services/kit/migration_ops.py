@@ -124,3 +124,21 @@ def party_standing_table_upgrade() -> None:
 
 def party_standing_table_downgrade() -> None:
     op.drop_table("kit_party_standing")
+
+
+def agency_keys_table_upgrade() -> None:
+    """The read model of agencies' signing keys (:mod:`services.kit.agency_keys`)."""
+    op.create_table(
+        "kit_agency_keys",
+        sa.Column("kid", sa.String(length=64), primary_key=True),
+        sa.Column("agency_id", sa.String(length=36), nullable=False),
+        sa.Column("jwk", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_kit_agency_keys_agency_id", "kit_agency_keys", ["agency_id"])
+
+
+def agency_keys_table_downgrade() -> None:
+    op.drop_index("ix_kit_agency_keys_agency_id", table_name="kit_agency_keys")
+    op.drop_table("kit_agency_keys")

@@ -18,6 +18,7 @@ from contracts.credit import (
 from contracts.envelope import CloudEvent, EventData
 from contracts.rating import WorkerRatingChanged
 from contracts.registry import (
+    AgencyKeyChanged,
     AgencyStatusChanged,
     AgreementChanged,
     ConsentChanged,
@@ -26,6 +27,8 @@ from contracts.registry import (
     WorkerStatusChanged,
     WorkerUpdated,
 )
+from services.kit.agency_keys import TABLE as AGENCY_KEYS_TABLE
+from services.kit.agency_keys import handle_agency_key_changed
 from services.kit.agreements import TABLE as AGREEMENTS_TABLE
 from services.kit.agreements import handle_agreement_changed
 from services.kit.inbox import Subscription
@@ -252,6 +255,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         [PartnerStatusChanged.subject, AgencyStatusChanged.subject],
         handle_standing_changed,
     ),
+    # Agencies' signing keys: which signatures a platform's job import is accepted with.
+    Subscription("matching-agency-keys", [AgencyKeyChanged.subject], handle_agency_key_changed),
 )
 
 #: Rebuilt with ``python -m services.matching rebuild <name>`` (services.kit.read_models).
@@ -267,5 +272,11 @@ READ_MODELS: tuple[ReadModel, ...] = (
         ("matching-party-standing",),
         (PARTY_STANDING_TABLE,),
         "suspended partners and agencies (their tokens are refused)",
+    ),
+    ReadModel(
+        "agency-keys",
+        ("matching-agency-keys",),
+        (AGENCY_KEYS_TABLE,),
+        "agencies' signing keys",
     ),
 )

@@ -314,6 +314,13 @@ SAMPLES: dict[type[EventData], dict[str, Any]] = {
         "status": "active",
         "changed_at": AT,
     },
+    EVENTS_BY_SUBJECT["registry.agency_key.changed"]: {
+        "agency_id": COMPANY,
+        "kid": "civil-2026-01",
+        "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        "status": "revoked",
+        "changed_at": AT,
+    },
 }
 
 EVENT_IDS = [m.__name__ for m in ALL_EVENTS]
@@ -408,7 +415,7 @@ def test_asyncapi_has_a_send_operation_per_subject_and_refs_resolve() -> None:
 
 
 def test_catalog_is_complete_and_unique() -> None:
-    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 29
+    assert len(ALL_EVENTS) == len(set(ALL_EVENTS)) == 30
     assert set(EVENTS_BY_TYPE.values()) == set(ALL_EVENTS)
     assert set(EVENTS_BY_SUBJECT.values()) == set(ALL_EVENTS)
 

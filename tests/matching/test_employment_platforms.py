@@ -1,15 +1,18 @@
 """The public employment service platforms and matching (issue 14, last bullet), on one
 matching app with a real database and NATS: a platform pulls open jobs and the available
-certified workers who consented to it, signed and audited; it imports its jobs, deduplicated
-by its own job id; without the agreement's scope it gets 403."""
+certified workers who consented to it, signed and audited; it imports its jobs, signed by one
+of its registered keys, deduplicated by its own job id; without the agreement's scope it gets
+403, without a valid signature by an active key of its own 401 or 403."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from services.kit import audit_chain
 from services.kit.signing import (
@@ -33,11 +36,21 @@ from tests.matching.matching_support import (
     consent_granted,
     worker_registered,
 )
-from tests.support.agency_feeds import agreement_applied, agreement_changed
+from tests.support.agency_feeds import PROBLEM, agreement_applied, agreement_changed
+from tests.support.agency_keys import AgencyKey, agency_key, signed_json
 from tests.support.apps import context
 from tests.support.tokens import bearer
 
 PULL = ("feed:jobs", "feed:available-workers")
+IMPORT_PATH = "/api/v1/exchange/jobs"
+
+
+async def _import(
+    client: httpx.AsyncClient, key: AgencyKey, payload: Any, headers: dict[str, str]
+) -> httpx.Response:
+    """POST a batch of jobs signed with ``key`` (as the agency sends it)."""
+    content, signed = signed_json(key, payload, headers)
+    return await client.post(IMPORT_PATH, content=content, headers=signed)
 
 
 def _job(external_id: str | None, **overrides: Any) -> dict[str, Any]:
@@ -98,13 +111,16 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
         made = agreement_changed(party, datasets)
         await matching.publish(made)
         await agreement_applied(matching.app, made)
+    # Their signing keys, as the registry publishes them.
+    platform_key, other_key = agency_key(platform), agency_key(other)
+    await matching.send(platform_key.changed(), other_key.changed())
 
     # Without the agreement's scopes: 403, for pulls and imports alike; nor may a partner.
     bare = bearer("agency", other, scopes=["feed:workers"])
     for path in ("/api/v1/exchange/jobs", "/api/v1/exchange/available-workers"):
         assert (await client.get(path, headers=bare)).status_code == 403
         assert (await client.get(path, headers=bearer("worker", uuid.uuid4()))).status_code == 403
-    refused = await client.post("/api/v1/exchange/jobs", json={"jobs": [_job("X-1")]}, headers=bare)
+    refused = await _import(client, other_key, {"jobs": [_job("X-1")]}, bare)
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
     partner = bearer("partner", uuid.uuid4(), scopes=["import:jobs", "feed:jobs"])
@@ -129,7 +145,7 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
         _job(None),
         "not a job",
     ]
-    first = await client.post("/api/v1/exchange/jobs", json={"jobs": batch}, headers=agency)
+    first = await _import(client, platform_key, {"jobs": batch}, agency)
     assert first.status_code == 200, first.text
     _verified(matching, first, platform)
     report = first.json()
@@ -142,11 +158,11 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     assert [r["outcome"] for r in report["rows"]] == ["created", "error", "error", "error"]
     imported_id = report["rows"][0]["job_id"]
     # Twice: created once.
-    again = await client.post("/api/v1/exchange/jobs", json={"jobs": batch[:1]}, headers=agency)
+    again = await _import(client, platform_key, {"jobs": batch[:1]}, agency)
     assert again.json()["rows"][0] == {**report["rows"][0], "outcome": "unchanged"}
     # Changed: updated in place.
-    changed = await client.post(
-        "/api/v1/exchange/jobs", json={"jobs": [_job("GD-2026-001", pay_max=7000)]}, headers=agency
+    changed = await _import(
+        client, platform_key, {"jobs": [_job("GD-2026-001", pay_max=7000)]}, agency
     )
     assert changed.json()["rows"][0]["outcome"] == "updated"
     assert changed.json()["rows"][0]["job_id"] == imported_id
@@ -157,14 +173,12 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     assert stored.json()["external_id"] == "GD-2026-001"
     # Another platform's same external id is its own job.
     other_agency = bearer("agency", other, scopes=["import:jobs", "feed:jobs"])
-    theirs = await client.post(
-        "/api/v1/exchange/jobs", json={"jobs": batch[:1]}, headers=other_agency
-    )
+    theirs = await _import(client, other_key, {"jobs": batch[:1]}, other_agency)
     assert theirs.json()["rows"][0]["outcome"] == "created"
     assert theirs.json()["rows"][0]["job_id"] != imported_id
     # A body that is not a batch: 4xx problem, never 500.
     for bad in ({"jobs": []}, {"rows": []}, [1, 2]):
-        answer = await client.post("/api/v1/exchange/jobs", json=bad, headers=agency)
+        answer = await _import(client, platform_key, bad, agency)
         assert 400 <= answer.status_code < 500, answer.text
 
     # Pull jobs: open ones only, not the platform's own imports, signed.
@@ -195,22 +209,25 @@ async def test_employment_platform_pulls_and_imports(matching: MatchingHarness) 
     assert {first_page["items"][0]["id"], second.json()["items"][0]["id"]} == ids
 
     # The platform's job filled there: off the board; a closed one cannot come back.
-    filled = await client.post(
-        "/api/v1/exchange/jobs",
-        json={"jobs": [_job("GD-2026-001", pay_max=7000, status="filled")]},
-        headers=other_agency,
+    filled = await _import(
+        client,
+        other_key,
+        {"jobs": [_job("GD-2026-001", pay_max=7000, status="filled")]},
+        other_agency,
     )
     assert filled.json()["rows"][0]["outcome"] == "updated"
-    closed = await client.post(
-        "/api/v1/exchange/jobs",
-        json={"jobs": [_job("GD-2026-001", pay_max=7000, status="closed")]},
-        headers=other_agency,
+    closed = await _import(
+        client,
+        other_key,
+        {"jobs": [_job("GD-2026-001", pay_max=7000, status="closed")]},
+        other_agency,
     )
     assert closed.json()["rows"][0]["outcome"] == "updated"
-    reopened = await client.post(
-        "/api/v1/exchange/jobs",
-        json={"jobs": [_job("GD-2026-001", status="open"), _job("GD-9", status="gone")]},
-        headers=other_agency,
+    reopened = await _import(
+        client,
+        other_key,
+        {"jobs": [_job("GD-2026-001", status="open"), _job("GD-9", status="gone")]},
+        other_agency,
     )
     assert [row["outcome"] for row in reopened.json()["rows"]] == ["error", "error"]
     board = (await client.get("/api/v1/exchange/jobs", headers=agency)).json()["items"]
@@ -281,7 +298,9 @@ async def test_pulls_follow_the_agreement_in_force(matching: MatchingHarness) ->
     # The scopes but no agreement: 403 for pulls and imports.
     for path in ("/api/v1/exchange/jobs", "/api/v1/exchange/available-workers"):
         assert (await client.get(path, headers=agency)).status_code == 403
-    refused = await client.post("/api/v1/exchange/jobs", json={"jobs": [_job("A")]}, headers=agency)
+    key = agency_key(platform)
+    await matching.send(key.changed())
+    refused = await _import(client, key, {"jobs": [_job("A")]}, agency)
     assert refused.status_code == 403
     made = agreement_changed(platform, {"jobs": ["title", "pay_min"]})
     await matching.publish(made)
@@ -311,3 +330,69 @@ async def test_pulls_follow_the_agreement_in_force(matching: MatchingHarness) ->
     await matching.publish(expired)
     await agreement_applied(matching.app, expired)
     assert (await client.get("/api/v1/exchange/jobs", headers=agency)).status_code == 403
+
+
+async def test_job_import_needs_a_signature_by_the_agencys_key(matching: MatchingHarness) -> None:
+    """Matching accepts a platform's jobs only signed by an active key the agency registered
+    (its read model of ``registry.agency_key.changed``): unsigned, for other bytes, by an
+    unknown key, by another agency's key or by a revoked one, nothing is stored or audited."""
+    client = matching.client
+    platform, other = uuid.uuid4(), uuid.uuid4()
+    agency = bearer("agency", platform, scopes=["import:jobs"])
+    made = agreement_changed(platform, {"jobs-import": list(IMPORT_DATASETS["jobs-import"])})
+    await matching.publish(made)
+    await agreement_applied(matching.app, made)
+    own, theirs, unknown = agency_key(platform), agency_key(other), agency_key(platform)
+    await matching.send(own.changed(), theirs.changed())
+    payload = {"jobs": [_job("S-1"), _job("S-2", pay_min=9000, pay_max=100)]}
+    content, signed = signed_json(own, payload, agency)
+
+    def refused(response: httpx.Response, status: int, slug: str) -> None:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith(PROBLEM)
+        assert response.json()["type"].endswith(slug)
+
+    # Unsigned: 401 invalid-signature, saying how to sign.
+    unsigned = {k: v for k, v in signed.items() if k != SIGNATURE_HEADER}
+    answer = await client.post(IMPORT_PATH, content=content, headers=unsigned)
+    refused(answer, 401, "invalid-signature")
+    assert SIGNATURE_HEADER in answer.headers["www-authenticate"]
+    # Not a JWS; one byte changed after signing; a key nobody registered: 401.
+    bad = {**signed, SIGNATURE_HEADER: "not.a.jws"}
+    refused(await client.post(IMPORT_PATH, content=content, headers=bad), 401, "invalid-signature")
+    changed = content.replace(b"S-1", b"S-7")
+    assert len(changed) == len(content)
+    refused(
+        await client.post(IMPORT_PATH, content=changed, headers=signed), 401, "invalid-signature"
+    )
+    _, by_unknown = signed_json(unknown, payload, agency)
+    refused(
+        await client.post(IMPORT_PATH, content=content, headers=by_unknown),
+        401,
+        "invalid-signature",
+    )
+    # Another agency's key: 403.
+    _, by_other = signed_json(theirs, payload, agency)
+    refused(await client.post(IMPORT_PATH, content=content, headers=by_other), 403, "forbidden")
+    database = context(matching.app).db
+    assert (await audit_chain.verify(database)).entries == 0
+
+    # Signed by its own key: the per-row report, signed, and the import audited with the key.
+    done = await client.post(IMPORT_PATH, content=content, headers=signed)
+    assert done.status_code == 200, done.text
+    _verified(matching, done, platform)
+    assert [r["outcome"] for r in done.json()["rows"]] == ["created", "error"]
+    async with database.read() as session:
+        bodies = (await session.scalars(select(audit_chain.audit_log.c.body))).all()
+    (entry,) = [json.loads(body) for body in bodies]
+    assert (entry["action"], entry["dataset"]) == ("import", "jobs")
+    assert entry["party_id"] == str(platform)
+    assert entry["detail"]["kid"] == own.kid
+    assert entry["detail"]["signature_sha256"] == sha256_hex(signed[SIGNATURE_HEADER].encode())
+    assert entry["content_sha256"] == sha256_hex(content)
+
+    # Revoked at the registry: the same signed body is refused (403), nothing more audited.
+    await matching.send(own.changed("revoked", later=1))
+    refused(await client.post(IMPORT_PATH, content=content, headers=signed), 403, "forbidden")
+    verdict = await audit_chain.verify(database)
+    assert verdict.ok and verdict.entries == 1, verdict

@@ -1,22 +1,26 @@
 """Officers end an agreement or an agency key, effective at once; every change of an agreement
 (made, revoked, agency suspended or reactivated) is published for the services that serve
-agencies their data (``registry.agreement.changed``, with the agreement's whole state)."""
+agencies their data (``registry.agreement.changed``, with the agreement's whole state), every
+change of a key (registered, revoked) for those that accept signed imports
+(``registry.agency_key.changed``)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from contracts.registry import AgreementChanged
+from contracts.registry import AgencyKeyChanged, AgreementChanged
 from devtools.nats import NatsServer
 from services.kit.signing import SIGNATURE_HEADER, sign_manifest
 from services.kit.tables import outbox
+from services.registry.agencies.service import republish_keys
 from tests.registry.test_agencies import (
     agency,
     agency_key,
@@ -37,14 +41,16 @@ async def registry(
         yield app
 
 
-async def published(registry: Registry, agreement_id: str) -> list[dict[str, Any]]:
-    """The agreement's events in the outbox, in order (their data)."""
+async def published(
+    registry: Registry, agreement_id: str, event_type: str = AgreementChanged.event_type
+) -> list[dict[str, Any]]:
+    """The aggregate's events of this type in the outbox, in order (their data)."""
     async with registry.ctx.db.read() as session:
         rows = (
             await session.execute(
                 select(outbox.c.payload)
                 .where(
-                    outbox.c.event_type == AgreementChanged.event_type,
+                    outbox.c.event_type == event_type,
                     outbox.c.aggregate_id == agreement_id,
                 )
                 .order_by(outbox.c.seq)
@@ -135,6 +141,11 @@ async def test_a_revoked_key_signs_nothing_from_then_on(registry: Registry) -> N
         f"/api/v1/agencies/{civil}/keys", json=jwk, headers=registry.admin
     )
     assert added.status_code == 201, added.text
+    # Published with its public JWK, for matching's signed job import.
+    (registered,) = await published(registry, civil, AgencyKeyChanged.event_type)
+    assert (registered["agency_id"], registered["kid"]) == (civil, jwk["kid"])
+    assert registered["status"] == "active"
+    assert registered["jwk"] == {k: jwk[k] for k in ("kty", "crv", "x")}
     token = (await client_token(registry, await new_client(registry, civil))).json()
     content = json.dumps({"id_number": "441202199001011234", "target_group": "4050"}).encode()
     jws = sign_manifest(private, jwk["kid"], hashlib.sha256(content).hexdigest(), len(content), {})
@@ -171,3 +182,16 @@ async def test_a_revoked_key_signs_nothing_from_then_on(registry: Registry) -> N
     )
     assert jwk["kid"] in refused["detail"]
     problem(await registry.client.post(path, headers=registry.admin), 409)
+    # The revocation is published once (the refused second one publishes nothing).
+    events = await published(registry, civil, AgencyKeyChanged.event_type)
+    assert [(e["kid"], e["status"]) for e in events] == [
+        (jwk["kid"], "active"),
+        (jwk["kid"], "revoked"),
+    ]
+    when = [datetime.fromisoformat(e["changed_at"]) for e in events]
+    assert when[1] > when[0]
+    # Published again on demand (``audit publish-agency-keys``): the current state.
+    async with registry.ctx.db.write() as session:
+        assert await republish_keys(session) == 1
+    again = await published(registry, civil, AgencyKeyChanged.event_type)
+    assert again[:2] == events and again[2] == events[1]

@@ -18,8 +18,11 @@ equal to it.
   engagement, not excluded by the match policy (suspended, left, red card, black list), who
   consented (scope ``employment_platforms``) to be shared with the pulling agency.
 - ``POST /api/v1/exchange/jobs``: a batch of the platform's jobs, each with its own
-  ``external_id``; stored as jobs whose source is the agency, deduplicated by (agency,
-  external id): a re-import updates the job or leaves it unchanged; a per-row report.
+  ``external_id``, signed by one of the agency's registered keys (detached JWS in
+  ``Jiasao-Signature``, checked against matching's read model of the keys,
+  :mod:`services.kit.agency_keys`, from ``registry.agency_key.changed``; unsigned: 401);
+  stored as jobs whose source is the agency, deduplicated by (agency, external id): a
+  re-import updates the job or leaves it unchanged; a per-row report.
 - ``GET /api/v1/candidates/{worker_id}/agency-reads``: the worker's own view of which
   platforms received their record.
 
@@ -42,7 +45,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit import agreements, audit_chain
+from services.kit import agency_keys, agreements, audit_chain
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.errors import NotFound
 from services.kit.ids import new_id
@@ -385,7 +388,10 @@ class JobImport(BaseModel):
 @router.post(
     "/jobs",
     response_model=BulkReport,
-    responses={200: {"description": f"The per-row report, signed (header {SIGNATURE_HEADER})"}},
+    responses={
+        200: {"description": f"The per-row report, signed (header {SIGNATURE_HEADER})"},
+        401: {"description": f"No valid signature in {SIGNATURE_HEADER} by a key of the agency"},
+    },
 )
 async def import_jobs(
     body: JobImport,
@@ -398,9 +404,19 @@ async def import_jobs(
     importing the same row again leaves it unchanged, a changed row updates the job (while
     it is open or paused), a row's ``status`` moves it (a filled or closed job leaves the
     board; a closed one cannot come back). The per-row report says created, updated,
-    unchanged or error (with the fields at fault); it is signed and the import audited."""
+    unchanged or error (with the fields at fault); it is signed and the import audited.
+
+    The body must be signed by an active key the agency registered at the registry (a detached
+    JWS over its exact bytes in ``Jiasao-Signature``, as for the registry's signed imports):
+    without one, or for other bytes, 401 ``invalid-signature``; another agency's or a revoked
+    key, 403."""
     agency, _ = await _grant(ctx, principal, "jobs-import")
-    received = sha256_hex(await request.body())
+    raw = await request.body()
+    jws = request.headers.get(SIGNATURE_HEADER)
+    async with ctx.db.read() as session:
+        kid = await agency_keys.verify_agency_signature(session, agency, jws, raw)
+    assert jws is not None
+    received = sha256_hex(raw)
     with conflict_on_race("The same jobs were imported at the same moment; send them again"):
         async with ctx.db.write() as session:
             report = await jobs.post_bulk(session, principal, body.jobs, with_status=True)
@@ -415,6 +431,8 @@ async def import_jobs(
                 body=out,
                 count=report.created + report.updated + report.unchanged,
                 detail={
+                    "kid": kid,
+                    "signature_sha256": sha256_hex(jws.encode()),
                     "rows": len(body.jobs),
                     "created": report.created,
                     "updated": report.updated,

@@ -10,6 +10,10 @@ passes the walk but not the anchors the agencies hold.
 ``audit backfill-feeds`` adds an ``upsert`` entry for every record registered before the feeds
 existed (records that have no feed entry yet); running it again adds nothing.
 
+``audit publish-agency-keys`` publishes every agency key's current state again
+(``registry.agency_key.changed``), for keys registered before the event existed: matching's job
+import accepts only keys it learnt from that event.
+
 ``audit verify-file FILE --signature FILE.jws --jwks JWKS`` checks a downloaded feed page or
 export against its detached signature and the platform's published keys (a JWKS file or URL,
 e.g. ``https://…/.well-known/exchange-jwks.json``); exit 1 when a single byte differs.
@@ -41,6 +45,19 @@ async def _backfill() -> int:
     finally:
         await database.dispose()
     print("feed entries added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
+    return 0
+
+
+async def _publish_keys() -> int:
+    from services.registry.agencies.service import republish_keys
+
+    database = Database(service_settings("registry", PlatformSettings()).database_url)
+    try:
+        async with database.write() as session:
+            count = await republish_keys(session)
+    finally:
+        await database.dispose()
+    print(f"agency keys published: {count}")
     return 0
 
 
@@ -76,9 +93,14 @@ def main(argv: list[str]) -> int:
     sub.add_parser(
         "backfill-feeds", help="put records registered before the feeds existed into them"
     )
+    sub.add_parser(
+        "publish-agency-keys", help="publish every agency key's state again (for matching)"
+    )
     args = parser.parse_args(argv)
     if args.action == "verify":
         return audit_cli.run_verify("registry", args)
     if args.action == "backfill-feeds":
         return asyncio.run(_backfill())
+    if args.action == "publish-agency-keys":
+        return asyncio.run(_publish_keys())
     return _verify_file(args.file, args.signature, args.jwks)

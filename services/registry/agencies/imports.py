@@ -27,8 +27,8 @@ from services.kit.idnumbers import InvalidIdNumber, mask_id_card_tail
 from services.kit.ids import new_id
 from services.kit.policy import allow
 from services.kit.principal import Principal, forbidden
-from services.kit.signing import SIGNATURE_HEADER, SignatureError, sha256_hex, signature_kid
-from services.kit.signing import verify as verify_signature
+from services.kit.signed_imports import verify_signed_body
+from services.kit.signing import SIGNATURE_HEADER, sha256_hex, signature_kid
 from services.kit.types import utcnow
 from services.registry.agencies.datasets import scope_of
 from services.registry.agencies.models import AgencyKey
@@ -64,16 +64,6 @@ class SignedImportOut(BaseModel):
     content_sha256: str
 
 
-def _signature_problem(detail: str) -> Problem:
-    return Problem(
-        401,
-        "invalid-signature",
-        "Invalid signature",
-        detail,
-        headers={"WWW-Authenticate": f'{SIGNATURE_HEADER} alg="EdDSA"'},
-    )
-
-
 async def _verified_body(request: Request, ctx: ServiceContext, principal: Principal) -> bytes:
     media = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
     if media not in MEDIA_TYPES:
@@ -90,25 +80,14 @@ async def _verified_body(request: Request, ctx: ServiceContext, principal: Princ
             raise Problem(
                 413, "payload-too-large", "Payload too large", f"Files up to {MAX_BYTES} bytes"
             )
-    jws = request.headers.get(SIGNATURE_HEADER)
-    if not jws:
-        raise _signature_problem(f"Sign the file and send the JWS in {SIGNATURE_HEADER}")
     assert principal.party_id is not None
     async with ctx.db.read() as session:
         keys = await public_keys(session, principal.party_id)
-        try:
-            kid = signature_kid(jws)
-        except SignatureError as exc:
-            raise _signature_problem(str(exc)) from None
-        if kid not in keys:
-            other = await session.get(AgencyKey, kid)
-            if other is not None:
-                raise forbidden(f"Key {kid} is not a registered key of this agency")
-            raise _signature_problem(f"Key {kid} is not registered for this agency")
-    try:
-        verify_signature(jws, keys, content_sha256=sha256_hex(bytes(body)), size=len(body))
-    except SignatureError as exc:
-        raise _signature_problem(str(exc)) from None
+
+        async def known(kid: str) -> bool:
+            return await session.get(AgencyKey, kid) is not None
+
+        await verify_signed_body(bytes(body), request.headers.get(SIGNATURE_HEADER), keys, known)
     return bytes(body)
 
 

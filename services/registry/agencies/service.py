@@ -8,7 +8,6 @@ revoked — so an expired agreement stops a feed within the same request, not at
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import uuid
@@ -20,11 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.registry import AgencyStatusChanged, AgreementChanged
+from contracts.registry import AgencyKeyChanged, AgencyStatusChanged, AgreementChanged
 from services.kit.errors import Conflict, InvalidField, NotFound
 from services.kit.ids import new_id
 from services.kit.outbox import publish, publish_many
 from services.kit.principal import Principal
+from services.kit.signed_imports import public_key
 from services.kit.suspensions import record as record_standing
 from services.kit.types import utcnow
 from services.registry.agencies.datasets import scope_of
@@ -106,10 +106,21 @@ async def set_agency_status(session: AsyncSession, agency: Agency, status: str) 
 
 
 def _public_key(jwk: dict[str, str]) -> Ed25519PublicKey:
-    key = jwt.algorithms.OKPAlgorithm.from_jwk(json.dumps(jwk))
-    if not isinstance(key, Ed25519PublicKey):
-        raise InvalidField("x", "is not an Ed25519 public key")
-    return key
+    try:
+        return public_key(jwk)
+    except (ValueError, jwt.PyJWTError):
+        raise InvalidField("x", "is not an Ed25519 public key") from None
+
+
+def agency_key_changed(key: AgencyKey) -> AgencyKeyChanged:
+    """The key's whole state, for the services that accept signed imports (matching)."""
+    return AgencyKeyChanged(
+        agency_id=str(key.agency_id),
+        kid=key.kid,
+        jwk=dict(key.jwk),
+        status="active" if key.active else "revoked",
+        changed_at=key.revoked_at or key.created_at,
+    )
 
 
 async def add_key(
@@ -117,10 +128,7 @@ async def add_key(
 ) -> AgencyKey:
     """Register a signing key; 409 ``duplicate-key`` for a kid in use, 422 for a bad key."""
     jwk = {"kty": data.kty, "crv": data.crv, "x": data.x}
-    try:
-        _public_key(jwk)
-    except (ValueError, jwt.PyJWTError):
-        raise InvalidField("x", "is not an Ed25519 public key") from None
+    _public_key(jwk)
     if await session.get(AgencyKey, data.kid) is not None:
         raise Conflict(f"Key id {data.kid} is already registered", slug="duplicate-key")
     key = AgencyKey(
@@ -134,6 +142,7 @@ async def add_key(
     )
     session.add(key)
     await flush_unique(session, f"Key id {data.kid} is already registered", "duplicate-key")
+    await publish(session, agency_key_changed(key))
     return key
 
 
@@ -234,8 +243,17 @@ async def revoke_key(
     key.active = False
     key.revoked_at = utcnow()
     await session.flush()
+    await publish(session, agency_key_changed(key))
     log.info("agency key revoked", extra={"kid": kid, "by": actor_id(actor)})
     return key
+
+
+async def republish_keys(session: AsyncSession) -> int:
+    """Publish every key's current state again (keys registered before the event existed, or
+    a consumer to seed); the consumers keep the latest change, so a repeat is harmless."""
+    keys = (await session.scalars(select(AgencyKey).order_by(AgencyKey.created_at))).all()
+    await publish_many(session, [agency_key_changed(key) for key in keys])
+    return len(keys)
 
 
 def in_force(agreement: SharingAgreement, now: datetime) -> bool:
