@@ -196,6 +196,11 @@ def _document_operation(method: str, path: str, operation: Json) -> None:
         refs_validation = existing is not None and "HTTPValidationError" in str(existing)
         if existing is None or refs_validation:
             responses[status] = _problem_response(status)
+        elif "content" not in existing:
+            # A route's own words for an error it answers: the body is still problem+json.
+            documented = _problem_response(status)
+            documented["description"] = existing.get("description") or documented["description"]
+            responses[status] = {**existing, **documented}
     for status, response in responses.items():
         headers = response.setdefault("headers", {}) if status.startswith("2") else None
         if headers is None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from contracts.common import County, Language, Track
 from contracts.credit import CertificateKind
 from contracts.training import TrainingType
-from services.kit.strict import WholeNumber
+from services.kit.strict import NOT_BOOL_OR_STR, WholeNumber
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -89,8 +89,10 @@ class CourseCreate(BaseModel):
         description="Training institution running the course. Institution staff may leave it "
         "out (it is their own) or name their own; officers may name any, or none.",
     )
-    capacity: WholeNumber | None = Field(
-        None, ge=1, le=10000, description="Seats; beyond them workers wait"
+    # The bounds sit inside the Annotated: on the Optional they would leak into the JSON
+    # Schema as pydantic's own "ge"/"le" instead of "minimum"/"maximum".
+    capacity: Annotated[int, Field(ge=1, le=10000), NOT_BOOL_OR_STR] | None = Field(
+        None, description="Seats; beyond them workers wait"
     )
     tuition_fee: float = Field(0, strict=True, ge=0, le=1_000_000, description="Tuition in yuan")
     free_for_target_groups: bool = Field(
