@@ -271,6 +271,9 @@ async def get_card(
     or partners the holder consented to."""
     card, reader = await _readable_card(ctx, principal, card_id)
     async with ctx.db.read() as session:
+        # The card again, in the session that reads its colour's facts: the one read above
+        # may predate a suspension committed since, and would then show "active" beside red.
+        card = await cards.get_card(session, card_id)
         out = await _card_out(session, card, issuer_of(ctx), reader.sees_check_code)
     return conditional_json(request, out, etag_for(card.id, card.version, out.colour, reader.view))
 
