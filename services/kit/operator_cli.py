@@ -15,6 +15,7 @@ services.credit lag``), and read what the service declares without starting it
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -31,6 +32,9 @@ from services.kit.settings import PlatformSettings, ServiceSettings, service_set
 
 EXIT_FAILED = 1
 NATS_WAIT_S = 10.0
+#: A rebuild that timed out (it changed nothing) is tried this often, this many seconds apart.
+REBUILD_ATTEMPTS = 3
+REBUILD_RETRY_PAUSE = 2.0
 
 
 @dataclass
@@ -204,24 +208,32 @@ async def rebuild_read_model(op: Operator, name: str, *, timeout: float) -> int:
     except RebuildError as exc:
         print(str(exc), file=op.err)
         return EXIT_FAILED
-    try:
-        async with connected(op) as bus:
-            result = await rebuild(
-                op.db,
-                bus,
-                model,
-                op.declarations.subscriptions,
-                ack_wait=op.settings.ack_wait,
-                max_deliver=op.settings.max_deliver,
-                timeout=timeout,
-                progress=lambda line: print(line, file=op.out),
-            )
-    except TimeoutError:
-        print(f"NATS not reachable at {op.platform.nats_url}; nothing changed", file=op.err)
-        return EXIT_FAILED
-    except RebuildError as exc:
-        print(str(exc), file=op.err)
-        return EXIT_FAILED
+    # A rebuild that times out changes nothing, so it is tried again: right after a node of a
+    # cluster dies, JetStream requests time out until the streams have elected new leaders.
+    for attempt in range(1, REBUILD_ATTEMPTS + 1):
+        try:
+            async with connected(op) as bus:
+                result = await rebuild(
+                    op.db,
+                    bus,
+                    model,
+                    op.declarations.subscriptions,
+                    ack_wait=op.settings.ack_wait,
+                    max_deliver=op.settings.max_deliver,
+                    timeout=timeout,
+                    progress=lambda line: print(line, file=op.out),
+                )
+            break
+        except TimeoutError:
+            if attempt < REBUILD_ATTEMPTS:
+                print(f"NATS timed out (attempt {attempt}); trying again", file=op.err)
+                await asyncio.sleep(REBUILD_RETRY_PAUSE)
+                continue
+            print(f"NATS not reachable at {op.platform.nats_url}; nothing changed", file=op.err)
+            return EXIT_FAILED
+        except RebuildError as exc:
+            print(str(exc), file=op.err)
+            return EXIT_FAILED
     handled = ", ".join(f"{c} {n}" for c, n in result.handled.items())
     print(f"replayed: {handled} events", file=op.out)
     for table_name, rows in result.rows_after.items():
