@@ -92,7 +92,9 @@ async def serve_page(
     on_served: OnServed | None = None,
 ) -> tuple[bytes, str]:
     """One feed page as sent (JSON bytes) and its signature; audited before it leaves."""
-    fields = sorted(grant.fields) if grant is not None else list(all_fields)
+    # Only fields still offered: an agreement made before a field was withdrawn (the workers'
+    # birth_date) no longer receives it.
+    fields = sorted(set(grant.fields) & set(all_fields)) if grant is not None else list(all_fields)
     retention = grant.retention_days if grant is not None else None
     async with db.read() as session:
         entries, more = await feed.read_page(session, dataset, after, limit)

@@ -13,17 +13,16 @@ the platform exchanges and where each is served.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit import audit_chain, feed
+from services.kit import feed, feed_api
 from services.kit.app import ServiceContext, get_ctx
 from services.kit.db import Database
 from services.kit.errors import NotFound
@@ -31,7 +30,7 @@ from services.kit.ids import new_id
 from services.kit.pagination import MAX_LIMIT
 from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal, forbidden
-from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner, sha256_hex
+from services.kit.signing import SIGNATURE_HEADER, ExchangeSigner
 from services.kit.types import utcnow
 from services.registry.agencies.datasets import FEED_DATASETS, catalogue, scope_of
 from services.registry.agencies.models import Agency, AgencyRead
@@ -99,10 +98,6 @@ async def _grant(ctx: ServiceContext, principal: Principal, dataset: str) -> Gra
     return grant
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 @router.get(
     "/feeds/{dataset}",
     responses={
@@ -144,74 +139,45 @@ async def serve_page(
     after: int,
     limit: int,
 ) -> tuple[bytes, str]:
-    """One feed page as sent (JSON bytes) and its signature; the exchange is audited (and the
-    range delivered recorded for the workers' view) before the page leaves."""
-    offered = FEED_DATASETS[dataset]
-    # An agreement made before a field was withdrawn (birth_date) no longer receives it.
-    fields = sorted(set(grant.fields) & set(offered)) if grant is not None else list(offered)
-    retention = grant.retention_days if grant is not None else None
-    async with db.read() as session:
-        entries, more = await feed.read_page(session, dataset, after, limit)
-    next_cursor = entries[-1].seq if entries else after
-    body = _dumps(
-        {
-            "dataset": dataset,
-            "after": after,
-            "next_cursor": next_cursor,
-            "has_more": more,
-            "fields": fields,
-            "retention_days": retention,
-            "entries": [e.projected(fields) for e in entries],
-        }
-    )
-    digest = sha256_hex(body)
-    party = str(principal.party_id) if principal.party_id is not None else None
-    purpose = "; ".join(grant.purposes) if grant is not None else "programme supervision"
-    async with db.write() as session:
-        jws, anchor = await audit_chain.append_signed(
-            session,
-            signer,
-            audit_chain.Exchange(
-                action="feed_read",
+    """One feed page as sent (JSON bytes) and its signature, served and audited by
+    :func:`services.kit.feed_api.serve_page`; the range delivered is recorded for the workers'
+    view before the page leaves."""
+
+    async def record_agency_read(
+        session: AsyncSession,
+        principal: Principal,
+        dataset: str,
+        fields: list[str],
+        entries: list[feed.Entry],
+        entry_hash: str,
+    ) -> None:
+        if principal.party_id is None or grant is None:
+            return
+        session.add(
+            AgencyRead(
+                id=new_id(),
+                agency_id=principal.party_id,
                 dataset=dataset,
-                actor=principal.subject,
-                actor_role=principal.role,
-                party_id=party,
-                purpose=purpose[:500],
-                record_count=len(entries),
-                content_sha256=digest,
-                signature_sha256=None,
-                detail={
-                    "after": after,
-                    "last_seq": next_cursor,
-                    "agreements": list(grant.agreement_ids) if grant is not None else [],
-                },
-            ),
-            sent_sha256=digest,
-            size=len(body),
-            aud=party or principal.subject,
-            dataset=dataset,
-            after=after,
-            next_cursor=next_cursor,
-            count=len(entries),
-            retention_days=retention,
-        )
-        entry_hash = anchor.entry_hash
-        if grant is not None and entries and principal.party_id is not None:
-            session.add(
-                AgencyRead(
-                    id=new_id(),
-                    agency_id=principal.party_id,
-                    dataset=dataset,
-                    after_seq=after,
-                    last_seq=next_cursor,
-                    fields=fields,
-                    purpose=purpose[:500],
-                    audit_hash=entry_hash,
-                    read_at=utcnow(),
-                )
+                after_seq=after,
+                last_seq=entries[-1].seq,
+                fields=fields,
+                purpose="; ".join(grant.purposes)[:500],
+                audit_hash=entry_hash,
+                read_at=utcnow(),
             )
-    return body, jws
+        )
+
+    return await feed_api.serve_page(
+        db,
+        signer,
+        principal,
+        grant,  # type: ignore[arg-type]  # registry's Grant has the fields the kit reads
+        dataset,
+        FEED_DATASETS[dataset],
+        after,
+        limit,
+        on_served=record_agency_read,
+    )
 
 
 @wellknown_router.get(
