@@ -52,6 +52,7 @@ from services.kit.ids import new_id
 from services.kit.logging import event_id_var
 from services.kit.memo import EVENT_MEMO
 from services.kit.one_of import one_of
+from services.kit.pull import pull
 from services.kit.tables import dead_letters, inbox
 from services.kit.tracing import traceparent_var
 from services.kit.types import utcnow
@@ -139,8 +140,6 @@ class ConsumerRunner:
     max_outage_delay: float = 5.0
     batch_size: int = 100
     fetch_timeout: float = 1.0
-    #: How long a pull waits for more events once one has arrived (see ``_pull``).
-    gather_timeout: float = 0.01
     processed: int = 0
     #: Times the runner waited for the database to come back (operators and tests read it).
     outage_waits: int = 0
@@ -215,20 +214,10 @@ class ConsumerRunner:
                 await asyncio.sleep(1.0)
 
     async def _pull(self, sub: Any) -> list[Msg]:
-        """Up to ``batch_size`` messages: the first to arrive, with whatever else is pending.
-
-        nats-py's ``fetch(N)`` that finds nothing pending holds the first message that arrives
-        until N have come or its timeout ends: on a quiet stream every event would wait up to
-        ``fetch_timeout``. So wait for one, then take what else is there, waiting at most
-        ``gather_timeout`` (a backlog comes in full batches at once).
-        """
-        messages: list[Msg] = await sub.fetch(1, timeout=self.fetch_timeout)
-        if self.batch_size > 1:
-            try:
-                messages += await sub.fetch(self.batch_size - 1, timeout=self.gather_timeout)
-            except TimeoutError:
-                pass  # nothing else pending; any late arrival waits in the client's queue
-        return messages
+        """Up to ``batch_size`` messages: the first to arrive, with whatever else is pending
+        (:func:`services.kit.pull.pull`: an event on a quiet stream is not held back, a
+        backlog comes in full batches)."""
+        return await pull(sub, self.batch_size, self.fetch_timeout)
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         """Apply ``messages`` in one transaction; isolate them one by one if a handler fails."""

@@ -21,6 +21,13 @@ can never take (over ``max_payload``, or refused by JetStream ``park_after`` tim
 ``parked_at`` and ``last_error`` are set, it is logged as an error, and its aggregate waits
 until an operator clears ``parked_at`` (:meth:`Relay.unpark`); every other aggregate carries on.
 
+**Cost per pass.** The pending rows are read with one autocommit statement
+(:class:`~services.kit.reads.ReadQuery`, no session). While the relay runs on its own, the rows
+it published are marked sent together, once ``mark_delay`` has passed or ``mark_batch`` are
+waiting, instead of in a write transaction per pass: at a steady trickle of events that halves
+the relay's transactions. Until marked, a row is kept out of the next passes by its ``seq``; a
+crash before the mark republishes it, which the msg id again makes harmless.
+
 Several replicas may run a relay: a lease (:mod:`services.kit.relay_lease`, the database's
 clock) elects one publisher at a time; if a lease lapses mid-batch the next holder may
 republish a few rows, and the msg id makes that harmless.
@@ -32,7 +39,8 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +54,7 @@ from services.kit import feed
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.one_of import one_of
+from services.kit.reads import ReadQuery
 from services.kit.relay_lease import Lease
 from services.kit.retention import Retention
 from services.kit.tables import outbox
@@ -149,6 +158,7 @@ class Relay:
         holder: str | None = None,
         park_after: int = 10,
         retention: Retention | None = None,
+        mark_delay: float = 0.05,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -167,6 +177,11 @@ class Relay:
         self._more = False
         self.published_total = 0
         self.parked_total = 0
+        #: Published rows not yet marked sent (seq order of publishing), and when to mark them.
+        self.mark_delay = mark_delay
+        self._unmarked: list[int] = []
+        self._mark_due = 0.0
+        self._pending_query = _pending_query(batch_size)
 
     def wake(self, session: object = None, *_: object) -> None:
         """``db.on_commit`` callback: wake only for transactions that wrote outbox rows.
@@ -190,18 +205,22 @@ class Relay:
                 await asyncio.wait_for(self._task, 5)
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
+        try:
+            await self._mark_unmarked()
+        except Exception as exc:  # they are republished (and deduplicated) by the next holder
+            log.warning("could not mark published outbox rows", extra={"error": repr(exc)})
         await self._release_lease()
 
     async def _run(self) -> None:
         backoff = 0.0
         while not self._stopping:
-            await self._sleep(backoff or self.poll_interval)
+            await self._sleep(backoff or self._idle_wait())
             if self._stopping:
                 break
             try:
-                await self.publish_pending()
+                await self._pass(defer_marks=True)
                 while not self._stopping and self._more:
-                    await self.publish_pending()  # a full batch: there may be more, no sleep
+                    await self._pass(defer_marks=True)  # a full batch: maybe more, no sleep
                 backoff = 0.0
             except Exception as exc:
                 backoff = min(max(backoff * 2, 0.1), self.max_backoff)
@@ -210,6 +229,11 @@ class Relay:
                     extra={"error": repr(exc), "backoff_s": backoff},
                 )
             await self._purge_if_due()
+
+    def _idle_wait(self) -> float:
+        if not self._unmarked:
+            return self.poll_interval
+        return max(0.0, min(self.poll_interval, self._mark_due - time.monotonic()))
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -227,41 +251,44 @@ class Relay:
             log.warning("event retention purge failed", extra={"error": repr(exc)})
 
     async def publish_pending(self) -> int:
-        """One pass: publish up to a batch of pending rows. Returns rows published."""
+        """One pass: publish up to a batch of pending rows and mark them sent. Returns rows
+        published."""
+        return await self._pass(defer_marks=False)
+
+    async def _pass(self, *, defer_marks: bool) -> int:
         self._more = False
+        if self._unmarked and (
+            not defer_marks
+            or len(self._unmarked) >= self.batch_size // 2
+            or time.monotonic() >= self._mark_due
+        ):
+            await self._mark_unmarked()
         if not await self.lease.hold():
             return 0
-        rows = await self._pending()
+        rows, full = await self._pending()
         if not rows:
             return 0
         sent, failures, unavailable = await self._publish(rows)
-        await self._mark(sent, failures)
         self.published_total += len(sent)
+        if sent and not self._unmarked:
+            self._mark_due = time.monotonic() + self.mark_delay
+        self._unmarked.extend(sent)
+        if failures or not defer_marks:
+            await self._mark_unmarked(failures)
         if unavailable is not None:
             raise ConnectionError(f"publish failed: {unavailable}")
-        self._more = len(rows) == self.batch_size and bool(sent)
+        self._more = full and bool(sent)
         return len(sent)
 
-    async def _pending(self) -> list[Any]:
-        held_back = select(outbox.c.aggregate_id).where(
-            outbox.c.published_at.is_(None), outbox.c.parked_at.is_not(None)
-        )
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(
-                    outbox.c.seq,
-                    outbox.c.event_id,
-                    outbox.c.subject,
-                    outbox.c.payload,
-                    outbox.c.aggregate_id,
-                    outbox.c.attempts,
-                )
-                .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
-                .where(outbox.c.aggregate_id.not_in(held_back))
-                .order_by(outbox.c.seq)
-                .limit(self.batch_size)
-            )
-            return list(result.all())
+    async def _pending(self) -> tuple[list[Any], bool]:
+        """Unsent rows in ``seq`` order, except those published and not yet marked; and
+        whether the read was a full batch (there may be more)."""
+        rows = await self.db.fetch_all(self._pending_query)
+        full = len(rows) == self.batch_size
+        if self._unmarked:
+            in_flight = set(self._unmarked)
+            rows = [row for row in rows if row.seq not in in_flight]
+        return rows, full
 
     async def _publish(self, rows: list[Any]) -> tuple[list[int], list[_Failure], str | None]:
         """Publish ``rows`` in waves (n-th row of each aggregate); (sent, refused, outage)."""
@@ -300,7 +327,9 @@ class Relay:
                 return sent, failures, unavailable
         return sent, failures, None
 
-    async def _mark(self, sent: list[int], failures: list[_Failure]) -> None:
+    async def _mark_unmarked(self, failures: Sequence[_Failure] = ()) -> None:
+        """Mark the published rows sent and record ``failures``, in one transaction."""
+        sent = self._unmarked
         if not sent and not failures:
             return
         now = utcnow()
@@ -321,6 +350,7 @@ class Relay:
                         parked_at=now if failure.park else None,
                     )
                 )
+        self._unmarked = []
         for failure in failures:
             if failure.park:
                 self.parked_total += 1
@@ -360,3 +390,24 @@ class Relay:
             await self.lease.release()
         except Exception as exc:
             log.debug("could not release relay lease", extra={"error": repr(exc)})
+
+
+def _pending_query(batch_size: int) -> ReadQuery:
+    """The relay's read: unsent, unparked rows whose aggregate has no parked row, oldest first."""
+    held_back = select(outbox.c.aggregate_id).where(
+        outbox.c.published_at.is_(None), outbox.c.parked_at.is_not(None)
+    )
+    return ReadQuery(
+        select(
+            outbox.c.seq,
+            outbox.c.event_id,
+            outbox.c.subject,
+            outbox.c.payload,
+            outbox.c.aggregate_id,
+            outbox.c.attempts,
+        )
+        .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+        .where(outbox.c.aggregate_id.not_in(held_back))
+        .order_by(outbox.c.seq)
+        .limit(batch_size)
+    )

@@ -103,7 +103,7 @@ async def test_relay_crash_after_publish_before_marking_sent_republishes_harmles
         async def crash(*_: object) -> None:
             raise SystemError("process died before marking the row sent")
 
-        crashing._mark = crash  # type: ignore[method-assign]
+        crashing._mark_unmarked = crash  # type: ignore[method-assign]
         with pytest.raises(SystemError):
             await crashing.publish_pending()
         assert await pending_outbox(db) == 1

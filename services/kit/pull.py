@@ -1,0 +1,74 @@
+"""Pulling from a JetStream consumer: wait for the first message, then take what is pending.
+
+A consumer wants two things from a pull: on a quiet stream, each event as soon as it arrives;
+with a backlog, full batches. nats-py's ``fetch(n)`` gives one or the other. When its own queue
+is empty it always sends ``expires``, and with ``expires`` the server treats even a ``no_wait``
+request as a lingering pull: a "gather what else is there" fetch with a 10 ms timeout cost 10.4 ms
+on every hop (measured against nats-server 2.15), and a long one holds the first event back.
+
+:func:`pull` therefore waits for one message (``fetch(1)`` returns the moment it arrives) and then
+sends its own ``no_wait`` request *without* ``expires``: the server answers at once with up to
+``batch - 1`` pending messages, then a 404/408 status if it had fewer. Nothing lingers on the
+server, so no later message is captured by a request nobody waits for.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import StatusCode
+from nats.js.client import JetStreamContext
+
+#: How long to wait for the server's answer to a no_wait request (it answers at once; this
+#: only bounds a lost connection).
+_ANSWER_TIMEOUT = 1.0
+
+
+async def pull(sub: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
+    """Up to ``batch`` messages: the first to arrive within ``timeout`` (else TimeoutError),
+    with whatever else the consumer has pending at that moment."""
+    messages: list[Msg] = await sub.fetch(1, timeout=timeout)
+    if batch > 1:
+        messages += await fetch_pending(sub, batch - 1)
+    return messages
+
+
+async def fetch_pending(sub: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
+    """Up to ``batch`` messages the consumer has pending now; none if it has none. Never waits
+    for new ones."""
+    # nats-py keeps no public handle on the pull subscription's inbox and request subject.
+    inner: Any = sub._sub
+    messages = _queued(inner, batch)
+    needed = batch - len(messages)
+    if needed <= 0:
+        return messages
+    request = json.dumps({"batch": needed, "no_wait": True}).encode()
+    await sub._nc.publish(sub._nms, request, reply=sub._deliver)
+    while needed > 0:
+        try:
+            message = await inner.next_msg(timeout=_ANSWER_TIMEOUT)
+        except (TimeoutError, NatsTimeout):
+            break  # the answer is lost (reconnect): what arrives later waits in the queue
+        status = JetStreamContext.is_status_msg(message)
+        if status == StatusCode.CONTROL_MESSAGE:  # idle heartbeat
+            continue
+        if status:
+            break  # 404 no messages, 408 done, or another status: this request is over
+        messages.append(message)
+        needed -= 1
+    return messages
+
+
+def _queued(inner: Any, batch: int) -> list[Msg]:
+    """Messages already in the client's queue (delivered for an earlier request)."""
+    messages: list[Msg] = []
+    queue = inner._pending_queue
+    while len(messages) < batch and not queue.empty():
+        message = queue.get_nowait()
+        inner._pending_size -= len(message.data)
+        if not JetStreamContext.is_status_msg(message):
+            messages.append(message)
+    return messages
