@@ -20,8 +20,8 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import CreditAccessLog, CreditConsent
-from services.credit.sql import insert_for
 from services.credit.workers import current_company
+from services.kit.dialect import dialect_insert
 from services.kit.ids import new_id
 from services.kit.principal import Principal
 from services.kit.types import utcnow
@@ -103,7 +103,7 @@ async def record_consent(
     changed_at: datetime,
 ) -> None:
     """Store a consent's state unless a newer change of it is stored (events may reorder)."""
-    stmt = insert_for(session, CreditConsent).values(
+    stmt = dialect_insert(session, CreditConsent).values(
         consent_id=consent_id,
         worker_id=worker_id,
         scope=scope,

@@ -31,7 +31,7 @@ from services.credit.files.policy import explain, polarity_of
 from services.credit.models import Certificate, NumberCounter, TrainingCompletion
 from services.credit.numbers import SERIES, format_number, local_date
 from services.credit.service import TRAINING, TRAINING_VALIDITY_YEARS, add_years, certificate_issued
-from services.credit.sql import insert_for
+from services.kit.dialect import dialect_insert
 from services.kit.ids import new_id
 from services.kit.one_of import one_of
 from services.kit.outbox import publish_many
@@ -181,7 +181,7 @@ async def _reserve(session: AsyncSession, year: int, count: int) -> int:
     value = (await session.execute(bump)).scalar_one_or_none()
     if value is None:
         await session.execute(
-            insert_for(session, _counters)
+            dialect_insert(session, _counters)
             .values(series=SERIES, year=year, value=0)
             .on_conflict_do_nothing(index_elements=["series", "year"])
         )
@@ -272,7 +272,7 @@ async def _open_files(
     parties_table = CreditParty.__table__
     inserted = (
         await session.execute(
-            insert_for(session, parties_table)
+            dialect_insert(session, parties_table)
             .on_conflict_do_nothing(index_elements=[parties_table.c.party_id])
             .returning(parties_table.c.party_id),
             values,

@@ -15,7 +15,7 @@ from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import NumberCounter
-from services.credit.sql import insert_for
+from services.kit.dialect import dialect_insert
 
 SERIES = "ZQJS"
 NUMBER_PATTERN = r"^ZQJS-[0-9]{4}-[0-9]{6}$"
@@ -56,7 +56,7 @@ async def next_seq(session: AsyncSession, year: int, series: str = SERIES) -> in
         # First number of the year. ON CONFLICT DO NOTHING: if a concurrent issuer created the
         # row first we wait for it and then bump theirs, instead of failing.
         create = (
-            insert_for(session, _counters)
+            dialect_insert(session, _counters)
             .values(series=series, year=year, value=0)
             .on_conflict_do_nothing(index_elements=["series", "year"])
         )

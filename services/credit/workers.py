@@ -10,7 +10,7 @@ from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import CreditEmployment, CreditWorker
-from services.credit.sql import insert_for
+from services.kit.dialect import dialect_insert
 from services.kit.types import utcnow
 
 
@@ -28,7 +28,7 @@ async def upsert_worker(
     number only comes with the registration, so an older registration arriving after an
     update still fills it in, and an update (which has none) never blanks it.
     """
-    stmt = insert_for(session, CreditWorker).values(
+    stmt = dialect_insert(session, CreditWorker).values(
         worker_id=worker_id,
         name=name,
         id_card_masked=id_card_masked,
@@ -60,7 +60,7 @@ async def record_employment(
     changed_at: datetime,
 ) -> None:
     """Take the worker's company from an EmploymentChanged unless a newer change is stored."""
-    stmt = insert_for(session, CreditEmployment).values(
+    stmt = dialect_insert(session, CreditEmployment).values(
         worker_id=worker_id, company_id=company_id, changed_at=changed_at
     )
     stmt = stmt.on_conflict_do_update(

@@ -48,10 +48,10 @@ from contracts.catalog import STREAMS, parse_data
 from contracts.envelope import CloudEvent, EventData
 from services.kit.bus import Bus
 from services.kit.db import Database
+from services.kit.dialect import dialect_insert
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
 from services.kit.memo import EVENT_MEMO
-from services.kit.one_of import one_of
 from services.kit.pull import pull
 from services.kit.tables import dead_letters, inbox
 from services.kit.tracing import traceparent_var
@@ -138,7 +138,10 @@ class ConsumerRunner:
     #: Retry delays while the database is unavailable (doubling up to the max).
     outage_delay: float = 0.2
     max_outage_delay: float = 5.0
-    batch_size: int = 100
+    #: Events per transaction at most. On the drain bench (10,000 queued chains, PostgreSQL)
+    #: 100 gave ~917 chains/s, 200 ~1,100, 300 ~1,025; larger batches also hold SQLite's
+    #: single write lock longer.
+    batch_size: int = 200
     fetch_timeout: float = 1.0
     processed: int = 0
     #: Times the runner waited for the database to come back (operators and tests read it).
@@ -360,45 +363,55 @@ class ConsumerRunner:
 
         Returns how many were applied (a redelivered or twice-published event is skipped).
         """
-        ids = list({envelope.id for envelope, _ in events})
+        ids = sorted({envelope.id for envelope, _ in events})
         try:
             async with self.db.write() as session:
                 session.info[EVENT_MEMO] = {}  # policies are read once per batch
-                seen = set(
-                    (
-                        await session.scalars(
-                            select(inbox.c.event_id).where(
-                                inbox.c.consumer == self.name,
-                                one_of(session, inbox.c.event_id, ids),
-                            )
-                        )
-                    ).all()
-                )
+                claimed = await self._claim(session, events, ids)
                 fresh: list[tuple[CloudEvent[Any], EventData]] = []
                 for envelope, data in events:
-                    if envelope.id not in seen:
-                        seen.add(envelope.id)
+                    if envelope.id in claimed:
+                        claimed.discard(envelope.id)  # a twice-delivered one runs once
                         fresh.append((envelope, data))
                 await self._handle(session, fresh)
-                now = utcnow()
-                rows = [
-                    {
-                        "consumer": self.name,
-                        "event_id": envelope.id,
-                        "event_type": envelope.type,
-                        "processed_at": now,
-                    }
-                    for envelope, _ in fresh
-                ]
-                if rows:
-                    await session.execute(insert(inbox), rows)
-            return len(rows)
+            return len(fresh)
         except IntegrityError as exc:
-            # A concurrent delivery committed first; ours rolled back whole. With one event
-            # that is the whole story; a batch is retried one by one by the caller.
+            # Not the inbox (its conflicts are skipped): a handler's own constraint. With one
+            # event that was seen meanwhile, a concurrent delivery did the work.
             if len(ids) == 1 and await self._seen(ids[0]):
                 return 0
             raise exc
+
+    async def _claim(
+        self,
+        session: AsyncSession,
+        events: Sequence[tuple[CloudEvent[Any], EventData]],
+        ids: Sequence[str],
+    ) -> set[str]:
+        """Insert the inbox rows of ``ids`` that are not there yet; returns those (unseen).
+
+        One ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` instead of a SELECT for the seen ones
+        and an INSERT for the rest. On PostgreSQL a concurrent delivery of the same event waits
+        on our uncommitted row and then skips it (or takes it, if we roll back); ``ids`` come
+        sorted so two batches lock their rows in the same order and cannot deadlock.
+        """
+        types = {envelope.id: envelope.type for envelope, _ in events}
+        now = utcnow()
+        result = await session.execute(
+            dialect_insert(session, inbox)
+            .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
+            .returning(inbox.c.event_id),
+            [
+                {
+                    "consumer": self.name,
+                    "event_id": event_id,
+                    "event_type": types[event_id],
+                    "processed_at": now,
+                }
+                for event_id in ids
+            ],
+        )
+        return set(result.scalars().all())
 
     async def _handle(
         self, session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]

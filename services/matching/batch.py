@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from services.kit.dialect import dialect_insert
 from services.kit.one_of import one_of
 from services.kit.types import utcnow
 from services.matching.models import Candidate, CandidateCertificate
@@ -44,13 +44,11 @@ async def ensure_candidates(
     if not ids:
         return {}
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One cached statement for many parameter sets: a multi-row VALUES literal would be
     # compiled anew for every batch. RETURNING lets SQLAlchemy send it as one multi-row
     # statement ("insertmanyvalues") instead of one execution per row on the server.
     await session.execute(
-        insert_fn(_candidates)
+        dialect_insert(session, _candidates)
         .on_conflict_do_nothing(index_elements=[_candidates.c.worker_id])
         .returning(_candidates.c.worker_id),
         [{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids],

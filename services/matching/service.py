@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit.dialect import dialect_insert
 from services.kit.types import utcnow
 from services.matching.models import (
     Candidate,
@@ -33,10 +33,8 @@ async def ensure_candidate(session: AsyncSession, worker_id: uuid.UUID) -> Candi
     both succeed; the row lock then serialises them on PostgreSQL.
     """
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert_fn(Candidate)
+        dialect_insert(session, Candidate)
         .values(worker_id=worker_id, version=0, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=[Candidate.worker_id])
     )

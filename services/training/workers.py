@@ -6,13 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CertificateIssued
+from services.kit.dialect import dialect_insert
 from services.kit.types import utcnow
 from services.training.models import (
     Course,
@@ -21,12 +20,6 @@ from services.training.models import (
     KnownInstitution,
     KnownWorker,
 )
-
-
-def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL alike)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 async def upsert_worker(

@@ -5,11 +5,12 @@ Real nats-server, real SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
 
-from contracts.envelope import CloudEvent, EventData
+from contracts.envelope import CloudEvent, EventData, envelope_for
 from devtools.nats import NatsServer
 from services.kit.db import Database
 from services.kit.inbox import ConsumerRunner, Subscription
@@ -168,3 +169,33 @@ async def test_a_batch_handler_gets_whole_batches_in_order_and_a_failure_is_isol
             assert call == sorted(call, key=order.index), call
     finally:
         await stop_all(runner)
+
+
+async def test_overlapping_batches_applied_concurrently_apply_each_event_once(
+    db: Database, nats_server: NatsServer
+) -> None:
+    """Two replicas handed the same events in opposite orders (a redelivery racing the first
+    delivery): each event's effect happens once, and neither transaction deadlocks the other."""
+    events = [rating_event() for _ in range(6)]
+    envelopes = [envelope_for(event) for event in events]
+    pairs = list(zip(envelopes, events, strict=True))
+    entered = asyncio.Event()
+
+    async def slow_effect(session: Any, envelope: CloudEvent[Any], data: EventData) -> None:
+        entered.set()
+        await asyncio.sleep(0.05)  # hold the claimed inbox rows while the other one arrives
+        await record_effect(session, envelope, data)
+
+    subscription = Subscription("test-overlap", [SUBJECT], slow_effect)
+    first, second = (
+        ConsumerRunner(subscription, db, rating_bus(nats_server.url)) for _ in range(2)
+    )
+
+    async def later() -> int:
+        await entered.wait()
+        return await second.apply_many(list(reversed(pairs)))
+
+    applied = await asyncio.gather(first.apply_many(pairs), later())
+    assert sum(applied) == 6
+    assert await effect_count(db) == 6
+    assert await _inbox_rows(db) == 6

@@ -20,7 +20,7 @@ from contracts.envelope import EventData
 from services.credit.files import lists
 from services.credit.files.models import CreditParty, CreditPolicy, CreditRecord
 from services.credit.files.policy import Counted, CreditRules, explain, polarity_of
-from services.credit.sql import insert_for
+from services.kit.dialect import dialect_insert
 from services.kit.errors import NotFound, Problem
 from services.kit.ids import new_id
 from services.kit.memo import memoised
@@ -78,7 +78,7 @@ async def open_file(
     policy = policy or await current_policy(session)
     now = utcnow()
     score, level, _ = explain(policy.rules, [])
-    stmt = insert_for(session, CreditParty).values(
+    stmt = dialect_insert(session, CreditParty).values(
         party_id=party_id,
         party_kind=party_kind,
         name=name,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit.dialect import dialect_insert
 from services.kit.errors import Conflict, InvalidField, NotFound
 from services.kit.ids import new_id
 from services.kit.types import utcnow
@@ -25,7 +26,6 @@ from services.training.apprenticeships.schemas import (
 )
 from services.training.competitions.models import CompetitionEntry
 from services.training.models import WAITING, Course, Enrollment, KnownCertificate
-from services.training.workers import dialect_insert
 
 
 async def policies(session: AsyncSession) -> list[ApprenticeshipPolicy]:

@@ -1,4 +1,4 @@
-"""The dialect's own INSERT (for ON CONFLICT), so upserts run on SQLite and PostgreSQL alike."""
+"""Dialect-specific statements the kit and the services share."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def insert_for(session: AsyncSession, table: Any) -> Any:
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL alike)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
