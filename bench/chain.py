@@ -132,12 +132,20 @@ async def run_chain_bench(
         client = ChainClient(session, gateway_url, headers)
         course = await create_course(client)
         prepared = await prepare(client, course["id"], count, concurrency)
+        # The load generator's own CPU too: it shares the machine with the platform.
+        paced_pids = {**(pids or {}), "bench": os.getpid()} if pids else {}
+        cpu_before = await cpu_by_process(matching_database_url, paced_pids, databases)
         paced = await run_paced(client, matching_database_url, prepared, rate)
+        cpu_after = await cpu_by_process(matching_database_url, paced_pids, databases)
+    paced["cpu_ms_per_chain"] = _per_chain(cpu_before, cpu_after, paced["delivered"])
     print(
         f"chain paced {db} {rate:g}/s: p50 {paced['latency_p50_ms']:.1f} ms"
         f" p99 {paced['latency_p99_ms']:.1f} ms",
         flush=True,
     )
+    if paced["cpu_ms_per_chain"]:
+        shares = " ".join(f"{k} {v:.3f}" for k, v in paced["cpu_ms_per_chain"].items())
+        print(f"chain paced {db} CPU ms per chain: {shares}", flush=True)
     results: dict[str, Any] = {"paced": paced}
     training_url = await training_database_url(matching_database_url)
     if training_url is None:
@@ -303,16 +311,21 @@ async def run_drain(
         await engine.dispose()
     cpu_after = await cpu_by_process(matching_url, pids or {}, databases)
     delivered = seen - before
-    per_chain = {
-        name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / max(delivered, 1), 3)
-        for name in cpu_after
-    }
+    per_chain = _per_chain(cpu_before, cpu_after, delivered)
     return {
         "completions": count,
         "delivered": delivered,
         "seconds": round(elapsed, 3),
         "chains_per_s": round(delivered / elapsed, 1),
         "cpu_ms_per_chain": per_chain,
+    }
+
+
+def _per_chain(before: dict[str, float], after: dict[str, float], chains: int) -> dict[str, float]:
+    """CPU milliseconds per chain of each process between two readings."""
+    return {
+        name: round((after[name] - before.get(name, 0.0)) * 1000 / max(chains, 1), 3)
+        for name in after
     }
 
 

@@ -30,6 +30,7 @@ from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrate import upgrade
 from services.kit.openapi_doc import document_errors_and_headers
 from services.kit.otel import install_tracing, make_tracer, traced_subscriptions
+from services.kit.outages import install_outage_handler
 from services.kit.outbox import Relay
 from services.kit.pii import PiiCipher, PiiKeyError, load_pii_cipher
 from services.kit.policy import document_security, public
@@ -158,6 +159,7 @@ def create_service_app(
     install_tracing(app, tracer)  # inside the request context: child of its traceparent
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    install_outage_handler(app)
     # The service's own routes first: a request is compared with the routes in order, and the
     # API's reads need not be compared with the health, operator and metrics routes first
     # (FastAPI matches an included router's routes twice, so each one passed costs).

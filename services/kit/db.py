@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -101,8 +102,46 @@ def create_engine(database_url: str, *, immediate: bool = True, **kwargs: Any) -
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_idle_connections(engine, IDLE_PING_SECONDS)
+    return engine
+
+
+#: A pooled PostgreSQL connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 1.0
+_LAST_USED = "kit_last_used"
+
+
+def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only if it sat idle, instead of ``pool_pre_ping``.
+
+    The asyncpg dialect's ping is three round trips (BEGIN, ``;``, ROLLBACK): ~420 us of CPU on
+    every transaction, 40 % of a one-statement transaction. A connection used moments ago is
+    as likely to be alive as one just pinged; if the server did go away since, the statement
+    fails and SQLAlchemy invalidates the whole pool, so only the work in flight (which would
+    have failed anyway) sees it. A connection that waited longer (the server may have restarted
+    meanwhile) is pinged, and replaced if the ping fails.
+    """
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _handing_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and hands out a fresh one.
+            raise DisconnectionError(f"an idle connection failed its ping: {exc!r}") from exc
 
 
 class Database:

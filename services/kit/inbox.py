@@ -29,19 +29,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import asyncpg
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.catalog import STREAMS, parse_data
@@ -52,6 +44,7 @@ from services.kit.dialect import dialect_insert
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
 from services.kit.memo import EVENT_MEMO
+from services.kit.outages import is_outage
 from services.kit.pull import pull
 from services.kit.tables import dead_letters, inbox
 from services.kit.tracing import traceparent_var
@@ -91,33 +84,6 @@ class Subscription:
 
 class PoisonEvent(Exception):
     """The message can never be handled as it is (not an envelope, unknown type)."""
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database or a connection is unavailable (by its type)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, _OUTAGE_TYPES):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-_OUTAGE_TYPES: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    DisconnectionError,
-    PoolTimeout,
-    OSError,  # ConnectionError, TimeoutError, socket errors
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
-    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
-)
 
 
 @dataclass
