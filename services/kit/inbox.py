@@ -74,6 +74,11 @@ class Subscription:
     #: state as ``handler`` applied to each event in turn. A failing batch is retried one
     #: event at a time (through this same function), so only the failing event is retried.
     batch_handler: BatchHandler | None = None
+    #: Seconds to gather more events once one has arrived, for a projection whose readers do
+    #: not wait on each event: at 200 events/s, 50 ms turns ~10 one-event transactions into
+    #: one. Consumers on a path someone waits for (a certificate reaching the candidates)
+    #: keep 0.
+    linger: float = 0.0
 
     def stream_name(self) -> str:
         if self.stream:
@@ -186,7 +191,7 @@ class ConsumerRunner:
         """Up to ``batch_size`` messages: the first to arrive, with whatever else is pending
         (:func:`services.kit.pull.pull`: an event on a quiet stream is not held back, a
         backlog comes in full batches)."""
-        return await pull(sub, self.batch_size, self.fetch_timeout)
+        return await pull(sub, self.batch_size, self.fetch_timeout, self.subscription.linger)
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         """Apply ``messages`` in one transaction; isolate them one by one if a handler fails."""

@@ -14,6 +14,7 @@ server, so no later message is captured by a request nobody waits for.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -27,11 +28,16 @@ from nats.js.client import JetStreamContext
 _ANSWER_TIMEOUT = 1.0
 
 
-async def pull(sub: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
+async def pull(
+    sub: JetStreamContext.PullSubscription, batch: int, timeout: float, linger: float = 0.0
+) -> list[Msg]:
     """Up to ``batch`` messages: the first to arrive within ``timeout`` (else TimeoutError),
-    with whatever else the consumer has pending at that moment."""
+    with whatever else the consumer has pending ``linger`` seconds later (at once by default;
+    a projection nobody waits for lingers to apply a steady trickle in fewer transactions)."""
     messages: list[Msg] = await sub.fetch(1, timeout=timeout)
     if batch > 1:
+        if linger > 0:
+            await asyncio.sleep(linger)
         messages += await fetch_pending(sub, batch - 1)
     return messages
 

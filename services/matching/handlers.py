@@ -243,6 +243,9 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         ],
         handle_credit_standing,
         batch_handler=handle_credit_standings,
+        # Every certificate moves a credit level too; ranks may follow 50 ms later, so a
+        # steady stream is applied in batches (the certificate itself does not linger).
+        linger=0.05,
     ),
     Subscription("matching-ratings", [WorkerRatingChanged.subject], handle_rating_changed),
     Subscription("matching-worker-status", [WorkerStatusChanged.subject], handle_status_changed),

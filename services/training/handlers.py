@@ -142,6 +142,50 @@ PARTY_STANDING = Subscription(
 )
 
 
+#: Training's durable consumers (kit.inbox), one per read model it keeps.
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription(
+        name="training-workers",
+        subjects=[WorkerRegistered.subject, WorkerUpdated.subject],
+        handler=handle_worker_event,
+    ),
+    # Its own durable consumer: a new one replays the stream from the start, so an
+    # upgraded service learns every existing employment.
+    Subscription(
+        name="training-employments",
+        subjects=[EmploymentChanged.subject],
+        handler=handle_employment_event,
+    ),
+    # Registry status decides who may enrol (suspended workers and leavers may not).
+    Subscription(
+        name="training-worker-status",
+        subjects=[WorkerRegistered.subject, WorkerStatusChanged.subject],
+        handler=handle_status_event,
+    ),
+    # A course's provider is verified against the institutions the registry announced.
+    Subscription(
+        name="training-institutions",
+        subjects=[InstitutionRegistered.subject],
+        handler=handle_institution_event,
+    ),
+    # Stars qualify apprenticeship mentors.
+    Subscription(
+        name="training-ratings",
+        subjects=[WorkerRatingChanged.subject],
+        handler=handle_rating_event,
+    ),
+    # Certificates credit issued: the lifelong skills record lists them. Nobody waits
+    # on that record per event, so it gathers them (kit.inbox Subscription.linger).
+    Subscription(
+        name="training-certificates",
+        subjects=[CertificateIssued.subject],
+        handler=handle_certificate_event,
+        batch_handler=handle_certificate_events,
+        linger=0.05,
+    ),
+    PARTY_STANDING,
+)
+
 #: What training knows from other services, rebuilt with ``python -m services.training rebuild
 #: <name>`` (services.kit.read_models). Both worker consumers write ``known_workers``.
 READ_MODELS: tuple[ReadModel, ...] = (

@@ -9,6 +9,7 @@ import pytest
 
 from services.kit.db import Database
 from tests.kit.kit_harness import create_schema
+from tests.kit.outage_harness import outage_db  # noqa: F401  (a fixture for the outage tests)
 from tests.support.databases import postgres_database
 
 

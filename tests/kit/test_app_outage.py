@@ -18,7 +18,7 @@ from services.kit.app import create_service_app
 from services.kit.context import ServiceContext, get_ctx
 from services.kit.db import Database
 from services.kit.policy import public
-from tests.kit.test_outage import Outage, outage_db  # noqa: F401  (fixture)
+from tests.kit.outage_harness import Outage
 from tests.support.apps import context, running_app, settings_for
 
 router = APIRouter(prefix="/api/v1")

@@ -9,14 +9,9 @@ delays), with ``ack_wait`` short enough that an unattended message would be rede
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import psycopg
-import pytest
-from sqlalchemy import func, make_url, select
+from sqlalchemy import func, select
 
 from contracts.envelope import CloudEvent, EventData
 from devtools.nats import NatsServer
@@ -24,73 +19,18 @@ from services.kit.db import Database
 from services.kit.inbox import ConsumerRunner, Subscription
 from services.kit.tables import dead_letters, inbox
 from tests.kit.kit_harness import (
-    create_schema,
     effect_count,
     rating_bus,
     rating_event,
     record_effect,
     stream_reader,
 )
+from tests.kit.outage_harness import Outage
 from tests.kit.test_inbox import publish_event, started, stop_all
 from tests.support.apps import eventually
-from tests.support.databases import POSTGRES_ENV, postgres_database
 
 SUBJECT = "rating.worker.changed"
 OUTAGE_S = 10.0
-
-
-class Outage:
-    """Takes the database away and brings it back."""
-
-    def __init__(self, db: Database, directory: Path | None = None) -> None:
-        self.db = db
-        self.directory = directory
-
-    async def begin(self, *, spare_pid: int | None = None) -> None:
-        if self.directory is not None:
-            self.directory.rename(self.directory.with_name("away"))
-        else:
-            name = make_url(self.db.url).database
-            with psycopg.connect(_admin_url(), autocommit=True) as conn:
-                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = %s AND pid <> %s",
-                    (name, spare_pid or 0),
-                )
-        # Connections opened before stay usable on SQLite (open files); a real outage leaves
-        # none, so the pools start over and every new connection fails until the end.
-        await self.db.dispose()
-
-    async def end(self) -> None:
-        if self.directory is not None:
-            self.directory.with_name("away").rename(self.directory)
-        else:
-            name = make_url(self.db.url).database
-            with psycopg.connect(_admin_url(), autocommit=True) as conn:
-                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-
-
-def _admin_url() -> str:
-    url = make_url(os.environ[POSTGRES_ENV]).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def outage_db(backend: str, tmp_path: Path) -> AsyncIterator[tuple[Database, Outage]]:
-    if backend == "sqlite":
-        directory = tmp_path / "data"
-        directory.mkdir()
-        database = Database(f"sqlite+aiosqlite:///{directory / 'kit.db'}")
-        await create_schema(database)
-        yield database, Outage(database, directory)
-        await database.dispose()
-        return
-    with postgres_database("jiasao_outage") as url:
-        database = Database(url)
-        await create_schema(database)
-        yield database, Outage(database)
-        await database.dispose()
 
 
 async def _dead_letters(db: Database) -> list[Any]:

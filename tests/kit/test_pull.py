@@ -105,3 +105,19 @@ async def test_no_answer_within_the_timeout_is_a_timeout(js_sub: tuple[object, o
     _, sub = js_sub
     with pytest.raises(TimeoutError):
         await pull(sub, 10, timeout=0.2)  # type: ignore[arg-type]
+
+
+async def test_a_lingering_pull_takes_what_arrives_within_its_linger(
+    js_sub: tuple[object, object],
+) -> None:
+    js, sub = js_sub
+
+    async def trickle() -> None:
+        for index in range(5):
+            await _publish(js, 1, start=index)
+            await asyncio.sleep(0.02)
+
+    publisher = asyncio.create_task(trickle())
+    messages = await pull(sub, 10, timeout=2, linger=0.5)  # type: ignore[arg-type]
+    await publisher
+    assert [int(m.data) for m in messages] == [0, 1, 2, 3, 4]
