@@ -13,6 +13,7 @@ import sys
 
 import uvicorn
 
+from services.kit import app as kit_app
 from services.kit import operator_cli
 from services.kit.migrate import upgrade
 from services.kit.settings import PlatformSettings, service_settings
@@ -76,6 +77,7 @@ async def _operate(service: str, args: argparse.Namespace) -> int:
 
 def serve(service: str, app_factory: str, host: str | None, port: int | None) -> int:
     settings = service_settings(service, PlatformSettings())
+    kit_app.FREEZE_GC_AFTER_STARTUP = True  # one app per process: see freeze_startup_objects
     uvicorn.run(
         app_factory,
         factory=True,
