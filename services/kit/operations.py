@@ -4,7 +4,7 @@ durable consumer's lag on JetStream."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,8 +49,12 @@ def _age(oldest: datetime | None) -> float:
     return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
 
 
-async def outbox_backlog(db: Database) -> OutboxBacklog:
+async def outbox_backlog(db: Database, published: Collection[int] = ()) -> OutboxBacklog:
+    """Unpublished rows; ``published``: seqs this process's relay has published and not yet
+    marked sent (:attr:`services.kit.outbox.Relay.published_unmarked`), which wait for nobody."""
     waiting = outbox.c.published_at.is_(None)
+    if published:
+        waiting = waiting & outbox.c.seq.not_in(list(published))
     async with db.read() as session:
         pending, oldest = (
             await session.execute(

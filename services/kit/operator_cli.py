@@ -22,12 +22,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
+from sqlalchemy.exc import NoSuchTableError
+
 from services.kit import operations
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.declarations import Declarations, declared
 from services.kit.inbox import ConsumerRunner
-from services.kit.read_models import RebuildError, find, rebuild
+from services.kit.read_models import RebuildError, count_rows, find, rebuild
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
 
 EXIT_FAILED = 1
@@ -208,8 +210,15 @@ async def rebuild_read_model(op: Operator, name: str, *, timeout: float) -> int:
     except RebuildError as exc:
         print(str(exc), file=op.err)
         return EXIT_FAILED
-    # A rebuild that times out changes nothing, so it is tried again: right after a node of a
-    # cluster dies, JetStream requests time out until the streams have elected new leaders.
+    # A rebuild that times out is run again from the start: right after a node of a cluster
+    # dies, JetStream requests time out until the streams have elected new leaders. An attempt
+    # may have emptied the tables before it timed out (the streams still hold every event), so
+    # the sizes before are counted once, before the first attempt.
+    try:
+        before = await count_rows(op.db, model.tables)
+    except NoSuchTableError as exc:
+        print(f"read model {model.name!r}: no table {exc}", file=op.err)
+        return EXIT_FAILED
     for attempt in range(1, REBUILD_ATTEMPTS + 1):
         try:
             async with connected(op) as bus:
@@ -222,6 +231,7 @@ async def rebuild_read_model(op: Operator, name: str, *, timeout: float) -> int:
                     max_deliver=op.settings.max_deliver,
                     timeout=timeout,
                     progress=lambda line: print(line, file=op.out),
+                    rows_before=before,
                 )
             break
         except TimeoutError:
@@ -229,7 +239,11 @@ async def rebuild_read_model(op: Operator, name: str, *, timeout: float) -> int:
                 print(f"NATS timed out (attempt {attempt}); trying again", file=op.err)
                 await asyncio.sleep(REBUILD_RETRY_PAUSE)
                 continue
-            print(f"NATS not reachable at {op.platform.nats_url}; nothing changed", file=op.err)
+            print(
+                f"NATS not reachable at {op.platform.nats_url}; the read model may be empty "
+                "until a rebuild succeeds: run it again once NATS answers",
+                file=op.err,
+            )
             return EXIT_FAILED
         except RebuildError as exc:
             print(str(exc), file=op.err)

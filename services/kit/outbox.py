@@ -183,6 +183,11 @@ class Relay:
         self._mark_due = 0.0
         self._pending_query = _pending_query(batch_size)
 
+    @property
+    def published_unmarked(self) -> tuple[int, ...]:
+        """Seqs of rows published and not yet marked sent (marked within ``mark_delay``)."""
+        return tuple(self._unmarked)
+
     def wake(self, session: object = None, *_: object) -> None:
         """``db.on_commit`` callback: wake only for transactions that wrote outbox rows.
 

@@ -83,15 +83,20 @@ async def rebuild(
     max_deliver: int = 5,
     timeout: float = 600.0,
     progress: Callable[[str], None] = lambda _: None,
+    rows_before: dict[str, int] | None = None,
 ) -> RebuildResult:
-    """Reset ``model`` and replay its consumers' streams from the start (module docstring)."""
+    """Reset ``model`` and replay its consumers' streams from the start (module docstring).
+
+    ``rows_before``: the tables' sizes before a first attempt that failed midway (it may have
+    emptied them), so a retry reports what the read model held, not what the failure left.
+    """
     by_name = {s.name: s for s in subscriptions}
     missing = [c for c in model.consumers if c not in by_name]
     if missing:
         raise RebuildError(f"read model {model.name!r} names unknown consumers {missing}")
     started = time.monotonic()
     try:
-        before = await count_rows(db, model.tables)
+        before = rows_before if rows_before is not None else await count_rows(db, model.tables)
     except NoSuchTableError as exc:  # pragma: no cover - a declaration bug
         raise RebuildError(f"read model {model.name!r}: no table {exc}") from None
     await bus.wait_connected(30)

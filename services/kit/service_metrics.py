@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 async def refresh_service_gauges(metrics: Metrics, ctx: Any) -> None:
     """Read the gauges of a service (a kit ServiceContext) from its database and JetStream."""
     try:
-        backlog = await outbox_backlog(ctx.db)
+        backlog = await outbox_backlog(ctx.db, ctx.relay.published_unmarked)
         counts = await dead_letter_counts(ctx.db)
         metrics.outbox_pending.set(backlog.pending)
         metrics.outbox_oldest_age.set(backlog.oldest_age_s)

@@ -261,3 +261,37 @@ def test_a_read_model_must_name_the_apps_own_consumers() -> None:
             read_models=[ReadModel("workers", ("rating-nobody",), ("known_workers",))],
             title="rating",
         )
+
+
+async def test_a_rebuild_that_times_out_midway_is_retried_and_reports_the_size_before_it(
+    rating_env: str,
+    nats_server: NatsServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Right after a cluster node dies, JetStream requests time out. An attempt that emptied
+    the tables before timing out must not make the retry report "0 rows before"."""
+    workers = [uuid.uuid4() for _ in range(2)]
+    async with JetStreamPeer(nats_server.url) as peer:
+        for worker in workers:
+            await peer.publish(worker_registered(worker))
+        code, _, err = await rating(capsys, "rebuild", "workers")
+        assert code == 0, err
+
+        real_rebuild = operator_cli.rebuild
+        attempts: list[int] = []
+
+        async def times_out_after_emptying(db: Any, *args: Any, **kwargs: Any) -> Any:
+            attempts.append(len(attempts) + 1)
+            if len(attempts) == 1:
+                await sql(rating_env, "DELETE FROM known_workers")
+                raise TimeoutError("JetStream API timed out")
+            return await real_rebuild(db, *args, **kwargs)
+
+        monkeypatch.setattr(operator_cli, "rebuild", times_out_after_emptying)
+        monkeypatch.setattr(operator_cli, "REBUILD_RETRY_PAUSE", 0.01)
+        code, out, err = await rating(capsys, "rebuild", "workers")
+    assert code == 0, err
+    assert attempts == [1, 2]
+    assert "NATS timed out (attempt 1); trying again" in err
+    assert "known_workers: 2 rows before, 2 after" in out
