@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.db import Database
+from services.kit.dialect import dialect_insert
 from services.kit.liveness import Liveness
 from services.kit.pii import PiiCipher
 from services.kit.tables import idempotency_keys
@@ -73,11 +73,6 @@ def withholds(headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
     return isinstance(document, dict) and bool(_CREDENTIAL_FIELDS & document.keys())
 
 
-def _insert(db: Database) -> Any:
-    dialect = sqlite if db.is_sqlite else postgresql
-    return dialect.insert(_table)
-
-
 class IdempotencyStore:
     def __init__(self, db: Database, liveness: Liveness, cipher: PiiCipher | None) -> None:
         self.db = db
@@ -90,7 +85,7 @@ class IdempotencyStore:
             now = utcnow()
             async with self.db.write() as session:
                 inserted = await session.execute(
-                    _insert(self.db)
+                    dialect_insert(session, _table)
                     .values(
                         caller=caller,
                         key=key,

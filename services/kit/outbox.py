@@ -23,10 +23,10 @@ until an operator clears ``parked_at`` (:meth:`Relay.unpark`); every other aggre
 
 **Cost per pass.** The pending rows are read with one autocommit statement
 (:class:`~services.kit.reads.ReadQuery`, no session). While the relay runs on its own, the rows
-it published are marked sent together, once ``mark_delay`` has passed or ``mark_batch`` are
-waiting, instead of in a write transaction per pass: at a steady trickle of events that halves
-the relay's transactions. Until marked, a row is kept out of the next passes by its ``seq``; a
-crash before the mark republishes it, which the msg id again makes harmless.
+it published are marked sent together, once ``mark_delay`` has passed or half a batch is
+waiting, instead of in a write transaction per pass. Until marked, a row is kept out of the
+next passes by its ``seq``; a crash before the mark republishes it, which the msg id again
+makes harmless.
 
 Several replicas may run a relay: a lease (:mod:`services.kit.relay_lease`, the database's
 clock) elects one publisher at a time; if a lease lapses mid-batch the next holder may
@@ -334,7 +334,7 @@ class Relay:
 
     async def _mark_unmarked(self, failures: Sequence[_Failure] = ()) -> None:
         """Mark the published rows sent and record ``failures``, in one transaction."""
-        sent = self._unmarked
+        sent = list(self._unmarked)
         if not sent and not failures:
             return
         now = utcnow()
@@ -355,7 +355,7 @@ class Relay:
                         parked_at=now if failure.park else None,
                     )
                 )
-        self._unmarked = []
+        del self._unmarked[: len(sent)]  # what was published meanwhile waits for the next mark
         for failure in failures:
             if failure.park:
                 self.parked_total += 1
