@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+
+from devtools.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -165,12 +166,6 @@ def trivial_upstream() -> Any:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -188,7 +183,7 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.
 @contextmanager
 def spawned_platform() -> Iterator[tuple[str, str, dict[str, int]]]:
     """A trivial upstream and the gateway, each in a subprocess: their URLs and process ids."""
-    upstream_port, gateway_port = _free_port(), _free_port()
+    upstream_port, gateway_port = free_port(), free_port()
     upstream_url = f"http://127.0.0.1:{upstream_port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JIASAO_LOG_LEVEL": "WARNING"}
     for name in ("registry", "training", "credit", "rating", "matching"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import httpx
 from sqlalchemy import func, select, update
 
 from devtools.nats import NatsServer
+from devtools.ports import free_port
 from services.kit.db import Database
 from services.kit.idempotency_store import TTL
 from services.kit.tables import idempotency_keys
@@ -221,12 +221,6 @@ async def test_the_periodic_job_deletes_expired_keys(
             assert [row["key"] for row in rows] == ["job-00000001"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def service_process(
     url: str, nats_url: str, port: int, *, slow: bool
@@ -266,7 +260,7 @@ async def test_key_of_a_killed_process_is_released_at_once(
     with database(backend, tmp_path) as url:
         db = Database(url)
         await create_schema(db)
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         headers = {"Idempotency-Key": "killed-00000001"} | bearer("worker", WORKER, subject="k")
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
