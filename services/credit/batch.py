@@ -121,21 +121,24 @@ async def issue_for_completions(
 
 async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) -> None:
     """``cards.reevaluate`` for each worker that has a card or card facts; for the others it
-    is a no-op (no facts: not eligible, and no card to suspend). Their facts are loaded in
-    one statement, so its ``session.get`` finds them in the session."""
+    is a no-op (no facts: not eligible, and no card to suspend). Cards and facts are loaded
+    in one statement each and held here while the workers are judged: the identity map
+    holds objects weakly, and ``evaluate``'s ``session.get`` finds the facts only while
+    something else keeps them alive."""
     if not worker_ids:
         return
-    with_card = set(
-        (
+    cards_by_worker = {
+        card.worker_id: card
+        for card in (
             await session.scalars(
-                select(HomeServiceCard.worker_id).where(
+                select(HomeServiceCard).where(
                     one_of(session, HomeServiceCard.worker_id, worker_ids)
                 )
             )
         ).all()
-    )
-    with_facts = {
-        facts.worker_id
+    }
+    facts_by_worker = {
+        facts.worker_id: facts
         for facts in (
             await session.scalars(
                 select(CardWorkerFacts).where(
@@ -145,8 +148,8 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
         ).all()
     }
     for worker_id in worker_ids:
-        if worker_id in with_card or worker_id in with_facts:
-            await cards.reevaluate(session, worker_id)
+        if worker_id in cards_by_worker or worker_id in facts_by_worker:
+            await cards.reevaluate_card(session, worker_id, cards_by_worker.get(worker_id))
 
 
 def _certificate(data: EnrollmentCompleted, number: str, issued_at: datetime) -> Certificate:
@@ -198,17 +201,11 @@ async def _record_certificates(
         return
     policy = await credit_files.current_policy(session)
     party_ids = [c.worker_id for c in certificates]
-    await _open_files(session, party_ids, policy, now)
-    parties = {
-        p.party_id: p
-        for p in (
-            await session.scalars(
-                select(CreditParty)
-                .where(one_of(session, CreditParty.party_id, party_ids))
-                .execution_options(populate_existing=True)
-            )
-        ).all()
-    }
+    parties = await _files(session, party_ids)
+    missing = [p for p in party_ids if p not in parties]
+    if missing:
+        await _open_files(session, missing, policy, now)
+        parties.update(await _files(session, missing))
     records = CreditRecord.__table__
     polarity = polarity_of("certificate")
     await session.execute(
@@ -238,20 +235,25 @@ async def _record_certificates(
     await credit_files.recompute_many(session, [parties[p] for p in party_ids], policy)
 
 
-async def _open_files(
-    session: AsyncSession, party_ids: list[uuid.UUID], policy: credit_files.Policy, now: datetime
-) -> None:
-    """``credit_files.open_file`` for the workers that have no file yet, with its event."""
-    existing = set(
-        (
+async def _files(session: AsyncSession, party_ids: list[uuid.UUID]) -> dict[uuid.UUID, CreditParty]:
+    """The credit files of ``party_ids`` that exist, fresh from the database."""
+    return {
+        p.party_id: p
+        for p in (
             await session.scalars(
-                select(CreditParty.party_id).where(one_of(session, CreditParty.party_id, party_ids))
+                select(CreditParty)
+                .where(one_of(session, CreditParty.party_id, party_ids))
+                .execution_options(populate_existing=True)
             )
         ).all()
-    )
-    missing = [p for p in party_ids if p not in existing]
-    if not missing:
-        return
+    }
+
+
+async def _open_files(
+    session: AsyncSession, missing: list[uuid.UUID], policy: credit_files.Policy, now: datetime
+) -> None:
+    """``credit_files.open_file`` for workers that had no file, with its event (a concurrent
+    opener's file wins; then no event from here)."""
     score, level, _ = explain(policy.rules, [])
     values = [
         {

@@ -98,8 +98,10 @@ async def runnable_enrollment(
     session: AsyncSession, principal: Principal, enrollment_id: uuid.UUID
 ) -> Enrollment:
     """The enrolment, locked for a result or completion by someone who runs its course."""
-    enrollment = await service.get_enrollment(session, enrollment_id, for_update=True)
-    if not runs(principal, await service.get_course(session, enrollment.course_id)):
+    enrollment, course = await service.get_enrollment_and_course(
+        session, enrollment_id, for_update=True
+    )
+    if not runs(principal, course):
         raise NotFound("enrollment", enrollment_id)
     return enrollment
 

@@ -301,6 +301,41 @@ def already_enrolled(enrollment_id: uuid.UUID | None = None) -> Conflict:
     )
 
 
+#: session.info key of objects kept alive for the session's identity map.
+PINNED = "training.pinned"
+
+
+async def get_enrollment_and_course(
+    session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[Enrollment, Course]:
+    """The enrolment (locked with ``for_update``) and its course, in one statement that also
+    brings the course's rules in force into the session: the result and completion paths
+    then find course and rule by primary key without another round trip (three statements
+    were a quarter of a completion's CPU)."""
+    stmt = (
+        select(Enrollment, Course, CompletionRule)
+        .join(Course, Course.id == Enrollment.course_id)
+        .outerjoin(
+            CompletionRule,
+            (CompletionRule.course_id == Course.id)
+            & (CompletionRule.version == Course.rules_version),
+        )
+        .where(Enrollment.id == enrollment_id)
+    )
+    if for_update:
+        # Only the enrolment is locked, as get_enrollment(for_update=True) did; the course
+        # and rule rows are read as they are (their writers lock the course themselves).
+        stmt = stmt.with_for_update(of=Enrollment)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound("enrollment", enrollment_id)
+    enrollment, course, rule = row
+    # The identity map holds objects weakly: keep course and rule alive for this session, or
+    # they are gone before get_course and current_rule look for them.
+    session.info.setdefault(PINNED, []).extend((course, rule))
+    return enrollment, course
+
+
 async def get_enrollment(
     session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False
 ) -> Enrollment:

@@ -8,20 +8,24 @@ PostgreSQL when configured); no NATS needed.
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from contracts.envelope import envelope_for
 from contracts.training import EnrollmentCompleted
 from services.credit import batch
+from services.credit.credentials import facts
+from services.credit.credentials.models import HomeServiceCard
 from services.credit.files.models import CreditParty, CreditRecord
 from services.credit.handlers import handle_enrollment_completed
 from services.credit.models import Certificate, TrainingCompletion
 from services.kit.db import Database
 from services.kit.tables import outbox
 from tests.credit.credit_support import enrollment_completed
+from tests.credit.test_credentials_cards import registered
 from tests.support.databases import service_database
 
 
@@ -101,3 +105,57 @@ async def test_a_batch_that_names_a_worker_twice_is_left_to_the_one_event_path(
             assert (await _state(db))["numbers"] == []
         finally:
             await db.dispose()
+
+
+async def _cards(db: Database) -> list[tuple[str, str]]:
+    async with db.read() as session:
+        cards = (await session.scalars(select(HomeServiceCard))).all()
+    return sorted((str(c.worker_id), c.state) for c in cards)
+
+
+async def test_a_batch_judges_cards_as_one_at_a_time_does_reading_facts_and_cards_once(
+    backend: str, tmp_path: Path
+) -> None:
+    """Workers whose last missing card condition is the training certificate get their card
+    from a batch exactly as from single events; the batch reads the workers' card facts,
+    cards and credit files in one statement each, however many workers it names."""
+    checks_until = date.today() + timedelta(days=400)
+    workers = [uuid.uuid4() for _ in range(4)]
+    completions = [enrollment_completed(w) for w in workers]
+    with (
+        service_database("credit", backend, tmp_path) as batch_url,
+        service_database("credit", backend, tmp_path) as single_url,
+    ):
+        together, alone = Database(batch_url), Database(single_url)
+        try:
+            for db in (together, alone):
+                async with db.write() as session:
+                    for worker in workers:
+                        await facts.apply(session, registered(worker, uuid.uuid4(), checks_until))
+            engine = together.write_engine.sync_engine
+            selects: list[str] = []
+
+            def record(*args: object) -> None:
+                words = str(args[2]).split()
+                if words[0].upper() == "SELECT" and "FROM" in words:
+                    selects.append(words[words.index("FROM") + 1])
+
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                async with together.write() as session:
+                    assert await batch.issue_for_completions(session, completions)
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            for data in completions:
+                async with alone.write() as session:
+                    await handle_enrollment_completed(session, envelope_for(data), data)
+            assert await _cards(together) == await _cards(alone)
+            assert [state for _, state in await _cards(together)] == ["active"] * 4
+            assert await _state(together) == await _state(alone)
+            assert selects.count("card_worker_facts") == 1, selects
+            assert selects.count("home_service_cards") == 1, selects
+            # The files: one read finds none, one loads the four the batch opened.
+            assert selects.count("credit_parties") == 2, selects
+        finally:
+            await together.dispose()
+            await alone.dispose()

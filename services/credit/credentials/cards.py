@@ -322,9 +322,18 @@ def not_eligible(conditions: list[Condition]) -> Problem:
 
 async def reevaluate(session: AsyncSession, worker_id: uuid.UUID, day: date | None = None) -> None:
     """Issue, suspend or reinstate the worker's card as the current facts and policy say."""
+    await reevaluate_card(session, worker_id, await card_of_worker(session, worker_id), day)
+
+
+async def reevaluate_card(
+    session: AsyncSession,
+    worker_id: uuid.UUID,
+    card: HomeServiceCard | None,
+    day: date | None = None,
+) -> None:
+    """:func:`reevaluate` for a caller that has loaded the worker's ``card`` (None: none)."""
     day = day or today()
     version, rules = await policy.current(session)
-    card = await card_of_worker(session, worker_id)
     exception = card.exception_reason if card is not None else None
     conditions = await evaluate(session, worker_id, rules, day, exception_reason=exception)
     eligible = all(c.met for c in conditions)
