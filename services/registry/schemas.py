@@ -1,5 +1,6 @@
-"""Compatibility re-export: party schemas live in services.registry.parties.schemas."""
+"""Compatibility re-export: party schemas live in services.registry.parties.schemas (worker
+schemas in its ``workers`` module)."""
 
-from services.registry.parties.schemas import WorkerCreate, WorkerOut, WorkerPatch
+from services.registry.parties.schemas.workers import WorkerCreate, WorkerOut, WorkerPatch
 
 __all__ = ["WorkerCreate", "WorkerOut", "WorkerPatch"]

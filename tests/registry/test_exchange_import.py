@@ -18,7 +18,7 @@ from devtools.nats import NatsServer
 from services.kit.idnumbers import mask_id_card, mask_id_card_tail
 from services.kit.pii import PiiCipher
 from services.kit.tables import outbox
-from services.registry.exchange.importer import WorkerHandler
+from services.registry.exchange.worker_handler import WorkerHandler
 from services.registry.parties import registration
 from services.registry.parties.models import (
     WORKER_ID_CARD_CONTEXT,

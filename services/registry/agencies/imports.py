@@ -36,7 +36,7 @@ from services.registry.agencies.service import grants_in_force, public_keys
 from services.registry.exchange.models import ImportIssue, ImportJob
 from services.registry.parties.profile import update_worker
 from services.registry.parties.records import find_worker_by_id_card
-from services.registry.parties.schemas import WorkerPatch
+from services.registry.parties.schemas.workers import WorkerPatch
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 

@@ -30,9 +30,8 @@ from services.kit.types import utcnow
 from services.registry.agencies.datasets import scope_of
 from services.registry.agencies.models import Agency, AgencyKey, SharingAgreement
 from services.registry.agencies.schemas import AgencyCreate, AgencyKeyCreate, AgreementCreate
-from services.registry.identity.models import OAuthClient
+from services.registry.identity.models import CLIENT_ID_PREFIX, OAuthClient
 from services.registry.identity.passwords import Passwords
-from services.registry.identity.service import CLIENT_ID_PREFIX
 from services.registry.parties.records import actor_id, credit_code_free, flush_unique
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,9 @@
 See docs/registry-exchange.md.
 
 - ``formats``: the column lists and the readers and writers of both formats
-- ``importer``: the streaming, batched, idempotent import pipeline
+- ``importer``: the streaming, batched, idempotent import pipeline; ``kind_handler``,
+  ``worker_handler`` and ``organisation_handlers`` validate, compare and register each kind
+  of row, ``report`` holds the report's lines and counts
 - ``jobs``: import jobs (queued → running → done / failed / interrupted) and their runtime
 - ``export``: streaming exports, masked like the API's responses
 - ``api``: the HTTP routes

@@ -37,8 +37,9 @@ from services.kit.pii import PiiCipher
 from services.kit.principal import Principal
 from services.kit.types import utcnow
 from services.registry.exchange.formats import FileProblem, Format, Kind
-from services.registry.exchange.importer import Counts, Importer
+from services.registry.exchange.importer import Importer
 from services.registry.exchange.models import ImportJob
+from services.registry.exchange.report import Counts
 from services.registry.exchange.settings import ExchangeSettings
 
 

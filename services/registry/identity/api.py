@@ -21,6 +21,7 @@ from services.kit.policy import STAFF, allow, authenticated, public
 from services.kit.principal import Principal, forbidden, unauthorized
 from services.registry.identity.clients import PartnerClients
 from services.registry.identity.models import Account, OAuthClient
+from services.registry.identity.problems import oauth_error
 from services.registry.identity.schemas import (
     AccountCreate,
     AccountOut,
@@ -34,7 +35,7 @@ from services.registry.identity.schemas import (
     TokenPair,
 )
 from services.registry.identity.scopes import PARTNER_SCOPES
-from services.registry.identity.service import IdentityService, oauth_error
+from services.registry.identity.service import IdentityService
 from services.registry.identity.tokens import SigningKeyRing
 
 router = APIRouter(prefix="/api/v1")

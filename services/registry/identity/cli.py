@@ -27,6 +27,7 @@ from services.kit.errors import Conflict
 from services.kit.idnumbers import InvalidMobile, mask_mobile, parse_mobile
 from services.kit.pii import PiiCipher, PiiKeyError, load_pii_cipher
 from services.kit.settings import PlatformSettings, service_settings
+from services.registry.identity.accounts import add_account, phone_index
 from services.registry.identity.models import Account
 from services.registry.identity.passwords import (
     MAX_LENGTH,
@@ -34,7 +35,6 @@ from services.registry.identity.passwords import (
     hash_password,
     policy_violation,
 )
-from services.registry.identity.service import add_account, phone_index
 
 COMMANDS = ("create-admin", "rotate-keys")
 _NAME = re.compile(r"^\S(.*\S)?$")

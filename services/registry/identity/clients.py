@@ -23,11 +23,11 @@ from services.kit.errors import Conflict, NotFound
 from services.kit.types import utcnow
 from services.registry.agencies.models import Agency
 from services.registry.identity.config import IdentitySettings
-from services.registry.identity.models import OAuthClient
+from services.registry.identity.models import CLIENT_ID_PREFIX, OAuthClient
 from services.registry.identity.passwords import Passwords
+from services.registry.identity.problems import oauth_error
 from services.registry.identity.schemas import ClientToken
 from services.registry.identity.scopes import PARTNER_SCOPES
-from services.registry.identity.service import CLIENT_ID_PREFIX, oauth_error
 from services.registry.identity.tokens import RotatingTokenIssuer
 from services.registry.parties.models import Partner
 

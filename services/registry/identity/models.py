@@ -93,6 +93,10 @@ class LoginThrottle(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+#: Every OAuth client id starts with this, a partner's and an agency's alike.
+CLIENT_ID_PREFIX = "jzp_"
+
+
 class OAuthClient(Base):
     """A partner platform's OAuth2 client (client-credentials grant)."""
 

@@ -4,9 +4,9 @@ Domain operations, one job per module (each runs in the caller's transaction, pu
 events there and does not authorise; the bulk importer uses them too): ``records`` (lookups,
 who acted), ``worker_fields``, ``registration``, ``profile``, ``lifecycle``, ``employment``,
 ``companies`` (and institutions), ``employers``, ``partners``, ``consents``. ``access`` holds
-every authorisation rule, ``schemas`` the validated shapes, ``views`` the (masked) responses;
-``api``, ``consent`` and ``organisations`` are the HTTP routes. Imports run one way: routes →
-operations → records/worker_fields → models.
+every authorisation rule, ``schemas`` the validated shapes (a module per kind of party),
+``views`` the (masked) responses; ``api``, ``consent`` and ``organisations`` are the HTTP
+routes. Imports run one way: routes → operations → records/worker_fields → models.
 """
 
 from __future__ import annotations

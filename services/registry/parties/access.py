@@ -241,7 +241,7 @@ def sees_worker_numbers(principal: Principal, worker: WorkerLike) -> bool:
 
 def editable_worker_fields(principal: Principal, worker: WorkerLike) -> frozenset[str] | None:
     """Fields the caller may PATCH; None means every patchable field."""
-    from services.registry.parties.schemas import WORKER_SELF_EDITABLE
+    from services.registry.parties.schemas.workers import WORKER_SELF_EDITABLE
 
     if principal.is_privileged or is_employer_company(principal, worker):
         return None

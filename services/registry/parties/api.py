@@ -31,7 +31,7 @@ from services.registry.parties import (
 )
 from services.registry.parties.access import Action
 from services.registry.parties.models import Worker, WorkerTargetGroup, WorkerTrack
-from services.registry.parties.schemas import (
+from services.registry.parties.schemas.workers import (
     EmploymentJoin,
     EmploymentOut,
     StatusChangeOut,

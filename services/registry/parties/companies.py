@@ -25,7 +25,7 @@ from services.registry.parties.models import (
     Institution,
 )
 from services.registry.parties.records import credit_code_free, flush_unique
-from services.registry.parties.schemas import (
+from services.registry.parties.schemas.organisations import (
     CompanyCreate,
     InstitutionCreate,
     OrganisationPatch,

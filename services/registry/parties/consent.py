@@ -15,7 +15,7 @@ from services.kit.app import ServiceContext, get_ctx
 from services.kit.principal import Principal
 from services.registry.parties import access, consents, records, views
 from services.registry.parties.access import Action
-from services.registry.parties.schemas import ConsentCreate, ConsentOut
+from services.registry.parties.schemas.consent import ConsentCreate, ConsentOut
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
 

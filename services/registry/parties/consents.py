@@ -25,9 +25,7 @@ from services.registry.parties.models import (
     Worker,
 )
 from services.registry.parties.records import actor_id
-from services.registry.parties.schemas import (
-    ConsentCreate,
-)
+from services.registry.parties.schemas.consent import ConsentCreate
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,7 @@ from services.registry.parties.models import (
     Employer,
 )
 from services.registry.parties.records import flush_unique
-from services.registry.parties.schemas import (
-    EmployerCreate,
-)
+from services.registry.parties.schemas.employers import EmployerCreate
 
 log = logging.getLogger(__name__)
 

@@ -31,14 +31,15 @@ from services.registry.parties.models import (
     Institution,
     Partner,
 )
-from services.registry.parties.schemas import (
+from services.registry.parties.schemas.employers import EmployerCreate, EmployerOut
+from services.registry.parties.schemas.organisations import (
     CompanyCreate,
     CompanyOut,
-    EmployerCreate,
-    EmployerOut,
     InstitutionCreate,
     InstitutionOut,
     OrganisationPatch,
+)
+from services.registry.parties.schemas.partners import (
     PartnerCreate,
     PartnerOut,
     PartnerStatus,

@@ -24,9 +24,7 @@ from services.registry.parties.models import (
     Partner,
 )
 from services.registry.parties.records import credit_code_free, flush_unique
-from services.registry.parties.schemas import (
-    PartnerCreate,
-)
+from services.registry.parties.schemas.partners import PartnerCreate
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,7 @@ from services.registry.parties.models import (
     Worker,
 )
 from services.registry.parties.records import actor_id
-from services.registry.parties.schemas import (
-    WorkerPatch,
-)
+from services.registry.parties.schemas.workers import WorkerPatch
 from services.registry.parties.worker_fields import (
     set_health_check,
     set_no_criminal_record,

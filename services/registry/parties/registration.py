@@ -37,9 +37,7 @@ from services.registry.parties.models import (
     WorkerTrack,
 )
 from services.registry.parties.records import actor_id, get_worker
-from services.registry.parties.schemas import (
-    WorkerCreate,
-)
+from services.registry.parties.schemas.workers import WorkerCreate
 from services.registry.parties.worker_fields import (
     health_check_fields,
     no_criminal_record_fields,

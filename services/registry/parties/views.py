@@ -24,16 +24,14 @@ from services.registry.parties.models import (
     Worker,
     WorkerStatusChange,
 )
-from services.registry.parties.schemas import (
-    CompanyOut,
-    ConsentOut,
-    ContactOut,
-    EmployerOut,
+from services.registry.parties.schemas.consent import ConsentOut
+from services.registry.parties.schemas.employers import EmployerOut
+from services.registry.parties.schemas.organisations import CompanyOut, ContactOut, InstitutionOut
+from services.registry.parties.schemas.partners import PartnerOut
+from services.registry.parties.schemas.workers import (
     EmploymentOut,
     HealthCheck,
-    InstitutionOut,
     NoCriminalRecordCheck,
-    PartnerOut,
     StatusChangeOut,
     WorkerOut,
 )

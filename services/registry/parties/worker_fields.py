@@ -20,10 +20,7 @@ from services.registry.parties.models import (
     WorkerTargetGroup,
     WorkerTrack,
 )
-from services.registry.parties.schemas import (
-    HealthCheck,
-    NoCriminalRecordCheck,
-)
+from services.registry.parties.schemas.workers import HealthCheck, NoCriminalRecordCheck
 
 
 def phone_fields(cipher: PiiCipher, phone: str) -> dict[str, str]:
