@@ -8,7 +8,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL alike)."""
-    dialect = session.get_bind().dialect.name
+def insert_for(dialect: str, table: Any) -> Any:
+    """The INSERT of ``dialect`` ("postgresql" or "sqlite"), which has ON CONFLICT (SQLite >=
+    3.24 and PostgreSQL alike); for statements built once per dialect and kept."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The session's dialect's INSERT (see :func:`insert_for`)."""
+    return insert_for(session.get_bind().dialect.name, table)

@@ -24,6 +24,7 @@ the redelivery a no-op.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from contracts.catalog import STREAMS, parse_data
 from contracts.envelope import CloudEvent, EventData
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.dialect import dialect_insert
+from services.kit.dialect import insert_for
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
 from services.kit.memo import EVENT_MEMO
@@ -89,6 +90,17 @@ class Subscription:
 
 class PoisonEvent(Exception):
     """The message can never be handled as it is (not an envelope, unknown type)."""
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """The inbox claim, built once per dialect (building it and its cache key per batch
+    cost ~25 µs)."""
+    return (
+        insert_for(dialect, inbox)
+        .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
+        .returning(inbox.c.event_id)
+    )
 
 
 @dataclass
@@ -369,9 +381,7 @@ class ConsumerRunner:
         types = {envelope.id: envelope.type for envelope, _ in events}
         now = utcnow()
         result = await session.execute(
-            dialect_insert(session, inbox)
-            .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
-            .returning(inbox.c.event_id),
+            _claim_statement(session.get_bind().dialect.name),
             [
                 {
                     "consumer": self.name,

@@ -72,6 +72,11 @@ WROTE_OUTBOX = "kit_outbox_written"
 _MESSAGE_TOO_LARGE = 10054
 
 
+#: Built once and reused, so its cache key is computed once: ``insert(outbox).values(**row)``
+#: per event cost ~80 µs to coerce the values and compute the key.
+_INSERT_ROW = insert(outbox)
+
+
 def _outbox_row(data: EventData, traceparent: str | None) -> tuple[CloudEvent[Any], dict[str, Any]]:
     """A fresh envelope for ``data`` and the outbox row that records it."""
     envelope = envelope_for(data, traceparent=traceparent)
@@ -90,7 +95,7 @@ def _outbox_row(data: EventData, traceparent: str | None) -> tuple[CloudEvent[An
 async def publish(session: AsyncSession, data: EventData) -> CloudEvent[Any]:
     """Record ``data`` as an event of the current transaction; returns its envelope."""
     envelope, row = _outbox_row(data, traceparent_var.get())
-    await session.execute(insert(outbox).values(**row))
+    await session.execute(_INSERT_ROW, row)
     session.info[WROTE_OUTBOX] = True
     if feed.feeds_event(envelope.type):
         await feed.append(session, _feed_rows([envelope]))
@@ -118,7 +123,7 @@ async def publish_many(session: AsyncSession, datas: Iterable[EventData]) -> lis
     traceparent = traceparent_var.get()
     built = [_outbox_row(data, traceparent) for data in datas]
     if built:
-        await session.execute(insert(outbox), [row for _, row in built])
+        await session.execute(_INSERT_ROW, [row for _, row in built])
         session.info[WROTE_OUTBOX] = True
         await feed.append(session, _feed_rows(envelope for envelope, _ in built))
     return [envelope for envelope, _ in built]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.errors import Conflict, InvalidField, NotFound
@@ -305,13 +305,7 @@ def already_enrolled(enrollment_id: uuid.UUID | None = None) -> Conflict:
 PINNED = "training.pinned"
 
 
-async def get_enrollment_and_course(
-    session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False
-) -> tuple[Enrollment, Course]:
-    """The enrolment (locked with ``for_update``) and its course, in one statement that also
-    brings the course's rules in force into the session: the result and completion paths
-    then find course and rule by primary key without another round trip (three statements
-    were a quarter of a completion's CPU)."""
+def _enrollment_and_course(*, locked: bool) -> Select[tuple[Enrollment, Course, CompletionRule]]:
     stmt = (
         select(Enrollment, Course, CompletionRule)
         .join(Course, Course.id == Enrollment.course_id)
@@ -320,13 +314,26 @@ async def get_enrollment_and_course(
             (CompletionRule.course_id == Course.id)
             & (CompletionRule.version == Course.rules_version),
         )
-        .where(Enrollment.id == enrollment_id)
+        .where(Enrollment.id == bindparam("enrollment_id"))
     )
-    if for_update:
-        # Only the enrolment is locked, as get_enrollment(for_update=True) did; the course
-        # and rule rows are read as they are (their writers lock the course themselves).
-        stmt = stmt.with_for_update(of=Enrollment)
-    row = (await session.execute(stmt)).first()
+    # Only the enrolment is locked, as get_enrollment(for_update=True) does; the course and
+    # rule rows are read as they are (their writers lock the course themselves).
+    return stmt.with_for_update(of=Enrollment) if locked else stmt
+
+
+#: Built once, not per call: building this statement and its cache key cost ~0.1 ms.
+_ENROLLMENT_AND_COURSE = {locked: _enrollment_and_course(locked=locked) for locked in (False, True)}
+
+
+async def get_enrollment_and_course(
+    session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[Enrollment, Course]:
+    """The enrolment (locked with ``for_update``) and its course, in one statement that also
+    brings the course's rules in force into the session: the result and completion paths
+    then find course and rule by primary key without another round trip (three statements
+    were a quarter of a completion's CPU)."""
+    stmt = _ENROLLMENT_AND_COURSE[for_update]
+    row = (await session.execute(stmt, {"enrollment_id": enrollment_id})).first()
     if row is None:
         raise NotFound("enrollment", enrollment_id)
     enrollment, course, rule = row
