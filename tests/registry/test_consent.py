@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contracts.catalog import parse_data
 from contracts.registry import ConsentChanged
-from devtools.nats import NatsServer
 from tests.registry.test_parties_support import (
     ADMIN,
     OFFICER,
@@ -22,17 +19,7 @@ from tests.registry.test_parties_support import (
     error_fields,
     expires_in,
     problem,
-    running_registry,
 )
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
-
 
 consent = consent_body
 

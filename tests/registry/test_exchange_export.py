@@ -4,12 +4,10 @@ only; an unmasked export imports into a fresh registry and exports back identica
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from devtools.nats import NatsServer
 from tests.registry.test_exchange_support import (
@@ -34,14 +32,6 @@ from tests.registry.test_parties_support import (
 )
 
 PARTNER_SCOPES = ["workers:read"]
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 async def _workers(registry: Registry, n: int, **overrides: Any) -> list[dict[str, Any]]:

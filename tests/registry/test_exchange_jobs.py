@@ -41,7 +41,7 @@ from tests.registry.test_exchange_support import (
     submit,
     worker_row,
 )
-from tests.registry.test_parties_support import Registry, running_registry
+from tests.registry.test_parties_support import Registry
 from tests.support.apps import running_app, settings_for
 from tests.support.databases import service_database
 
@@ -52,14 +52,6 @@ HOST = socket.gethostname()[:60]
 def database(backend: str, tmp_path: Path) -> Iterator[str]:
     with service_database("registry", backend, tmp_path) as url:
         yield url
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 @asynccontextmanager

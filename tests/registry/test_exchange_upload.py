@@ -5,11 +5,9 @@ from __future__ import annotations
 import stat
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from devtools.nats import NatsServer
 from tests.registry.test_exchange_support import (
     CSV,
     WORKER_COLUMNS,
@@ -27,17 +25,8 @@ from tests.registry.test_parties_support import (
     Registry,
     bearer,
     problem,
-    running_registry,
     worker_body,
 )
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 def _file(rows: int = 1) -> bytes:

@@ -13,14 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from devtools.nats import NatsServer
 from services.registry.agencies.datasets import FEED_DATASETS
 from tests.registry.test_parties_support import (
     OFFICER,
@@ -28,19 +23,10 @@ from tests.registry.test_parties_support import (
     bearer,
     new_id_card,
     problem,
-    running_registry,
 )
 
 BORN = date(1978, 5, 4)
 REGION = slice(0, 6)
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 def known_positions(view: dict[str, Any]) -> set[int]:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from devtools.nats import NatsServer
 from services.kit.ids import new_id
 from services.kit.types import utcnow
 from services.registry.parties.models import Employment
@@ -19,17 +16,8 @@ from tests.registry.test_parties_support import (
     bearer,
     error_fields,
     problem,
-    running_registry,
     worker_body,
 )
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 async def test_join_leave_and_history(registry: Registry) -> None:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from contracts.catalog import parse_data
 from contracts.registry import (
     CompanyRegistered,
@@ -19,7 +14,6 @@ from contracts.registry import (
     WorkerUpdated,
     WorkerVerified,
 )
-from devtools.nats import NatsServer
 from services.kit.idnumbers import mask_id_card_tail
 from tests.registry.test_parties_support import (
     OFFICER,
@@ -28,16 +22,7 @@ from tests.registry.test_parties_support import (
     mask_mobile,
     new_id_card,
     new_phone,
-    running_registry,
 )
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 async def test_worker_events_carry_state_and_only_masked_numbers(registry: Registry) -> None:

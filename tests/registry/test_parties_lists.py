@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools.nats import NatsServer
 from tests.registry.test_parties_support import (
     OFFICER,
     Registry,
     bearer,
     error_fields,
     problem,
-    running_registry,
 )
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 def ids(page: dict[str, Any]) -> list[str]:

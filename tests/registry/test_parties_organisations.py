@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from devtools.nats import NatsServer
 from services.kit.idnumbers import make_credit_code
 from tests.registry.test_parties_support import (
     ADMIN,
@@ -22,17 +18,7 @@ from tests.registry.test_parties_support import (
     new_phone,
     partner_body,
     problem,
-    running_registry,
 )
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
-
 
 # --- companies -----------------------------------------------------------------------------
 

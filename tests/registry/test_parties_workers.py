@@ -3,13 +3,10 @@ status life cycle with history, and the ID-card lookup."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
-from devtools.nats import NatsServer
 from services.kit.idnumbers import make_id_card
 from tests.registry.test_parties_support import (
     ADMIN,
@@ -21,18 +18,8 @@ from tests.registry.test_parties_support import (
     new_id_card,
     new_phone,
     problem,
-    running_registry,
     worker_body,
 )
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
-
 
 # --- registration --------------------------------------------------------------------------
 

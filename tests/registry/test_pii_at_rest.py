@@ -12,7 +12,6 @@ import glob
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,14 +98,6 @@ def assert_clean(where: str, blob: bytes, secrets: Secrets) -> None:
         for form in {number, number.lower()}:
             assert form.encode() not in blob, f"plaintext {form[:3]}… found in {where}"
             assert form.encode("utf-16-le") not in blob, f"UTF-16 {form[:3]}… in {where}"
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 async def _exercise(registry: Registry, secrets: Secrets) -> None:

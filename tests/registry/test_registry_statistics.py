@@ -4,15 +4,11 @@ registered through the API; county and period filters; bad filters; officers onl
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
-from devtools.nats import NatsServer
 from services.kit.types import utcnow
 from services.registry.parties.models import Worker
 from tests.registry.test_parties_support import (
@@ -21,18 +17,9 @@ from tests.registry.test_parties_support import (
     Registry,
     bearer,
     problem,
-    running_registry,
 )
 
 PATH = "/api/v1/statistics/workers"
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 def figures(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

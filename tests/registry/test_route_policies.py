@@ -3,16 +3,10 @@ roles and scopes of :data:`access.CAPABILITIES` / :data:`access.PARTNER_SCOPES`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from devtools.nats import NatsServer
 from services.kit.policy import route_policies, routes_without_policy
 from services.registry.app import create_app
 from services.registry.parties import access
-from tests.registry.test_parties_support import Registry, bearer, problem, running_registry
+from tests.registry.test_parties_support import Registry, bearer, problem
 
 #: Routes anyone may call: they carry their own credentials (or none are needed).
 PUBLIC = {
@@ -56,14 +50,6 @@ def test_party_route_policies_follow_the_capability_table() -> None:
     assert worker_read.scopes == {access.WORKERS_READ_SCOPE}
     consent_grant = policies[("POST", "/api/v1/workers/{worker_id}/consents")]
     assert consent_grant.roles == {"worker"} and not consent_grant.scopes
-
-
-@pytest.fixture
-async def registry(
-    backend: str, tmp_path: Path, nats_server: NatsServer
-) -> AsyncIterator[Registry]:
-    async with running_registry(backend, tmp_path, nats_server.url) as registry:
-        yield registry
 
 
 async def test_the_token_endpoint_refuses_a_bearer_token(registry: Registry) -> None:
