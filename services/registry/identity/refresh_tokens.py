@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.ids import new_id
@@ -61,18 +61,21 @@ async def locked_token(session: AsyncSession, token: str) -> RefreshToken | None
 async def revoke_account_tokens(
     session: AsyncSession, account_id: uuid.UUID, reason: str, now: datetime
 ) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
-    )
+    await _revoke_live(session, RefreshToken.account_id == account_id, reason, now)
 
 
 async def revoke_family(
     session: AsyncSession, family_id: uuid.UUID, reason: str, now: datetime
 ) -> None:
+    await _revoke_live(session, RefreshToken.family_id == family_id, reason, now)
+
+
+async def _revoke_live(
+    session: AsyncSession, match: ColumnElement[bool], reason: str, now: datetime
+) -> None:
+    """Revoke the not yet revoked refresh tokens that ``match``."""
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .where(match, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
     )

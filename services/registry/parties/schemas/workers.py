@@ -76,25 +76,21 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-class HealthCheck(BaseModel):
-    """A health certificate (健康证)."""
+class _DatedCheck(BaseModel):
+    """A dated certificate about the worker: issued or examined on ``date``, which is not in
+    the future, and valid until ``valid_until``, which is not before it. The subclasses declare
+    both fields, so each keeps its own descriptions and field order."""
 
     model_config = ConfigDict(extra="forbid")
 
-    date: IsoDate = Field(description="Day of the examination")
-    institution: Annotated[
-        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
-    ] = Field(description="Hospital or clinic that examined the worker")
-    valid_until: IsoDate = Field(description="Last day the certificate is valid")
-
-    @field_validator("date")
+    @field_validator("date", check_fields=False)
     @classmethod
     def _not_future(cls, value: dt.date) -> dt.date:
         if value > dt.date.today():
             raise PydanticCustomError("future_date", "must not be in the future")
         return value
 
-    @field_validator("valid_until")
+    @field_validator("valid_until", check_fields=False)
     @classmethod
     def _after_date(cls, value: dt.date, info: ValidationInfo) -> dt.date:
         checked = info.data.get("date")
@@ -103,29 +99,22 @@ class HealthCheck(BaseModel):
         return value
 
 
-class NoCriminalRecordCheck(BaseModel):
-    """A no-criminal-record certificate (无犯罪记录证明)."""
+class HealthCheck(_DatedCheck):
+    """A health certificate (健康证)."""
 
-    model_config = ConfigDict(extra="forbid")
+    date: IsoDate = Field(description="Day of the examination")
+    institution: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
+    ] = Field(description="Hospital or clinic that examined the worker")
+    valid_until: IsoDate = Field(description="Last day the certificate is valid")
+
+
+class NoCriminalRecordCheck(_DatedCheck):
+    """A no-criminal-record certificate (无犯罪记录证明)."""
 
     date: IsoDate = Field(description="Day the certificate was issued")
     result: CheckResult = Field(description="clear, or record when a record was found")
     valid_until: IsoDate = Field(description="Last day the certificate is valid")
-
-    @field_validator("date")
-    @classmethod
-    def _not_future(cls, value: dt.date) -> dt.date:
-        if value > dt.date.today():
-            raise PydanticCustomError("future_date", "must not be in the future")
-        return value
-
-    @field_validator("valid_until")
-    @classmethod
-    def _after_date(cls, value: dt.date, info: ValidationInfo) -> dt.date:
-        issued = info.data.get("date")
-        if issued is not None and value < issued:
-            raise PydanticCustomError("before_check", "must not be before the check date")
-        return value
 
 
 class EmploymentJoin(BaseModel):
