@@ -42,6 +42,12 @@ def parser_for(service: str) -> argparse.ArgumentParser:
     )
     rebuild.add_argument("read_model", help="a read model this service declares")
     rebuild.add_argument("--timeout", type=float, default=600.0, help="seconds (600)")
+    rebuild.add_argument(
+        "--nats-wait",
+        type=float,
+        default=operator_cli.REBUILD_NATS_WAIT_S,
+        help="seconds to keep trying while NATS times out (120)",
+    )
 
     sub.add_parser("lag", help="outbox backlog and each durable consumer's lag on JetStream")
     sub.add_parser(
@@ -71,7 +77,9 @@ async def _operate(service: str, args: argparse.Namespace) -> int:
         if args.command == "dead-letters":
             return await operator_cli.dead_letters_replay(op, args.ids or [], replay_all=args.all)
         if args.command == "rebuild":
-            return await operator_cli.rebuild_read_model(op, args.read_model, timeout=args.timeout)
+            return await operator_cli.rebuild_read_model(
+                op, args.read_model, timeout=args.timeout, nats_wait=args.nats_wait
+            )
         return await operator_cli.lag(op)
 
 

@@ -2,7 +2,7 @@
 
 - ``dead-letters list [--include-replayed] [--limit N]``
 - ``dead-letters replay --id ID [--id ID …] | --all``
-- ``rebuild <read-model> [--timeout S]`` (services.kit.read_models)
+- ``rebuild <read-model> [--timeout S] [--nats-wait S]`` (services.kit.read_models)
 - ``lag``: the outbox backlog and every durable consumer's numbers on JetStream
 - ``rotate-keys``: the registry rotates its token signing key (services.registry.identity.cli);
   no other service holds a key of its own (module ``rotate_keys_elsewhere``)
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,9 +35,12 @@ from services.kit.settings import PlatformSettings, ServiceSettings, service_set
 
 EXIT_FAILED = 1
 NATS_WAIT_S = 10.0
-#: A rebuild that timed out (it changed nothing) is tried this often, this many seconds apart.
-REBUILD_ATTEMPTS = 3
+#: A rebuild whose NATS requests time out is tried again, this many seconds apart, until
+#: ``--nats-wait`` seconds have passed since the first attempt. After a cluster node dies, an
+#: idle durable consumer whose leader was on it stays leaderless (its requests time out) for
+#: ~20 s on a quiet machine and longer on a loaded one.
 REBUILD_RETRY_PAUSE = 2.0
+REBUILD_NATS_WAIT_S = 120.0
 
 
 @dataclass
@@ -204,7 +208,9 @@ async def lag(op: Operator) -> int:
 # -- rebuild --------------------------------------------------------------------------------
 
 
-async def rebuild_read_model(op: Operator, name: str, *, timeout: float) -> int:
+async def rebuild_read_model(
+    op: Operator, name: str, *, timeout: float, nats_wait: float = REBUILD_NATS_WAIT_S
+) -> int:
     try:
         model = find(op.declarations.read_models, name)
     except RebuildError as exc:
@@ -219,7 +225,10 @@ async def rebuild_read_model(op: Operator, name: str, *, timeout: float) -> int:
     except NoSuchTableError as exc:
         print(f"read model {model.name!r}: no table {exc}", file=op.err)
         return EXIT_FAILED
-    for attempt in range(1, REBUILD_ATTEMPTS + 1):
+    give_up_at = time.monotonic() + nats_wait
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             async with connected(op) as bus:
                 result = await rebuild(
@@ -235,13 +244,14 @@ async def rebuild_read_model(op: Operator, name: str, *, timeout: float) -> int:
                 )
             break
         except TimeoutError:
-            if attempt < REBUILD_ATTEMPTS:
+            if time.monotonic() + REBUILD_RETRY_PAUSE < give_up_at:
                 print(f"NATS timed out (attempt {attempt}); trying again", file=op.err)
                 await asyncio.sleep(REBUILD_RETRY_PAUSE)
                 continue
             print(
-                f"NATS not reachable at {op.platform.nats_url}; the read model may be empty "
-                "until a rebuild succeeds: run it again once NATS answers",
+                f"NATS not reachable at {op.platform.nats_url} after {attempt} attempts in "
+                f"{nats_wait:g}s; the read model may be empty until a rebuild succeeds: run "
+                "it again once NATS answers",
                 file=op.err,
             )
             return EXIT_FAILED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -295,3 +296,28 @@ async def test_a_rebuild_that_times_out_midway_is_retried_and_reports_the_size_b
     assert attempts == [1, 2]
     assert "NATS timed out (attempt 1); trying again" in err
     assert "known_workers: 2 rows before, 2 after" in out
+
+
+async def test_a_rebuild_retries_nats_timeouts_until_its_wait_is_over_then_says_so(
+    rating_env: str,
+    nats_server: NatsServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A leaderless consumer answers nothing for tens of seconds after its node dies: the
+    rebuild keeps trying for ``--nats-wait`` seconds, not a fixed number of times, then fails
+    with the operator's next step."""
+    attempts: list[float] = []
+
+    async def always_times_out(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(time.monotonic())
+        raise TimeoutError("JetStream API timed out")
+
+    monkeypatch.setattr(operator_cli, "rebuild", always_times_out)
+    monkeypatch.setattr(operator_cli, "REBUILD_RETRY_PAUSE", 0.05)
+    code, _, err = await rating(capsys, "rebuild", "workers", "--nats-wait", "0.5")
+    assert code == 1
+    assert len(attempts) >= 3
+    assert attempts[-1] - attempts[0] <= 0.5
+    assert f"NATS timed out (attempt {len(attempts) - 1}); trying again" in err
+    assert f"after {len(attempts)} attempts in 0.5s; the read model may be empty" in err
