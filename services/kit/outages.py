@@ -32,8 +32,16 @@ RETRY_AFTER_S = 1
 
 
 def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database or a connection is unavailable (by its type)."""
-    for current in _chain(exc):
+    """Whether ``exc`` says the database or a connection is unavailable (by its type).
+
+    SQLite raises OperationalError for the statement's own faults too ("no such table", a
+    syntax error): those are the handler's failures, which count toward dead-lettering;
+    held as an outage they would stall the consumer forever with only warnings to show.
+    """
+    chain = _chain(exc)
+    if any(_sqlite_statement_fault(current) for current in chain):
+        return False
+    for current in chain:
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, _OUTAGE_TYPES):
@@ -69,7 +77,23 @@ _UNREACHABLE_TYPES: tuple[type[BaseException], ...] = (
 )
 #: What SQLite says when its file cannot be used for now (its other OperationalErrors, like
 #: "no such table", are faults of the code or the schema).
-_SQLITE_UNAVAILABLE = ("unable to open database file", "database is locked", "disk i/o error")
+_SQLITE_UNAVAILABLE = (
+    "unable to open database file",
+    "database is locked",
+    "disk i/o error",
+    "database or disk is full",
+    "attempt to write a readonly database",
+)
+
+
+def _sqlite_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        text in str(exc).lower() for text in _SQLITE_UNAVAILABLE
+    )
+
+
+def _sqlite_statement_fault(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and not _sqlite_unavailable(exc)
 
 
 def database_unreachable(exc: BaseException) -> bool:
@@ -80,9 +104,7 @@ def database_unreachable(exc: BaseException) -> bool:
             return True
         if isinstance(current, _UNREACHABLE_TYPES):
             return True
-        if isinstance(current, sqlite3.OperationalError) and any(
-            text in str(current).lower() for text in _SQLITE_UNAVAILABLE
-        ):
+        if _sqlite_unavailable(current):
             return True
     return False
 

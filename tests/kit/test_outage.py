@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from contracts.envelope import CloudEvent, EventData
 from devtools.nats import NatsServer
@@ -176,3 +176,35 @@ async def test_failed_ack_after_commit_is_not_a_handler_failure(
     finally:
         await stop_all(second)
         await first_bus.close()
+
+
+async def test_a_statement_the_schema_refuses_is_the_handlers_failure_not_an_outage(
+    db: Database, nats_server: NatsServer
+) -> None:
+    """A handler reading a table that does not exist fails its attempts and is dead-lettered
+    (SQLite says OperationalError, PostgreSQL ProgrammingError): held as an outage it would
+    stall the consumer forever."""
+
+    async def reads_a_missing_table(
+        session: Any, envelope: CloudEvent[Any], data: EventData
+    ) -> None:
+        await session.execute(text("SELECT count(*) FROM no_such_table"))
+
+    runner = await started(
+        ConsumerRunner(
+            Subscription("test-schema", [SUBJECT], reads_a_missing_table),
+            db,
+            rating_bus(nats_server.url),
+            max_deliver=2,
+            nak_delay=0.05,
+            ack_wait=2.0,
+        )
+    )
+    try:
+        envelope = await publish_event(nats_server.url, rating_event())
+        rows = await eventually(lambda: _dead_letters(db), timeout=20)
+        assert [(r.event_id, r.attempts) for r in rows] == [(envelope.id, 2)]
+        assert "no_such_table" in rows[0].error
+        assert runner.outage_waits == 0
+    finally:
+        await stop_all(runner)
