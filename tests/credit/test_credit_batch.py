@@ -7,18 +7,22 @@ PostgreSQL when configured); no NATS needed.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
+from contracts.credit import CreditLevelChanged
 from contracts.envelope import envelope_for
 from contracts.training import EnrollmentCompleted
 from services.credit import batch
 from services.credit.credentials import facts
 from services.credit.credentials.models import HomeServiceCard
+from services.credit.files import service as credit_files
 from services.credit.files.models import CreditParty, CreditRecord
 from services.credit.handlers import handle_enrollment_completed
 from services.credit.models import Certificate, TrainingCompletion
@@ -134,11 +138,14 @@ async def test_a_batch_judges_cards_as_one_at_a_time_does_reading_facts_and_card
                         await facts.apply(session, registered(worker, uuid.uuid4(), checks_until))
             engine = together.write_engine.sync_engine
             selects: list[str] = []
+            checks: list[str] = []  # the SELECTs that look for enrolments
 
             def record(*args: object) -> None:
                 words = str(args[2]).split()
                 if words[0].upper() == "SELECT" and "FROM" in words:
                     selects.append(words[words.index("FROM") + 1])
+                    if "enrollment_id" in str(args[2]):
+                        checks.append(" ".join(words))
 
             event.listen(engine, "before_cursor_execute", record)
             try:
@@ -154,8 +161,58 @@ async def test_a_batch_judges_cards_as_one_at_a_time_does_reading_facts_and_card
             assert await _state(together) == await _state(alone)
             assert selects.count("card_worker_facts") == 1, selects
             assert selects.count("home_service_cards") == 1, selects
-            # The files: one read finds none, one loads the four the batch opened.
-            assert selects.count("credit_parties") == 2, selects
+            # The files: one read finds none; the INSERT that opens them returns them.
+            assert selects.count("credit_parties") == 1, selects
+            # The completion log and the certificates are checked in one statement (a UNION).
+            assert len(checks) == 1, checks
+            assert "FROM training_completions" in checks[0], checks
+            assert "FROM certificates" in checks[0], checks
         finally:
             await together.dispose()
             await alone.dispose()
+
+
+async def test_a_file_opened_meanwhile_by_another_transaction_is_loaded_not_opened_again(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch reads the workers' files, finds none, and opens them; a file another
+    transaction opened in between is not returned by that INSERT: it is read, gets the
+    certificate's record, and has only its opener's "file opened" event."""
+    worker = uuid.uuid4()
+    with service_database("credit", backend, tmp_path) as url:
+        db = Database(url)
+        try:
+            async with db.write() as session:  # the other transaction, already committed
+                await credit_files.open_file(session, worker, "worker")
+            real_files = batch._files
+            reads: list[list[uuid.UUID]] = []
+
+            async def first_read_before_the_other_commit(
+                session: Any, party_ids: list[uuid.UUID]
+            ) -> dict[uuid.UUID, CreditParty]:
+                reads.append(list(party_ids))
+                return {} if len(reads) == 1 else await real_files(session, party_ids)
+
+            monkeypatch.setattr(batch, "_files", first_read_before_the_other_commit)
+            async with db.write() as session:
+                assert await batch.issue_for_completions(session, [enrollment_completed(worker)])
+            assert reads == [[worker], [worker]]
+            async with db.read() as session:
+                kinds = (
+                    await session.scalars(
+                        select(CreditRecord.kind).where(CreditRecord.party_id == worker)
+                    )
+                ).all()
+                level_events = [
+                    json.loads(payload)["data"]
+                    for payload in await session.scalars(
+                        select(outbox.c.payload).where(
+                            outbox.c.event_type == CreditLevelChanged.event_type,
+                            outbox.c.aggregate_id == str(worker),
+                        )
+                    )
+                ]
+            assert kinds == ["certificate"]
+            assert [e["previous_level"] for e in level_events].count(None) == 1, level_events
+        finally:
+            await db.dispose()
