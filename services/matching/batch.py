@@ -9,16 +9,18 @@ and every touched candidate's ranks are recomputed once.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from services.kit.dialect import dialect_insert
+from services.kit.dialect import dialect_insert, insert_for
 from services.kit.one_of import one_of
 from services.kit.types import utcnow
 from services.matching.models import Candidate, CandidateCertificate
@@ -27,7 +29,19 @@ from services.matching.service import take_standing
 
 _candidates = Candidate.__table__
 _certificates = CandidateCertificate.__table__
+
+
 #: ``service._touch`` for many candidates at once (executed with one parameter set each).
+@functools.cache
+def _insert_certificates(dialect: str) -> Any:
+    """The certificates' INSERT that skips known ones, built once per dialect."""
+    return (
+        insert_for(dialect, _certificates)
+        .on_conflict_do_nothing(index_elements=[_certificates.c.certificate_id])
+        .returning(_certificates.c.certificate_id)
+    )
+
+
 _BUMP = (
     update(_candidates)
     .where(_candidates.c.worker_id == bindparam("w"))
@@ -77,27 +91,11 @@ class IssuedCertificate:
 async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertificate]) -> int:
     """Record the certificates not yet known; how many were new."""
     candidates = await ensure_candidates(session, (c.worker_id for c in issued))
-    known = set(
-        (
-            await session.scalars(
-                select(CandidateCertificate.certificate_id).where(
-                    one_of(
-                        session,
-                        CandidateCertificate.certificate_id,
-                        [c.certificate_id for c in issued],
-                    )
-                )
-            )
-        ).all()
-    )
     now = utcnow()
-    bumps: dict[uuid.UUID, int] = {}  # new certificates per worker: one version each
-    rows: list[dict[str, object]] = []
+    rows: dict[uuid.UUID, dict[str, object]] = {}  # a certificate named twice is one row
     for certificate in issued:
-        if certificate.certificate_id in known:
-            continue
-        known.add(certificate.certificate_id)
-        rows.append(
+        rows.setdefault(
+            certificate.certificate_id,
             {
                 "certificate_id": certificate.certificate_id,
                 "worker_id": certificate.worker_id,
@@ -107,14 +105,29 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
                 "issued_at": certificate.issued_at,
                 "valid_until": certificate.valid_until,
                 "recorded_at": now,
-            }
+            },
         )
-        bumps[certificate.worker_id] = bumps.get(certificate.worker_id, 0) + 1
-    added = len(rows)
-    if rows:
-        # One cached INSERT and one UPDATE for the whole batch (Core: nothing for the unit of
-        # work to track); the loaded candidates take the new versions as their stored state.
-        await session.execute(insert(_certificates).returning(_certificates.c.certificate_id), rows)
+    # One cached INSERT for the whole batch (Core: nothing for the unit of work to track);
+    # ON CONFLICT skips the certificates already known (a redelivery, an earlier batch) and
+    # RETURNING names the new ones, so no SELECT looks for them first.
+    new = set(
+        (
+            await session.scalars(
+                _insert_certificates(session.get_bind().dialect.name), list(rows.values())
+            )
+        ).all()
+        if rows
+        else ()
+    )
+    bumps: dict[uuid.UUID, int] = {}  # new certificates per worker: one version each
+    for certificate_id in new:
+        worker_id = rows[certificate_id]["worker_id"]
+        assert isinstance(worker_id, uuid.UUID)
+        bumps[worker_id] = bumps.get(worker_id, 0) + 1
+    added = len(new)
+    if bumps:
+        # One UPDATE for the whole batch; the loaded candidates take the new versions as
+        # their stored state.
         await session.execute(
             _BUMP,
             [
