@@ -141,8 +141,9 @@ async def _logged_and_certified(
 
 async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) -> None:
     """``cards.reevaluate`` for each worker that has a card or card facts; for the others it
-    is a no-op (no facts: not eligible, and no card to suspend). Cards and facts are loaded
-    in one statement each and held here while the workers are judged: the identity map
+    is a no-op (no facts: not eligible, and no card to suspend). Cards, facts and the
+    workers' valid training certificates are loaded in one statement each and held here
+    while the workers are judged: the identity map
     holds objects weakly, and ``evaluate``'s ``session.get`` finds the facts only while
     something else keeps them alive."""
     if not worker_ids:
@@ -167,9 +168,15 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
             )
         ).all()
     }
-    for worker_id in worker_ids:
-        if worker_id in cards_by_worker or worker_id in facts_by_worker:
-            await cards.reevaluate_card(session, worker_id, cards_by_worker.get(worker_id))
+    judged = [w for w in worker_ids if w in cards_by_worker or w in facts_by_worker]
+    if not judged:
+        return
+    day = cards.today()
+    trained = await cards.valid_training_certificates_of(session, judged, day)
+    for worker_id in judged:
+        count = trained.get(worker_id, 0)
+        card = cards_by_worker.get(worker_id)
+        await cards.reevaluate_card(session, worker_id, card, day, trained=count)
 
 
 def _certificate(data: EnrollmentCompleted, number: str, issued_at: datetime) -> Certificate:

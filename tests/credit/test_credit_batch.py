@@ -122,7 +122,8 @@ async def test_a_batch_judges_cards_as_one_at_a_time_does_reading_facts_and_card
 ) -> None:
     """Workers whose last missing card condition is the training certificate get their card
     from a batch exactly as from single events; the batch reads the workers' card facts,
-    cards and credit files in one statement each, however many workers it names."""
+    cards, valid training certificates and credit files in one statement each, however many
+    workers it names."""
     checks_until = date.today() + timedelta(days=400)
     workers = [uuid.uuid4() for _ in range(4)]
     completions = [enrollment_completed(w) for w in workers]
@@ -161,6 +162,8 @@ async def test_a_batch_judges_cards_as_one_at_a_time_does_reading_facts_and_card
             assert await _state(together) == await _state(alone)
             assert selects.count("card_worker_facts") == 1, selects
             assert selects.count("home_service_cards") == 1, selects
+            # The four workers' valid training certificates: one count for all of them.
+            assert selects.count("certificates") == 1, selects
             # The files: one read finds none; the INSERT that opens them returns them.
             assert selects.count("credit_parties") == 1, selects
             # The completion log and the certificates are checked in one statement (a UNION).

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CardIssued, CardStatusChanged
@@ -27,6 +27,7 @@ from services.credit.numbers import local_date, next_seq
 from services.credit.service import add_years
 from services.kit.errors import Conflict, NotFound, Problem
 from services.kit.ids import new_id
+from services.kit.one_of import one_of
 from services.kit.outbox import publish
 from services.kit.types import utcnow
 
@@ -50,20 +51,35 @@ def today() -> date:
     return local_date(utcnow())
 
 
+def _valid_training(day: date) -> ColumnElement[bool]:
+    return and_(
+        Certificate.kind == "training",
+        Certificate.revoked_at.is_(None),
+        or_(Certificate.valid_until.is_(None), Certificate.valid_until >= day),
+    )
+
+
 async def valid_training_certificates(
     session: AsyncSession, worker_id: uuid.UUID, day: date
 ) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(Certificate)
-        .where(
-            Certificate.worker_id == worker_id,
-            Certificate.kind == "training",
-            Certificate.revoked_at.is_(None),
-            or_(Certificate.valid_until.is_(None), Certificate.valid_until >= day),
-        )
+        .where(Certificate.worker_id == worker_id, _valid_training(day))
     )
     return int(count or 0)
+
+
+async def valid_training_certificates_of(
+    session: AsyncSession, worker_ids: list[uuid.UUID], day: date
+) -> dict[uuid.UUID, int]:
+    """:func:`valid_training_certificates` of many workers in one statement (absent: 0)."""
+    rows = await session.execute(
+        select(Certificate.worker_id, func.count())
+        .where(one_of(session, Certificate.worker_id, worker_ids), _valid_training(day))
+        .group_by(Certificate.worker_id)
+    )
+    return {worker_id: int(count) for worker_id, count in rows.all()}
 
 
 def _check(name: str, required: bool, valid_until: date | None, day: date) -> Condition:
@@ -83,13 +99,16 @@ async def evaluate(
     day: date,
     *,
     exception_reason: str | None = None,
+    trained: int | None = None,
 ) -> list[Condition]:
-    """Every eligibility condition of the policy, met or not, with why."""
+    """Every eligibility condition of the policy, met or not, with why. ``trained``: the
+    worker's valid training certificates on ``day``, when the caller counted them already."""
     facts = await session.get(CardWorkerFacts, worker_id)
     if facts is None:
         return [Condition("registered", False, "the registry has not announced this worker")]
     verified = facts.identity_verified or not rules.require_identity_verified
-    trained = await valid_training_certificates(session, worker_id, day)
+    if trained is None:
+        trained = await valid_training_certificates(session, worker_id, day)
     if facts.company_id is not None:
         company = Condition("company", True, "employed by a household-service company")
     elif not rules.require_company:
@@ -330,12 +349,17 @@ async def reevaluate_card(
     worker_id: uuid.UUID,
     card: HomeServiceCard | None,
     day: date | None = None,
+    *,
+    trained: int | None = None,
 ) -> None:
-    """:func:`reevaluate` for a caller that has loaded the worker's ``card`` (None: none)."""
+    """:func:`reevaluate` for a caller that has loaded the worker's ``card`` (None: none) and
+    perhaps counted their valid training certificates on ``day`` (``trained``)."""
     day = day or today()
     version, rules = await policy.current(session)
     exception = card.exception_reason if card is not None else None
-    conditions = await evaluate(session, worker_id, rules, day, exception_reason=exception)
+    conditions = await evaluate(
+        session, worker_id, rules, day, exception_reason=exception, trained=trained
+    )
     eligible = all(c.met for c in conditions)
     if card is None:
         if eligible:
