@@ -13,12 +13,11 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import EmploymentKind
-from services.kit.idnumbers import InvalidCreditCode, mask_id_card, parse_credit_code
+from services.kit.idnumbers import mask_id_card
 from services.kit.pii import PiiCipher
 from services.kit.principal import Principal
 from services.registry.exchange.formats import WORKER_EXCHANGE_FIELDS, Format, RawRow
@@ -31,6 +30,7 @@ from services.registry.parties.models import (
     Company,
     Worker,
 )
+from services.registry.parties.schemas.fields import valid_credit_code
 from services.registry.parties.schemas.workers import EmploymentJoin, WorkerCreate
 
 
@@ -45,12 +45,7 @@ class _WorkerExchangeFields(BaseModel):
     @field_validator("company_credit_code")
     @classmethod
     def _valid_code(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return parse_credit_code(value)
-        except InvalidCreditCode as exc:  # worded as the create schemas word it
-            raise PydanticCustomError("invalid_credit_code", str(exc)) from None
+        return None if value is None else valid_credit_code(value)  # as the create schemas
 
 
 class WorkerHandler(KindHandler):

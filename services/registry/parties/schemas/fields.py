@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.kit.idnumbers import InvalidCreditCode, InvalidMobile, parse_credit_code, parse_mobile
@@ -51,6 +51,18 @@ def unique_entries(value: list[Any] | None) -> list[Any] | None:
 
 #: The document says what ``unique_entries`` enforces, so clients and contract testers know it.
 UNIQUE_ITEMS: dict[str, Any] = {"uniqueItems": True}
+
+
+def refuses_null(*names: str) -> Any:
+    """A PATCH model's validator: ``names`` may be absent (unchanged) but not null. Pair it
+    with :func:`never_null` so the schema says the same."""
+
+    def refuse(cls: Any, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("not_nullable", "may not be null")
+        return value
+
+    return field_validator(*names, mode="before")(refuse)
 
 
 def never_null(*names: str) -> Callable[[dict[str, Any]], None]:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
 
 from contracts.common import County, EmploymentKind, Track
 from contracts.registry import Honour, InstitutionLevel
@@ -21,6 +19,7 @@ from services.registry.parties.schemas.fields import (
     OrgName,
     PersonName,
     never_null,
+    refuses_null,
     unique_entries,
     valid_credit_code,
     valid_mobile,
@@ -86,24 +85,23 @@ class InstitutionCreate(_OrganisationCreate):
         return unique_entries(value) or []
 
 
+#: Fields an organisation's PATCH may not set to null.
+_PATCH_NOT_NULL = ("legal_representative", "address", "contact")
+
+
 class OrganisationPatch(BaseModel):
     """What an organisation's own staff (or an officer) may change; null is not allowed."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra=never_null("legal_representative", "address", "contact"),
+        json_schema_extra=never_null(*_PATCH_NOT_NULL),
     )
 
     legal_representative: PersonName | None = None
     address: Address | None = None
     contact: ContactIn | None = None
 
-    @field_validator("legal_representative", "address", "contact", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise PydanticCustomError("not_nullable", "may not be null")
-        return value
+    _not_null = refuses_null(*_PATCH_NOT_NULL)
 
 
 class _OrganisationOut(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -32,6 +32,7 @@ from services.registry.parties.schemas.fields import (
     UNIQUE_ITEMS,
     PersonName,
     never_null,
+    refuses_null,
     unique_entries,
     valid_mobile,
 )
@@ -245,12 +246,7 @@ class WorkerPatch(BaseModel):
     health_check: HealthCheck | None = None
     no_criminal_record: NoCriminalRecordCheck | None = None
 
-    @field_validator(*_NOT_NULL, mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise PydanticCustomError("not_nullable", "may not be null")
-        return value
+    _not_null = refuses_null(*_NOT_NULL)
 
     @field_validator("phone")
     @classmethod
