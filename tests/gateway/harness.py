@@ -196,7 +196,14 @@ GatewayFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 def gateway_settings(upstream_url: str, **overrides: Any) -> GatewaySettings:
-    """All services at ``upstream_url`` unless overridden (e.g. ``credit_url=closed``)."""
+    """All services at ``upstream_url`` unless overridden (e.g. ``credit_url=closed``).
+
+    The connect timeout is 5 s, not the 1 s default: the gateway runs in the test's own event
+    loop, and on a loaded CI machine a stall of that loop past 1 s fired the connect timer on
+    a loopback connection the kernel had made at once (one 503 in a CI run). No test here
+    measures the connect timeout; a closed port is refused at once whatever the timeout.
+    """
     values: dict[str, Any] = {f"{name}_url": upstream_url for name in SERVICES}
+    values["connect_timeout"] = 5.0
     values.update(overrides)
     return GatewaySettings(**values)
