@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -92,38 +93,29 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
     """Record the certificates not yet known; how many were new."""
     candidates = await ensure_candidates(session, (c.worker_id for c in issued))
     now = utcnow()
-    rows: dict[uuid.UUID, dict[str, object]] = {}  # a certificate named twice is one row
+    by_id: dict[uuid.UUID, IssuedCertificate] = {}  # a certificate named twice is one row
     for certificate in issued:
-        rows.setdefault(
-            certificate.certificate_id,
-            {
-                "certificate_id": certificate.certificate_id,
-                "worker_id": certificate.worker_id,
-                "number": certificate.number,
-                "kind": certificate.kind,
-                "track": certificate.track,
-                "issued_at": certificate.issued_at,
-                "valid_until": certificate.valid_until,
-                "recorded_at": now,
-            },
-        )
+        by_id.setdefault(certificate.certificate_id, certificate)
+    rows = [
+        {
+            "certificate_id": c.certificate_id,
+            "worker_id": c.worker_id,
+            "number": c.number,
+            "kind": c.kind,
+            "track": c.track,
+            "issued_at": c.issued_at,
+            "valid_until": c.valid_until,
+            "recorded_at": now,
+        }
+        for c in by_id.values()
+    ]
     # One cached INSERT for the whole batch (Core: nothing for the unit of work to track);
     # ON CONFLICT skips the certificates already known (a redelivery, an earlier batch) and
     # RETURNING names the new ones, so no SELECT looks for them first.
-    new = set(
-        (
-            await session.scalars(
-                _insert_certificates(session.get_bind().dialect.name), list(rows.values())
-            )
-        ).all()
-        if rows
-        else ()
-    )
-    bumps: dict[uuid.UUID, int] = {}  # new certificates per worker: one version each
-    for certificate_id in new:
-        worker_id = rows[certificate_id]["worker_id"]
-        assert isinstance(worker_id, uuid.UUID)
-        bumps[worker_id] = bumps.get(worker_id, 0) + 1
+    statement = _insert_certificates(session.get_bind().dialect.name)
+    new = set((await session.scalars(statement, rows)).all()) if rows else set()
+    # New certificates per worker: one version each.
+    bumps = Counter(by_id[certificate_id].worker_id for certificate_id in new)
     added = len(new)
     if bumps:
         # One UPDATE for the whole batch; the loaded candidates take the new versions as

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from contracts.envelope import CloudEvent, EventData
 from devtools.nats import NatsServer
 from services.kit.db import Database
-from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.inbox import ConsumerRunner, Handler, Subscription
 from services.kit.tables import dead_letters, inbox
 from tests.kit.kit_harness import (
     effect_count,
@@ -31,6 +31,23 @@ from tests.support.apps import eventually
 
 SUBJECT = "rating.worker.changed"
 OUTAGE_S = 10.0
+
+
+async def _tight_runner(
+    name: str, handler: Handler, db: Database, nats_server: NatsServer
+) -> ConsumerRunner:
+    """A started consumer with a tight budget: the old runner dead-lettered after 2
+    deliveries, 0.05 s apart; an unattended message is redelivered after 2 s."""
+    return await started(
+        ConsumerRunner(
+            Subscription(name, [SUBJECT], handler),
+            db,
+            rating_bus(nats_server.url),
+            max_deliver=2,
+            nak_delay=0.05,
+            ack_wait=2.0,
+        )
+    )
 
 
 async def _dead_letters(db: Database) -> list[Any]:
@@ -58,17 +75,7 @@ async def test_events_consumed_during_a_long_outage_apply_once_after_it(
     outage_db: tuple[Database, Outage], nats_server: NatsServer
 ) -> None:
     db, outage = outage_db
-    runner = await started(
-        ConsumerRunner(
-            Subscription("test-outage", [SUBJECT], record_effect),
-            db,
-            rating_bus(nats_server.url),
-            # A tight budget: the old runner dead-lettered after 2 deliveries, 0.05 s apart.
-            max_deliver=2,
-            nak_delay=0.05,
-            ack_wait=2.0,
-        )
-    )
+    runner = await _tight_runner("test-outage", record_effect, db, nats_server)
     try:
         first = await publish_event(nats_server.url, rating_event())
         await eventually(lambda: effect_count(db, first.id))
@@ -115,16 +122,7 @@ async def test_outage_at_the_last_attempt_still_ends_in_one_dead_letter(
             )
         raise ValueError("this event cannot be handled")
 
-    runner = await started(
-        ConsumerRunner(
-            Subscription("test-last", [SUBJECT], failing),
-            db,
-            rating_bus(nats_server.url),
-            max_deliver=2,
-            nak_delay=0.05,
-            ack_wait=2.0,
-        )
-    )
+    runner = await _tight_runner("test-last", failing, db, nats_server)
     try:
         envelope = await publish_event(nats_server.url, rating_event())
         rows = await eventually(lambda: _dead_letters_once_up(db), timeout=OUTAGE_S + 30)
@@ -190,16 +188,7 @@ async def test_a_statement_the_schema_refuses_is_the_handlers_failure_not_an_out
     ) -> None:
         await session.execute(text("SELECT count(*) FROM no_such_table"))
 
-    runner = await started(
-        ConsumerRunner(
-            Subscription("test-schema", [SUBJECT], reads_a_missing_table),
-            db,
-            rating_bus(nats_server.url),
-            max_deliver=2,
-            nak_delay=0.05,
-            ack_wait=2.0,
-        )
-    )
+    runner = await _tight_runner("test-schema", reads_a_missing_table, db, nats_server)
     try:
         envelope = await publish_event(nats_server.url, rating_event())
         rows = await eventually(lambda: _dead_letters(db), timeout=20)
