@@ -5,6 +5,9 @@ every length, so asyncpg prepares (and PostgreSQL parses and plans) it again for
 the inbox or relay happens to see. On PostgreSQL :func:`one_of` renders ``column = ANY($1)``
 with the values as one array parameter: one statement text, prepared once per connection. On
 SQLite (no server-side preparation) it is the plain ``IN``.
+
+:func:`one_of_param` is the same condition for a statement built once per dialect and kept
+(:func:`services.kit.dialect.per_dialect`): the values are bound by name when it runs.
 """
 
 from __future__ import annotations
@@ -23,3 +26,11 @@ def one_of(session: AsyncSession, column: Any, values: Collection[Any]) -> Colum
         return column.in_(list(values))  # type: ignore[no-any-return]
     array = bindparam(None, list(values), type_=ARRAY(column.type))
     return column == any_(array)  # type: ignore[no-any-return]
+
+
+def one_of_param(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """:func:`one_of` with the values bound to ``name`` at execution
+    (``session.execute(statement, {name: values})``), for a statement built once."""
+    if dialect != "postgresql":
+        return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))  # type: ignore[no-any-return]

@@ -9,7 +9,6 @@ and every touched candidate's ranks are recomputed once.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,8 +20,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from services.kit.dialect import dialect_insert, insert_for
-from services.kit.one_of import one_of
+from services.kit.dialect import insert_for, per_dialect
+from services.kit.one_of import one_of_param
 from services.kit.types import utcnow
 from services.matching.models import Candidate, CandidateCertificate
 from services.matching.ranking import refresh_ranks_many
@@ -32,8 +31,7 @@ _candidates = Candidate.__table__
 _certificates = CandidateCertificate.__table__
 
 
-#: ``service._touch`` for many candidates at once (executed with one parameter set each).
-@functools.cache
+@per_dialect
 def _insert_certificates(dialect: str) -> Any:
     """The certificates' INSERT that skips known ones, built once per dialect."""
     return (
@@ -43,6 +41,7 @@ def _insert_certificates(dialect: str) -> Any:
     )
 
 
+#: ``service._touch`` for many candidates at once (executed with one parameter set each).
 _BUMP = (
     update(_candidates)
     .where(_candidates.c.worker_id == bindparam("w"))
@@ -63,19 +62,33 @@ async def ensure_candidates(
     # compiled anew for every batch. RETURNING lets SQLAlchemy send it as one multi-row
     # statement ("insertmanyvalues") instead of one execution per row on the server.
     await session.execute(
-        dialect_insert(session, _candidates)
-        .on_conflict_do_nothing(index_elements=[_candidates.c.worker_id])
-        .returning(_candidates.c.worker_id),
+        _create_missing(session),
         [{"worker_id": w, "version": 0, "created_at": now, "updated_at": now} for w in ids],
     )
-    rows = await session.scalars(
+    rows = await session.scalars(_lock_candidates(session), {"workers": ids})
+    return {candidate.worker_id: candidate for candidate in rows.all()}
+
+
+@per_dialect
+def _create_missing(dialect: str) -> Any:
+    """INSERT candidates, skipping those that exist."""
+    return (
+        insert_for(dialect, _candidates)
+        .on_conflict_do_nothing(index_elements=[_candidates.c.worker_id])
+        .returning(_candidates.c.worker_id)
+    )
+
+
+@per_dialect
+def _lock_candidates(dialect: str) -> Any:
+    """The candidates ``:workers``, locked in worker id order, fresh from the database."""
+    return (
         select(Candidate)
-        .where(one_of(session, Candidate.worker_id, ids))
+        .where(one_of_param(Candidate.worker_id, "workers", dialect))
         .order_by(Candidate.worker_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return {candidate.worker_id: candidate for candidate in rows.all()}
 
 
 @dataclass(frozen=True)
@@ -112,8 +125,7 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
     # One cached INSERT for the whole batch (Core: nothing for the unit of work to track);
     # ON CONFLICT skips the certificates already known (a redelivery, an earlier batch) and
     # RETURNING names the new ones, so no SELECT looks for them first.
-    statement = _insert_certificates(session.get_bind().dialect.name)
-    new = set((await session.scalars(statement, rows)).all()) if rows else set()
+    new = set((await session.scalars(_insert_certificates(session), rows)).all()) if rows else set()
     # New certificates per worker: one version each.
     bumps = Counter(by_id[certificate_id].worker_id for certificate_id in new)
     added = len(new)

@@ -14,9 +14,9 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CreditListEntryAdded, CreditListEntryRemoved
@@ -24,7 +24,9 @@ from contracts.envelope import EventData
 from services.credit.credentials import facts as card_facts
 from services.credit.files.models import CreditListEntry, CreditParty
 from services.credit.files.policy import CreditRules
+from services.kit.dialect import per_dialect
 from services.kit.ids import new_id
+from services.kit.one_of import one_of_param
 from services.kit.outbox import publish_many
 from services.kit.types import utcnow
 
@@ -38,7 +40,7 @@ class Party(Protocol):
     score: int
 
 
-def _live(now: datetime) -> tuple[object, ...]:
+def _live(now: datetime | BindParameter[datetime]) -> tuple[object, ...]:
     return (
         CreditListEntry.ended_at.is_(None),
         CreditListEntry.starts_at <= now,
@@ -246,12 +248,22 @@ def apply_rules(
     return events
 
 
+@per_dialect
+def _live_entries_of(dialect: str) -> Any:
+    """The entries in publication at ``:now`` of the parties ``:parties``, in id order."""
+    return (
+        select(CreditListEntry)
+        .where(one_of_param(CreditListEntry.party_id, "parties", dialect), *_live(bindparam("now")))
+        .order_by(CreditListEntry.id)
+    )
+
+
 async def active_by_party(
     session: AsyncSession, party_ids: list[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, list[CreditListEntry]]:
-    query = select(CreditListEntry).where(CreditListEntry.party_id.in_(party_ids), *_live(now))
     found: dict[uuid.UUID, list[CreditListEntry]] = {}
-    for entry in (await session.scalars(query.order_by(CreditListEntry.id))).all():
+    entries = await session.scalars(_live_entries_of(session), {"parties": party_ids, "now": now})
+    for entry in entries.all():
         found.setdefault(entry.party_id, []).append(entry)
     return found
 

@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CertificateIssued, CreditLevelChanged
@@ -20,10 +21,11 @@ from contracts.envelope import EventData
 from services.credit.files import lists
 from services.credit.files.models import CreditParty, CreditPolicy, CreditRecord
 from services.credit.files.policy import Counted, CreditRules, explain, polarity_of
-from services.kit.dialect import dialect_insert
+from services.kit.dialect import dialect_insert, per_dialect
 from services.kit.errors import NotFound, Problem
 from services.kit.ids import new_id
-from services.kit.memo import memoised
+from services.kit.memo import ParsedVersions, memoised
+from services.kit.one_of import one_of_param
 from services.kit.outbox import publish
 from services.kit.types import utcnow
 
@@ -38,11 +40,20 @@ async def current_policy(session: AsyncSession) -> Policy:
     return await memoised(session, "credit.policy", lambda: _current_policy(session))
 
 
+#: The newest policy: built once (the ORM SELECT cost ~100 µs to build per event).
+_NEWEST_POLICY = (
+    select(CreditPolicy.version, CreditPolicy.rules).order_by(CreditPolicy.version.desc()).limit(1)
+)
+
+
 async def _current_policy(session: AsyncSession) -> Policy:
-    row = await session.scalar(select(CreditPolicy).order_by(CreditPolicy.version.desc()).limit(1))
+    row = (await session.execute(_NEWEST_POLICY)).first()
     if row is None:  # the migration stores version 1
         raise Problem(503, "no-credit-policy", "No credit policy", "No credit policy is stored")
-    return Policy(row.version, CreditRules.model_validate(row.rules))
+    return Policy(row.version, _parsed_rules(row.version, row.rules))
+
+
+_parsed_rules = ParsedVersions(CreditRules.model_validate)
 
 
 async def add_policy(
@@ -163,7 +174,7 @@ async def add_record(
     return record
 
 
-def in_force(now: datetime) -> Sequence[object]:
+def in_force(now: datetime | BindParameter[datetime]) -> Sequence[object]:
     """Conditions of a record that counts at ``now``."""
     return (
         CreditRecord.superseded_by_id.is_(None),
@@ -213,6 +224,14 @@ _RECORD_COLUMNS = (
 )
 
 
+@per_dialect
+def _records_in_force_of(dialect: str) -> Any:
+    """The records in force at ``:now`` of the files ``:parties`` (:data:`_RECORD_COLUMNS`)."""
+    return select(*_RECORD_COLUMNS).where(
+        one_of_param(CreditRecord.party_id, "parties", dialect), *in_force(bindparam("now"))
+    )
+
+
 async def _score(
     session: AsyncSession,
     parties: Sequence[CreditParty | PartyState],
@@ -222,12 +241,10 @@ async def _score(
     """Set score, level, version and explanation on ``parties`` and apply the list rules;
     (level changes, events to publish)."""
     ids = [p.party_id for p in parties]
-    query = select(*_RECORD_COLUMNS).where(CreditRecord.party_id.in_(ids), *in_force(now))
     by_party: dict[uuid.UUID, list[Counted]] = {}
     negative: set[uuid.UUID] = set()
-    for party_id, record_id, kind, severity, effective_from, polarity in (
-        await session.execute(query)
-    ).all():
+    found = await session.execute(_records_in_force_of(session), {"parties": ids, "now": now})
+    for party_id, record_id, kind, severity, effective_from, polarity in found.all():
         by_party.setdefault(party_id, []).append(
             Counted(str(record_id), kind, severity, effective_from)
         )
