@@ -121,3 +121,37 @@ async def test_a_lingering_pull_takes_what_arrives_within_its_linger(
     messages = await pull(sub, 10, timeout=2, linger=0.5)  # type: ignore[arg-type]
     await publisher
     assert [int(m.data) for m in messages] == [0, 1, 2, 3, 4]
+
+
+async def test_a_lone_message_costs_one_pull_request_and_a_backlog_two(
+    nats_server: NatsServer, js_sub: tuple[object, object]
+) -> None:
+    """The first message's pending count decides whether to ask for more: none pending, no
+    second request (the server would answer "no messages")."""
+    js, sub = js_sub
+    watcher = await nats.connect(nats_server.url)
+    requests: list[bytes] = []
+
+    async def seen(message: object) -> None:
+        requests.append(message.data)  # type: ignore[attr-defined]
+
+    await watcher.subscribe(f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.c", cb=seen)
+    await watcher.flush()
+    try:
+        await _publish(js, 1)
+        lone = await pull(sub, 50, timeout=2)  # type: ignore[arg-type]
+        await watcher.flush()
+        await asyncio.sleep(0.1)
+        assert [int(m.data) for m in lone] == [0]
+        assert len(requests) == 1
+        await lone[0].ack()
+        requests.clear()
+        await _publish(js, 3, start=1)
+        backlog = await pull(sub, 50, timeout=2)  # type: ignore[arg-type]
+        await watcher.flush()
+        await asyncio.sleep(0.1)
+        assert [int(m.data) for m in backlog] == [1, 2, 3]
+        assert len(requests) == 2
+        assert b"no_wait" in requests[1]
+    finally:
+        await watcher.close()
