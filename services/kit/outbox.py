@@ -46,14 +46,15 @@ from typing import Any
 
 from nats.errors import MaxPayloadError
 from nats.js.errors import APIError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent, EventData, envelope_for
 from services.kit import feed
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.one_of import one_of
+from services.kit.dialect import per_dialect
+from services.kit.one_of import one_of_param
 from services.kit.reads import ReadQuery
 from services.kit.relay_lease import Lease
 from services.kit.retention import Retention
@@ -345,11 +346,7 @@ class Relay:
         now = utcnow()
         async with self.db.write() as session:
             if sent:
-                await session.execute(
-                    update(outbox)
-                    .where(one_of(session, outbox.c.seq, sent))
-                    .values(published_at=now)
-                )
+                await session.execute(_mark_sent(session), {"seqs": sent, "now": now})
             for failure in failures:
                 await session.execute(
                     update(outbox)
@@ -400,6 +397,16 @@ class Relay:
             await self.lease.release()
         except Exception as exc:
             log.debug("could not release relay lease", extra={"error": repr(exc)})
+
+
+@per_dialect
+def _mark_sent(dialect: str) -> Any:
+    """Set ``published_at`` to ``:now`` on the rows ``:seqs``."""
+    return (
+        update(outbox)
+        .where(one_of_param(outbox.c.seq, "seqs", dialect))
+        .values(published_at=bindparam("now"))
+    )
 
 
 def _pending_query(batch_size: int) -> ReadQuery:

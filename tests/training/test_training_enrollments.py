@@ -262,3 +262,36 @@ async def test_completion_reads_enrolment_course_and_rules_in_one_statement(
     assert done.json()["passed"] is True and done.json()["rules_version"] == 1
     [statement] = selects
     assert "courses" in statement and "completion_rules" in statement
+
+
+async def test_completion_stores_what_it_answers_with_one_update(training: Training) -> None:
+    """The completion writes the enrolment with one UPDATE and no unit-of-work flush after
+    it: what a later read finds is what the completion answered (status, pass, rules
+    version, version and its ETag)."""
+    course = await training.create_course(hours=40, pass_score=60)
+    enrollment = await training.enroll(course["id"], await training.known_worker())
+    path = f"/api/v1/enrollments/{enrollment['id']}"
+    recorded = await training.post(f"{path}/result", json={"score": 75, "hours_attended": 40})
+    engine = context(training.app).db.write_engine.sync_engine
+    updates: list[str] = []
+
+    def record(*args: object) -> None:
+        statement = str(args[2]).lstrip()
+        if statement.upper().startswith("UPDATE ENROLLMENTS"):
+            updates.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        done = await training.post(f"{path}/complete")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert done.status_code == 200, done.text
+    assert len(updates) == 1
+    answered = done.json()
+    assert answered["status"] == "completed" and answered["passed"] is True
+    assert answered["version"] == recorded.json()["version"] + 1
+    stored = await training.get(path)
+    assert stored.json() == answered
+    assert stored.headers["ETag"] == done.headers["ETag"]
+    again = await training.post(f"{path}/complete")
+    assert again.status_code == 409
