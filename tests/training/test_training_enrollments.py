@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import event
@@ -236,6 +238,22 @@ async def test_concurrent_completions_emit_one_event(training: Training) -> None
     assert len(await completed_events(training)) == 1
 
 
+@contextmanager
+def statements_sent(training: Training) -> Iterator[list[str]]:
+    """The SQL statements training's write engine sends meanwhile (leading space stripped)."""
+    engine = context(training.app).db.write_engine.sync_engine
+    sent: list[str] = []
+
+    def record(*args: object) -> None:
+        sent.append(str(args[2]).lstrip())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 async def test_completion_reads_enrolment_course_and_rules_in_one_statement(
     training: Training,
 ) -> None:
@@ -245,20 +263,10 @@ async def test_completion_reads_enrolment_course_and_rules_in_one_statement(
     enrollment = await training.enroll(course["id"], await training.known_worker())
     path = f"/api/v1/enrollments/{enrollment['id']}"
     await training.post(f"{path}/result", json={"score": 75, "hours_attended": 40})
-    engine = context(training.app).db.write_engine.sync_engine
-    selects: list[str] = []
-
-    def record(*args: object) -> None:
-        statement = str(args[2])
-        if statement.lstrip().upper().startswith("SELECT") and "enrollments" in statement:
-            selects.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(training) as sent:
         done = await training.post(f"{path}/complete")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert done.status_code == 200, done.text
+    selects = [s for s in sent if s.upper().startswith("SELECT") and "enrollments" in s]
     assert done.json()["passed"] is True and done.json()["rules_version"] == 1
     [statement] = selects
     assert "courses" in statement and "completion_rules" in statement
@@ -272,21 +280,10 @@ async def test_completion_stores_what_it_answers_with_one_update(training: Train
     enrollment = await training.enroll(course["id"], await training.known_worker())
     path = f"/api/v1/enrollments/{enrollment['id']}"
     recorded = await training.post(f"{path}/result", json={"score": 75, "hours_attended": 40})
-    engine = context(training.app).db.write_engine.sync_engine
-    updates: list[str] = []
-
-    def record(*args: object) -> None:
-        statement = str(args[2]).lstrip()
-        if statement.upper().startswith("UPDATE ENROLLMENTS"):
-            updates.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(training) as sent:
         done = await training.post(f"{path}/complete")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert done.status_code == 200, done.text
-    assert len(updates) == 1
+    assert len([s for s in sent if s.upper().startswith("UPDATE ENROLLMENTS")]) == 1
     answered = done.json()
     assert answered["status"] == "completed" and answered["passed"] is True
     assert answered["version"] == recorded.json()["version"] + 1
