@@ -10,7 +10,7 @@ changes (the policies): a handler's own writes would not show in the memo.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -26,24 +26,3 @@ async def memoised(session: Any, key: Hashable, load: Callable[[], Awaitable[T]]
     if key not in memo:
         memo[key] = await load()
     return memo[key]  # type: ignore[no-any-return]
-
-
-class ParsedVersions(Generic[T]):
-    """Stored policy versions, validated once per process instead of once per transaction.
-
-    A stored version never changes (a change is a new version), so its parsed form can be
-    kept; each database has its own version 1, so the stored value is compared as well
-    (cheaper than validating it: validating a policy cost ~0.3 ms per event transaction).
-    """
-
-    def __init__(self, parse: Callable[[Any], T]) -> None:
-        self._parse = parse
-        self._parsed: dict[int, tuple[Any, T]] = {}
-
-    def __call__(self, version: int, stored: Any) -> T:
-        cached = self._parsed.get(version)
-        if cached is not None and cached[0] == stored:
-            return cached[1]
-        parsed = self._parse(stored)
-        self._parsed[version] = (stored, parsed)
-        return parsed

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.errors import Problem
-from services.kit.memo import ParsedVersions, memoised
+from services.kit.memo import memoised
 from services.matching.models import Candidate, CandidateCertificate, MatchingPolicy
 
 #: Points of the red list in versions stored before the factor existed (issue 7: a red-listed
@@ -119,20 +119,19 @@ async def current_policy(session: AsyncSession) -> Policy:
     return await memoised(session, "matching.policy", lambda: _current_policy(session))
 
 
-#: The newest policy: built once (the ORM SELECT cost ~100 µs to build per event).
+#: The newest policy: built once (building and keying the ORM SELECT cost ~70 µs per event).
 _NEWEST_POLICY = (
     select(MatchingPolicy.version, MatchingPolicy.weights)
     .order_by(MatchingPolicy.version.desc())
     .limit(1)
 )
-_parsed_weights = ParsedVersions(Weights.model_validate)
 
 
 async def _current_policy(session: AsyncSession) -> Policy:
     row = (await session.execute(_NEWEST_POLICY)).first()
     if row is None:  # the migration writes version 1: a database without it is not migrated
         raise Problem(503, "policy-missing", "Matching policy missing", "Run the migrations")
-    return Policy(row.version, _parsed_weights(row.version, row.weights))
+    return Policy(row.version, Weights.model_validate(row.weights))
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ async def refresh_ranks(
     await refresh_ranks_many(session, [candidate], policy)
 
 
-#: Built once: the ORM bulk INSERT's construction and cache key cost ~40 µs per batch.
+#: Built once, like the statements below.
 _INSERT_RANKS = insert(TrackRank)
 
 

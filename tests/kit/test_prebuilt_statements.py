@@ -1,6 +1,5 @@
-"""Statements built once per dialect (kit.dialect.per_dialect, kit.one_of.one_of_param) and
-stored policies parsed once per version (kit.memo.ParsedVersions). Real SQLite and
-PostgreSQL."""
+"""Statements built once per dialect (kit.dialect.per_dialect, kit.one_of.one_of_param), on
+real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from typing import Any
 from sqlalchemy import Column, MetaData, String, Table, Uuid, select
 
 from services.kit.dialect import per_dialect
-from services.kit.memo import ParsedVersions
 from services.kit.one_of import one_of_param
 from tests.kit.schema_db import database_with
 
@@ -52,20 +50,3 @@ async def test_a_statement_is_built_once_and_binds_any_number_of_values(
     assert found == [["thing 0"], ["thing 1", "thing 2"], ["thing 3"], []]
     assert builds == [backend]  # one build for four lists of different lengths
     assert _named.__doc__ == "The names of the things ``:ids``."
-
-
-def test_a_stored_version_is_parsed_once_unless_its_stored_value_differs() -> None:
-    parsed: list[object] = []
-
-    def parse(stored: Any) -> dict[str, int]:
-        parsed.append(stored)
-        return dict(stored)
-
-    versions = ParsedVersions(parse)
-    first = versions(1, {"weight": 3})
-    assert versions(1, {"weight": 3}) is first
-    assert parsed == [{"weight": 3}]
-    # Another database's version 1 (or a restored one) with other content is parsed anew.
-    assert versions(1, {"weight": 4}) == {"weight": 4}
-    assert versions(2, {"weight": 3}) == {"weight": 3}
-    assert len(parsed) == 3

@@ -24,7 +24,7 @@ from services.credit.files.policy import Counted, CreditRules, explain, polarity
 from services.kit.dialect import dialect_insert, per_dialect
 from services.kit.errors import NotFound, Problem
 from services.kit.ids import new_id
-from services.kit.memo import ParsedVersions, memoised
+from services.kit.memo import memoised
 from services.kit.one_of import one_of_param
 from services.kit.outbox import publish
 from services.kit.types import utcnow
@@ -40,7 +40,7 @@ async def current_policy(session: AsyncSession) -> Policy:
     return await memoised(session, "credit.policy", lambda: _current_policy(session))
 
 
-#: The newest policy: built once (the ORM SELECT cost ~100 µs to build per event).
+#: The newest policy: built once (building and keying the ORM SELECT cost ~70 µs per event).
 _NEWEST_POLICY = (
     select(CreditPolicy.version, CreditPolicy.rules).order_by(CreditPolicy.version.desc()).limit(1)
 )
@@ -50,10 +50,7 @@ async def _current_policy(session: AsyncSession) -> Policy:
     row = (await session.execute(_NEWEST_POLICY)).first()
     if row is None:  # the migration stores version 1
         raise Problem(503, "no-credit-policy", "No credit policy", "No credit policy is stored")
-    return Policy(row.version, _parsed_rules(row.version, row.rules))
-
-
-_parsed_rules = ParsedVersions(CreditRules.model_validate)
+    return Policy(row.version, CreditRules.model_validate(row.rules))
 
 
 async def add_policy(
