@@ -162,9 +162,8 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
     """``cards.reevaluate`` for each worker that has a card or card facts; for the others it
     is a no-op (no facts: not eligible, and no card to suspend). Cards, facts and the
     workers' valid training certificates are loaded in one statement each and held here
-    while the workers are judged: the identity map
-    holds objects weakly, and ``evaluate``'s ``session.get`` finds the facts only while
-    something else keeps them alive."""
+    while the workers are judged: the identity map holds objects weakly, and ``evaluate``'s
+    ``session.get`` finds the facts only while something else keeps them alive."""
     if not worker_ids:
         return
     workers = {"workers": worker_ids}

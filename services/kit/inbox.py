@@ -24,7 +24,6 @@ the redelivery a no-op.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from contracts.catalog import STREAMS, parse_data
 from contracts.envelope import CloudEvent, EventData
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.dialect import insert_for
+from services.kit.dialect import insert_for, per_dialect
 from services.kit.ids import new_id
 from services.kit.logging import event_id_var
 from services.kit.memo import EVENT_MEMO
@@ -92,7 +91,7 @@ class PoisonEvent(Exception):
     """The message can never be handled as it is (not an envelope, unknown type)."""
 
 
-@functools.cache
+@per_dialect
 def _claim_statement(dialect: str) -> Any:
     """The inbox claim, built once per dialect (building it and its cache key per batch
     cost ~25 µs)."""
@@ -381,7 +380,7 @@ class ConsumerRunner:
         types = {envelope.id: envelope.type for envelope, _ in events}
         now = utcnow()
         result = await session.execute(
-            _claim_statement(session.get_bind().dialect.name),
+            _claim_statement(session),
             [
                 {
                     "consumer": self.name,

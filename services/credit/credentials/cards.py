@@ -13,8 +13,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.credit import CardIssued, CardStatusChanged
@@ -25,9 +26,10 @@ from services.credit.files.models import CreditComplaint
 from services.credit.models import Certificate
 from services.credit.numbers import local_date, next_seq
 from services.credit.service import add_years
+from services.kit.dialect import per_dialect
 from services.kit.errors import Conflict, NotFound, Problem
 from services.kit.ids import new_id
-from services.kit.one_of import one_of
+from services.kit.one_of import one_of_param
 from services.kit.outbox import publish
 from services.kit.types import utcnow
 
@@ -51,7 +53,7 @@ def today() -> date:
     return local_date(utcnow())
 
 
-def _valid_training(day: date) -> ColumnElement[bool]:
+def _valid_training(day: date | BindParameter[date]) -> ColumnElement[bool]:
     return and_(
         Certificate.kind == "training",
         Certificate.revoked_at.is_(None),
@@ -74,12 +76,21 @@ async def valid_training_certificates_of(
     session: AsyncSession, worker_ids: list[uuid.UUID], day: date
 ) -> dict[uuid.UUID, int]:
     """:func:`valid_training_certificates` of many workers in one statement (absent: 0)."""
-    rows = await session.execute(
+    rows = await session.execute(_trained_counts(session), {"workers": worker_ids, "day": day})
+    return {worker_id: int(count) for worker_id, count in rows.all()}
+
+
+@per_dialect
+def _trained_counts(dialect: str) -> Any:
+    """(worker id, valid training certificates on ``:day``) of the workers ``:workers``."""
+    return (
         select(Certificate.worker_id, func.count())
-        .where(one_of(session, Certificate.worker_id, worker_ids), _valid_training(day))
+        .where(
+            one_of_param(Certificate.worker_id, "workers", dialect),
+            _valid_training(bindparam("day")),
+        )
         .group_by(Certificate.worker_id)
     )
-    return {worker_id: int(count) for worker_id, count in rows.all()}
 
 
 def _check(name: str, required: bool, valid_until: date | None, day: date) -> Condition:
