@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -162,7 +163,21 @@ async def record_award(session: AsyncSession, data: CompetitionAwarded) -> Certi
     return certificate
 
 
-def certificate_issued(certificate: Certificate) -> CertificateIssued:
+class IssuedCertificate(Protocol):
+    """What the event says of a certificate: a ``Certificate``, or a batch's plain row."""
+
+    id: uuid.UUID
+    number: str
+    kind: str
+    worker_id: uuid.UUID
+    track: str | None
+    course_id: uuid.UUID | None
+    enrollment_id: uuid.UUID | None
+    issued_at: datetime
+    valid_until: date | None
+
+
+def certificate_issued(certificate: IssuedCertificate) -> CertificateIssued:
     return CertificateIssued(
         certificate_id=str(certificate.id),
         certificate_number=certificate.number,

@@ -19,6 +19,10 @@ def test_check_codes_are_random_crockford_base32() -> None:
     codes = {new_check_code() for _ in range(2000)}
     assert all(CODE.fullmatch(code) for code in codes)
     assert len(codes) == 2000  # 40 bits: a repeat in 2000 draws would be a broken generator
+    # Every symbol turns up at every position (a fixed or shifted bit group would not): each
+    # has a 1/32 chance per draw, so missing one in 2000 draws has odds of ~1e-28.
+    for position in range(LENGTH):
+        assert {code[position] for code in codes} == set(ALPHABET)
     # Typed back as people type: case, hyphens, spaces, O for 0, I and L for 1.
     assert normalise("7k3m-9qtx") == "7K3M9QTX"
     assert normalise("o1l i") == "0111"
