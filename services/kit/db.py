@@ -8,7 +8,9 @@ Code opens a transaction explicitly: ``async with db.write() as session`` for a 
 that changes state (commits on success, rolls back on error), ``db.read()`` for queries that need
 a session. A single ``SELECT`` on a hot path goes through ``db.fetch_one`` / ``db.fetch_all``
 with a :class:`~services.kit.reads.ReadQuery` instead: one autocommit statement on the plain
-driver, 10-40x cheaper in CPU (see :mod:`services.kit.reads`).
+driver, 10-40x cheaper in CPU (see :mod:`services.kit.reads`). A hot write path that needs no
+ORM objects runs Core statements in ``async with db.transaction() as tx`` instead: on the plain
+driver on PostgreSQL (see :mod:`services.kit.transactions`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from services.kit import sqlite_driver
+from services.kit.pg_connections import PgConnections
 from services.kit.reads import EngineReader, PostgresReader, ReadQuery, Record, SqliteReader
+from services.kit.transactions import (
+    Committed,
+    SessionTransaction,
+    Transaction,
+    driver_transaction,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -157,10 +166,14 @@ class Database:
         )
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
-        self._after_commit: list[Callable[[AsyncSession], None]] = []
+        self._after_commit: list[Callable[[Committed], None]] = []
         self._write_turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._turn_owner: asyncio.Task[Any] | None = None
         self._reader = self._make_reader()
+        self._writer = self._make_writer()
+        #: Called with the SQL of each statement :meth:`transaction` sends on the plain driver
+        #: (the engine's own events see those of sessions); for tests and diagnostics.
+        self.statement_observers: list[Callable[[str], None]] = []
 
     def _make_reader(self) -> SqliteReader | PostgresReader | EngineReader:
         url = make_url(self.url)
@@ -177,9 +190,31 @@ class Database:
             return PostgresReader(connect_args, dialect)
         return EngineReader(self.read_engine)
 
-    def on_commit(self, callback: Callable[[AsyncSession], None]) -> None:
-        """Call ``callback(session)`` after each successful write transaction."""
+    def _make_writer(self) -> PgConnections | None:
+        """The connections of :meth:`transaction` on PostgreSQL (asyncpg); None elsewhere."""
+        url = make_url(self.url)
+        if self.is_sqlite or url.get_driver_name() != "asyncpg":
+            return None
+        _, connect_args = self.write_engine.dialect.create_connect_args(url)
+        return PgConnections(connect_args, max_size=10)
+
+    def on_commit(self, callback: Callable[[Committed], None]) -> None:
+        """Call ``callback(session or transaction)`` after each successful write transaction."""
         self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Core statements in one write transaction (:mod:`services.kit.transactions`):
+        commits when the block ends normally, rolls back on any error."""
+        if self._writer is None:
+            async with self.write() as session:
+                yield SessionTransaction(session)
+            return
+        dialect = self.write_engine.dialect
+        async with driver_transaction(self._writer, dialect, self.statement_observers) as tx:
+            yield tx
+        for callback in self._after_commit:
+            callback(tx)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -232,6 +267,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self._reader.close()
+        if self._writer is not None:
+            await self._writer.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

@@ -46,6 +46,8 @@ feed_log = Table(
     Column("record", Text, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
 )
+#: The columns a feed row gives (:func:`rows_for`); ``seq`` is the database's.
+ROW_COLUMNS = ("dataset", "op", "record_id", "event_id", "event_type", "record", "recorded_at")
 Index("ix_kit_feed_dataset_seq", feed_log.c.dataset, feed_log.c.seq)
 Index("ix_kit_feed_record", feed_log.c.dataset, feed_log.c.record_id)
 

@@ -58,8 +58,10 @@ from services.kit.one_of import one_of_param
 from services.kit.reads import ReadQuery
 from services.kit.relay_lease import Lease
 from services.kit.retention import Retention
+from services.kit.statements import Statement
 from services.kit.tables import outbox
 from services.kit.tracing import traceparent_var
+from services.kit.transactions import Transaction
 from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,29 @@ def _outbox_row(data: EventData, traceparent: str | None) -> tuple[CloudEvent[An
         "attempts": 0,
     }
     return envelope, row
+
+
+#: The same INSERTs as Core statements for a :class:`~services.kit.transactions.Transaction`
+#: (every column named, so nothing is left to the engine's defaults).
+_EVENT_COLUMNS = ("event_id", "subject", "event_type", "aggregate_id", "payload", "created_at")
+_INSERT_EVENT = Statement(
+    insert(outbox).values(
+        {**{name: bindparam(name) for name in _EVENT_COLUMNS}, "attempts": bindparam("attempts")}
+    )
+)
+_INSERT_FEED_ROW = Statement(
+    insert(feed.feed_log).values({name: bindparam(name) for name in feed.ROW_COLUMNS})
+)
+
+
+async def publish_in(tx: Transaction, data: EventData) -> CloudEvent[Any]:
+    """:func:`publish` in a :class:`~services.kit.transactions.Transaction`."""
+    envelope, row = _outbox_row(data, traceparent_var.get())
+    await tx.execute(_INSERT_EVENT, **row)
+    tx.info[WROTE_OUTBOX] = True
+    if feed.feeds_event(envelope.type):
+        await tx.execute_many(_INSERT_FEED_ROW, _feed_rows([envelope]))
+    return envelope
 
 
 async def publish(session: AsyncSession, data: EventData) -> CloudEvent[Any]:

@@ -16,6 +16,14 @@ from typing import Any
 
 import asyncpg
 
+#: Failures that mean "this connection is gone", after which one retry on a fresh one is safe
+#: when nothing was done on it yet.
+CONNECTION_LOST = (
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    OSError,
+)
 #: Keys of SQLAlchemy's asyncpg connect arguments that asyncpg itself does not take.
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 

@@ -31,22 +31,12 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.kit.pg_connections import PgConnections
+from services.kit.pg_connections import CONNECTION_LOST, PgConnections
 from services.kit.statements import Plan, Record, Statement
-
-#: Failures that mean "this connection is gone", after which one retry on a fresh one is safe
-#: (a read changes nothing).
-_PG_CONNECTION_LOST = (
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    OSError,
-)
 
 
 class ReadQuery(Statement):
@@ -201,7 +191,7 @@ class PostgresReader(PgConnections):
                     prepared = await connection.prepare(plan.sql)
                     plan.learn_result_types([a.type.oid for a in prepared.get_attributes()])
                 raw = await connection.fetch(plan.sql, *args)
-            except _PG_CONNECTION_LOST:
+            except CONNECTION_LOST:
                 self.discard(connection)
                 if attempt:
                     raise

@@ -14,6 +14,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.elements import BindParameter
@@ -49,7 +50,11 @@ class Plan:
     """A statement compiled for one dialect."""
 
     def __init__(self, query: Statement, dialect: Dialect) -> None:
-        compiled = query.statement.compile(dialect=dialect)
+        statement = query.statement
+        if isinstance(statement, Insert) and not statement.exported_columns:
+            # Without this the dialect adds RETURNING of the primary key for the engine.
+            statement = statement.inline()
+        compiled = statement.compile(dialect=dialect)
         if compiled.positiontup is None:
             raise ValueError(
                 f"A plain-driver statement needs a positional paramstyle, not {dialect.paramstyle}"

@@ -23,7 +23,7 @@ from services.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
 from services.kit.policy import STAFF, allow, public
 from services.kit.principal import Principal
 from services.kit.reads import ReadQuery
-from services.training import access, progress, service
+from services.training import access, completion, progress, service
 from services.training.models import (
     Attendance,
     CompletionRule,
@@ -232,9 +232,8 @@ async def complete(
 
     Officers, and staff of the institution running the course (others' enrolments are 404).
     """
-    async with ctx.db.write() as session:
-        enrollment = await access.runnable_enrollment(session, principal, enrollment_id)
-        enrollment = await progress.complete(session, enrollment)
+    async with ctx.db.transaction() as tx:
+        enrollment = await completion.complete(tx, principal, enrollment_id)
     return _with_etag(response, enrollment)
 
 

@@ -141,9 +141,12 @@ async def add_rules(
 
 async def current_rule(session: AsyncSession, course: Course) -> CompletionRule:
     rule = await session.get(CompletionRule, (course.id, course.rules_version))
-    if rule is None:  # a course from before rules were data: its pass score and the defaults
-        rule = _rule(course, course.rules_version, RulesCreate(), None, course.created_at)
-    return rule
+    return default_rule(course) if rule is None else rule
+
+
+def default_rule(course: Course) -> CompletionRule:
+    """The rules of a course from before rules were data: its pass score and the defaults."""
+    return _rule(course, course.rules_version, RulesCreate(), None, course.created_at)
 
 
 async def rule_history(session: AsyncSession, course: Course) -> list[CompletionRule]:
@@ -305,7 +308,7 @@ def already_enrolled(enrollment_id: uuid.UUID | None = None) -> Conflict:
 PINNED = "training.pinned"
 
 
-def _enrollment_and_course(*, locked: bool) -> Select[tuple[Enrollment, Course, CompletionRule]]:
+def enrollment_and_course(*, locked: bool) -> Select[tuple[Enrollment, Course, CompletionRule]]:
     stmt = (
         select(Enrollment, Course, CompletionRule)
         .join(Course, Course.id == Enrollment.course_id)
@@ -322,7 +325,7 @@ def _enrollment_and_course(*, locked: bool) -> Select[tuple[Enrollment, Course, 
 
 
 #: Built once, not per call: building this statement and its cache key cost ~0.1 ms.
-_ENROLLMENT_AND_COURSE = {locked: _enrollment_and_course(locked=locked) for locked in (False, True)}
+_ENROLLMENT_AND_COURSE = {locked: enrollment_and_course(locked=locked) for locked in (False, True)}
 
 
 async def get_enrollment_and_course(

@@ -240,18 +240,25 @@ async def test_concurrent_completions_emit_one_event(training: Training) -> None
 
 @contextmanager
 def statements_sent(training: Training) -> Iterator[list[str]]:
-    """The SQL statements training's write engine sends meanwhile (leading space stripped)."""
-    engine = context(training.app).db.write_engine.sync_engine
+    """The SQL statements training sends meanwhile through its write engine or on the plain
+    driver (``db.transaction()``), leading space stripped."""
+    db = context(training.app).db
+    engine = db.write_engine.sync_engine
     sent: list[str] = []
 
     def record(*args: object) -> None:
         sent.append(str(args[2]).lstrip())
 
+    def observe(sql: str) -> None:
+        sent.append(sql.lstrip())
+
     event.listen(engine, "before_cursor_execute", record)
+    db.statement_observers.append(observe)
     try:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        db.statement_observers.remove(observe)
 
 
 async def test_completion_reads_enrolment_course_and_rules_in_one_statement(
