@@ -196,7 +196,8 @@ class Database:
         if self.is_sqlite or url.get_driver_name() != "asyncpg":
             return None
         _, connect_args = self.write_engine.dialect.create_connect_args(url)
-        return PgConnections(connect_args, max_size=10)
+        # As many as the plain-driver reader keeps: a transaction holds one for ~1-2 ms.
+        return PgConnections(connect_args, max_size=5)
 
     def on_commit(self, callback: Callable[[Committed], None]) -> None:
         """Call ``callback(session or transaction)`` after each successful write transaction."""
