@@ -114,7 +114,6 @@ async def issue_for_completions(
         )
     if completion_rows:
         await session.execute(_INSERT_COMPLETIONS, completion_rows)
-    await publish_many(session, [certificate_issued(c) for c in certificates])
     await _record_certificates(session, certificates, now)
     await _reevaluate_cards(session, [c.worker_id for c in certificates])
     return True
@@ -232,18 +231,27 @@ async def _reserve(session: AsyncSession, year: int, count: int) -> int:
 async def _record_certificates(
     session: AsyncSession, certificates: Sequence[SimpleNamespace], now: datetime
 ) -> None:
-    """``credit_files.record_certificate`` for each (new workers' files, one record each)."""
+    """``credit_files.record_certificate`` for each (new workers' files, one record each),
+    with the certificates' events and the new files' ones in one outbox INSERT."""
     if not certificates:
         return
     policy = await credit_files.current_policy(session)
     party_ids = [c.worker_id for c in certificates]
     parties = await _files(session, party_ids)
     missing = [p for p in party_ids if p not in parties]
+    opened: dict[uuid.UUID, CreditParty] = {}
     if missing:
-        parties.update(await _open_files(session, missing, policy, now))
+        opened = await _open_files(session, missing, policy, now)
+        parties.update(opened)
         lost_race = [p for p in missing if p not in parties]  # a concurrent opener's files
         if lost_race:
             parties.update(await _files(session, lost_race))
+    # The certificates' events first, as the one-event path writes them.
+    await publish_many(
+        session,
+        [certificate_issued(c) for c in certificates]
+        + [credit_files._level_event(opened[p], None, None) for p in missing if p in opened],
+    )
     polarity = polarity_of("certificate")
     await session.execute(
         _INSERT_RECORDS,
@@ -300,8 +308,9 @@ def _open_missing(dialect: str) -> Any:
 async def _open_files(
     session: AsyncSession, missing: list[uuid.UUID], policy: credit_files.Policy, now: datetime
 ) -> dict[uuid.UUID, CreditParty]:
-    """``credit_files.open_file`` for workers that had no file, with its event; the files this
-    transaction opened (a concurrent opener's file wins: then neither file nor event here)."""
+    """``credit_files.open_file`` for workers that had no file; the files this transaction
+    opened (a concurrent opener's file wins: then it is not here, and gets no event). The
+    caller writes their events."""
     score, level, _ = explain(policy.rules, [])
     values = [
         {
@@ -320,11 +329,7 @@ async def _open_files(
     # One cached statement for many parameter sets (a multi-row VALUES literal would be
     # compiled anew per batch). RETURNING the entity gives the files as ORM rows for the
     # recompute, so they need not be read back.
-    opened = {
+    return {
         party.party_id: party
         for party in (await session.scalars(_open_missing(session), values)).all()
     }
-    await publish_many(
-        session, [credit_files._level_event(opened[p], None, None) for p in missing if p in opened]
-    )
-    return opened

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from contracts.credit import CreditLevelChanged
+from contracts.credit import CertificateIssued, CreditLevelChanged
 from contracts.envelope import envelope_for
 from contracts.training import EnrollmentCompleted
 from services.credit import batch
@@ -219,3 +219,37 @@ async def test_a_file_opened_meanwhile_by_another_transaction_is_loaded_not_open
             assert [e["previous_level"] for e in level_events].count(None) == 1, level_events
         finally:
             await db.dispose()
+
+
+async def test_a_batch_writes_its_certificates_and_new_files_events_with_one_insert(
+    backend: str, tmp_path: Path
+) -> None:
+    """Each outbox INSERT is a round trip: a batch for workers credit has no file for yet
+    writes the certificates' events and the new files' first levels together, certificates
+    first (the order the one-event path writes them in)."""
+    workers = [uuid.uuid4() for _ in range(3)]
+    with service_database("credit", backend, tmp_path) as url:
+        db = Database(url)
+        inserts: list[str] = []
+
+        def record(*args: object) -> None:
+            if str(args[2]).lstrip().upper().startswith("INSERT INTO KIT_OUTBOX"):
+                inserts.append(str(args[2]))
+
+        engine = db.write_engine.sync_engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            async with db.write() as session:
+                assert await batch.issue_for_completions(
+                    session, [enrollment_completed(w) for w in workers]
+                )
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        try:
+            async with db.read() as session:
+                rows = await session.execute(select(outbox).order_by(outbox.c.seq))
+                subjects = [r.subject for r in rows]
+        finally:
+            await db.dispose()
+    assert len(inserts) == 1, inserts
+    assert subjects == [CertificateIssued.subject] * 3 + [CreditLevelChanged.subject] * 3
