@@ -38,8 +38,10 @@ from services.kit.reads import EngineReader, PostgresReader, ReadQuery, Record, 
 from services.kit.transactions import (
     Committed,
     SessionTransaction,
+    SqliteWriter,
     Transaction,
     driver_transaction,
+    sqlite_transaction,
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -171,6 +173,7 @@ class Database:
         self._turn_owner: asyncio.Task[Any] | None = None
         self._reader = self._make_reader()
         self._writer = self._make_writer()
+        self._sqlite_writer = self._make_sqlite_writer()
         #: Called with the SQL of each statement :meth:`transaction` sends on the plain driver
         #: (the engine's own events see those of sessions); for tests and diagnostics.
         self.statement_observers: list[Callable[[str], None]] = []
@@ -199,6 +202,12 @@ class Database:
         # As many as the plain-driver reader keeps: a transaction holds one for ~1-2 ms.
         return PgConnections(connect_args, max_size=5)
 
+    def _make_sqlite_writer(self) -> SqliteWriter | None:
+        """The plain connection of :meth:`transaction` on a SQLite file; None elsewhere."""
+        if isinstance(self._reader, SqliteReader):  # a file the plain driver can open
+            return SqliteWriter(self._reader.path, sqlite_pragmas)
+        return None
+
     def on_commit(self, callback: Callable[[Committed], None]) -> None:
         """Call ``callback(session or transaction)`` after each successful write transaction."""
         self._after_commit.append(callback)
@@ -207,15 +216,29 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Core statements in one write transaction (:mod:`services.kit.transactions`):
         commits when the block ends normally, rolls back on any error."""
-        if self._writer is None:
-            async with self.write() as session:
-                yield SessionTransaction(session)
-            return
         dialect = self.write_engine.dialect
-        async with driver_transaction(self._writer, dialect, self.statement_observers) as tx:
-            yield tx
+        if self._writer is not None:
+            async with driver_transaction(self._writer, dialect, self.statement_observers) as tx:
+                yield tx
+            self._committed(tx)
+            return
+        if self._sqlite_writer is not None:
+            async with self._writer_turn():
+                connection = await self._sqlite_writer.begin()
+                if connection is not None:
+                    observers = self.statement_observers
+                    async with sqlite_transaction(connection, dialect, observers) as on_file:
+                        yield on_file
+                    self._committed(on_file)
+                    return
+            # Another process holds the file's write lock: wait for it as a session does
+            # (SQLite's busy handler, on the engine's thread), not on the loop.
+        async with self.write() as session:
+            yield SessionTransaction(session)
+
+    def _committed(self, committed: Committed) -> None:
         for callback in self._after_commit:
-            callback(tx)
+            callback(committed)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -229,8 +252,7 @@ class Database:
         async with self._writer_turn(), self._write_sessions() as session:
             async with session.begin():
                 yield session
-            for callback in self._after_commit:
-                callback(session)
+            self._committed(session)
 
     @asynccontextmanager
     async def _writer_turn(self) -> AsyncIterator[None]:
@@ -270,6 +292,8 @@ class Database:
         await self._reader.close()
         if self._writer is not None:
             await self._writer.close()
+        if self._sqlite_writer is not None:
+            self._sqlite_writer.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

@@ -1,4 +1,4 @@
-"""Write transactions whose statements go straight to the driver on PostgreSQL.
+"""Write transactions whose statements go straight to the driver (asyncpg, sqlite3).
 
 A statement through the ORM session costs 210–320 µs of client CPU on this project's machine,
 the same statement on asyncpg alone 100–150 µs; and a write transaction with one SELECT costs
@@ -12,17 +12,24 @@ write block. A hot write path that needs no ORM objects therefore runs its
   (:class:`~services.kit.pg_connections.PgConnections`), ``BEGIN``/``COMMIT`` by asyncpg, each
   statement prepared once per connection and run with SQLAlchemy's bind and result processing
   (values are exactly what a session reads and writes).
-- Anything else (SQLite): a session of ``Database.write()``, with its writer turn and
-  ``BEGIN IMMEDIATE``; the same statements run through it.
+- A SQLite file: a plain ``sqlite3`` connection of the process's own, on the event loop, in
+  the process's writer turn (as ``Database.write()`` takes it), with ``BEGIN IMMEDIATE`` that
+  never waits (:class:`SqliteTransaction`). While another process holds the file's write
+  lock, the transaction runs in a session of ``Database.write()`` instead, which waits for it
+  on the engine's thread.
+- Anything else: a session of ``Database.write()``; the same statements run through it.
 
 Either way the transaction commits when the block ends normally and rolls back on any error,
 and the database's ``on_commit`` callbacks run after the commit with the transaction (its
-``info`` says what it wrote, as a session's does). Errors are the driver's own (asyncpg's
-exceptions on PostgreSQL): :func:`services.kit.outages.is_outage` knows both kinds.
+``info`` says what it wrote, as a session's does). Errors are the driver's own (asyncpg's or
+sqlite3's exceptions): :func:`services.kit.outages.is_outage` knows them as it knows
+SQLAlchemy's.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -91,7 +98,27 @@ class SessionTransaction:
             await self.session.execute(statement.statement, batch)
 
 
-class DriverTransaction:
+class _OnDriver:
+    """What both plain-driver transactions share: the plan per statement, told to the
+    observers, and ``info``."""
+
+    def __init__(self, dialect: Dialect, observers: Sequence[Callable[[str], None]]) -> None:
+        self.dialect = dialect
+        self._info: dict[Any, Any] = {}
+        self._observers = observers
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self._info
+
+    def _plan(self, statement: Statement) -> Plan:
+        plan = statement.plan(self.dialect)
+        for observe in self._observers:
+            observe(plan.sql)
+        return plan
+
+
+class DriverTransaction(_OnDriver):
     """A :class:`Transaction` on an asyncpg connection inside ``connection.transaction()``."""
 
     def __init__(
@@ -100,20 +127,8 @@ class DriverTransaction:
         dialect: Dialect,
         observers: Sequence[Callable[[str], None]] = (),
     ) -> None:
+        super().__init__(dialect, observers)
         self.connection = connection
-        self.dialect = dialect
-        self._info: dict[Any, Any] = {}
-        self._observers = observers
-
-    def _plan(self, statement: Statement) -> Plan:
-        plan = statement.plan(self.dialect)
-        for observe in self._observers:
-            observe(plan.sql)
-        return plan
-
-    @property
-    def info(self) -> dict[Any, Any]:
-        return self._info
 
     async def fetch(self, statement: Statement, **params: Any) -> list[Record]:
         plan = self._plan(statement)
@@ -136,6 +151,104 @@ class DriverTransaction:
         batch = [plan.args(row) for row in rows]
         if batch:
             await self.connection.executemany(plan.sql, batch)
+
+
+class SqliteTransaction(_OnDriver):
+    """A :class:`Transaction` on a plain ``sqlite3`` connection, run on the event loop.
+
+    The statements of a hot write take microseconds, less than the hand-off to aiosqlite's
+    thread they replace, and they never wait on the loop: the transaction began with
+    ``BEGIN IMMEDIATE`` (the file's write lock is held), and its connection never runs a WAL
+    checkpoint (the engine's connections do that, on their thread).
+    """
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        dialect: Dialect,
+        observers: Sequence[Callable[[str], None]] = (),
+    ) -> None:
+        super().__init__(dialect, observers)
+        self.connection = connection
+
+    async def fetch(self, statement: Statement, **params: Any) -> list[Record]:
+        plan = self._plan(statement)
+        raw = self.connection.execute(plan.sql, plan.args(params)).fetchall()
+        if plan.result_processors is None:
+            # pysqlite reports no column types; the processors depend on the declared ones.
+            plan.learn_result_types([None] * len(plan.types))
+        return plan.rows(raw)
+
+    async def execute(self, statement: Statement, **params: Any) -> int:
+        plan = self._plan(statement)
+        return int(self.connection.execute(plan.sql, plan.args(params)).rowcount)
+
+    async def execute_many(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
+        plan = self._plan(statement)
+        batch = [plan.args(row) for row in rows]
+        if batch:
+            self.connection.executemany(plan.sql, batch)
+
+
+class SqliteWriter:
+    """The plain connection of :class:`SqliteTransaction` s to one SQLite file."""
+
+    def __init__(self, path: str, configure: Callable[[sqlite3.Connection], None]) -> None:
+        self.path = path
+        self.configure = configure
+        self._connection: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: the driver opens no transaction of its own; BEGIN is ours.
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.configure(connection)
+        connection.execute("PRAGMA busy_timeout=0")  # never wait on the loop
+        connection.execute("PRAGMA wal_autocheckpoint=0")  # nor checkpoint there
+        return connection
+
+    async def begin(self) -> sqlite3.Connection | None:
+        """The connection with ``BEGIN IMMEDIATE`` done, or None while another connection
+        holds the file's write lock (the caller then waits for it on a thread)."""
+        if self._connection is None:
+            # Opened on a thread: the pragmas may wait for a lock.
+            connection = await asyncio.get_running_loop().run_in_executor(None, self._open)
+            if self._connection is None:
+                self._connection = connection
+            else:
+                connection.close()
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                return None
+            raise
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+@asynccontextmanager
+async def sqlite_transaction(
+    connection: sqlite3.Connection,
+    dialect: Dialect,
+    observers: Sequence[Callable[[str], None]] = (),
+) -> AsyncIterator[SqliteTransaction]:
+    """A :class:`SqliteTransaction` on ``connection`` (``BEGIN IMMEDIATE`` done): committed
+    when the block ends normally, rolled back on any error."""
+    tx = SqliteTransaction(connection, dialect, observers)
+    try:
+        yield tx
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 @asynccontextmanager

@@ -4,7 +4,9 @@ on-commit callbacks, the outbox, and a connection the server dropped."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     insert,
+    make_url,
     select,
     update,
 )
@@ -34,7 +37,12 @@ from services.kit.outbox import WROTE_OUTBOX, publish_in
 from services.kit.pg_connections import PgConnections
 from services.kit.statements import Statement
 from services.kit.tables import outbox
-from services.kit.transactions import DriverTransaction, SessionTransaction, fetch_one
+from services.kit.transactions import (
+    DriverTransaction,
+    SessionTransaction,
+    SqliteTransaction,
+    fetch_one,
+)
 from services.kit.types import UtcDateTime
 from tests.kit.schema_db import database_with
 from tests.kit.test_reads import _drop_connections_blocking
@@ -88,10 +96,10 @@ async def stored(db: Database) -> list[Any]:
         return list((await session.execute(select(ledger).order_by(ledger.c.name))).all())
 
 
-async def test_the_plain_driver_runs_the_transaction_on_postgresql(db: Database) -> None:
+async def test_the_plain_driver_runs_the_transaction(db: Database) -> None:
     async with db.transaction() as tx:
         if db.is_sqlite:
-            assert isinstance(tx, SessionTransaction)  # the session's writer turn and lock
+            assert isinstance(tx, SqliteTransaction)
         else:
             assert isinstance(tx, DriverTransaction)
             assert isinstance(db._writer, PgConnections)
@@ -129,7 +137,7 @@ async def test_an_error_rolls_everything_back_and_the_database_stays_usable(
 ) -> None:
     async with db.transaction() as tx:
         await tx.execute(ADD, **row("kept"))
-    failures = (asyncpg.UniqueViolationError, IntegrityError)
+    failures = (asyncpg.UniqueViolationError, sqlite3.IntegrityError, IntegrityError)
     for _ in range(3):  # a connection left mid-transaction would fail the next round
         with pytest.raises(failures):
             async with db.transaction() as tx:
@@ -176,6 +184,40 @@ async def test_on_commit_callbacks_see_what_was_written_and_only_after_a_commit(
         (envelope.id, event.subject, envelope.subject, 0)
     ]
     assert rows[0].published_at is None and rows[0].created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("backend", [b for b in backends() if b == "sqlite"])
+async def test_while_another_process_holds_the_sqlite_write_lock_a_session_waits_for_it(
+    db: Database, backend: str
+) -> None:
+    """The plain connection never waits on the event loop: when the file's write lock is
+    taken (here by another connection, as by another process), the transaction runs in a
+    session instead, whose busy handler waits on the engine's thread until the lock is free."""
+    path = str(make_url(db.url).database)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, other.execute, "COMMIT")
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        async with db.transaction() as tx:
+            assert isinstance(tx, SessionTransaction)
+            await tx.execute(ADD, **row("waited"))
+    finally:
+        ticker.cancel()
+        other.close()
+    assert [r.name for r in await stored(db)] == ["waited"]
+    assert ticks >= 10  # the loop kept running while the transaction waited ~0.3 s
+    async with db.transaction() as tx:  # the lock is free again: the plain connection
+        assert isinstance(tx, SqliteTransaction)
 
 
 # Only PostgreSQL drops connections (a SQLite file does not): run on that backend alone.
