@@ -102,7 +102,10 @@ class _OnDriver:
     """What both plain-driver transactions share: the plan per statement, told to the
     observers, and ``info``."""
 
-    def __init__(self, dialect: Dialect, observers: Sequence[Callable[[str], None]]) -> None:
+    def __init__(
+        self, connection: Any, dialect: Dialect, observers: Sequence[Callable[[str], None]] = ()
+    ) -> None:
+        self.connection = connection
         self.dialect = dialect
         self._info: dict[Any, Any] = {}
         self._observers = observers
@@ -121,14 +124,7 @@ class _OnDriver:
 class DriverTransaction(_OnDriver):
     """A :class:`Transaction` on an asyncpg connection inside ``connection.transaction()``."""
 
-    def __init__(
-        self,
-        connection: asyncpg.Connection,
-        dialect: Dialect,
-        observers: Sequence[Callable[[str], None]] = (),
-    ) -> None:
-        super().__init__(dialect, observers)
-        self.connection = connection
+    connection: asyncpg.Connection
 
     async def fetch(self, statement: Statement, **params: Any) -> list[Record]:
         plan = self._plan(statement)
@@ -162,14 +158,7 @@ class SqliteTransaction(_OnDriver):
     checkpoint (the engine's connections do that, on their thread).
     """
 
-    def __init__(
-        self,
-        connection: sqlite3.Connection,
-        dialect: Dialect,
-        observers: Sequence[Callable[[str], None]] = (),
-    ) -> None:
-        super().__init__(dialect, observers)
-        self.connection = connection
+    connection: sqlite3.Connection
 
     async def fetch(self, statement: Statement, **params: Any) -> list[Record]:
         plan = self._plan(statement)
