@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Column, Index, String, Table, Text, insert, select
+from sqlalchemy import Column, Index, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.tables import exchange_metadata
@@ -119,13 +119,6 @@ def rows_for(event_type: str, event_id: str, data: dict[str, Any]) -> list[dict[
         }
         for source in _SOURCES.get(event_type, ())
     ]
-
-
-async def append(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
-    """Insert feed rows in the caller's transaction (called by the outbox's ``publish``)."""
-    batch = list(rows)
-    if batch:
-        await session.execute(insert(feed_log), batch)
 
 
 @dataclass(frozen=True)

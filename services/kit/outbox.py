@@ -61,7 +61,7 @@ from services.kit.retention import Retention
 from services.kit.statements import Statement
 from services.kit.tables import outbox
 from services.kit.tracing import traceparent_var
-from services.kit.transactions import Transaction
+from services.kit.transactions import SessionTransaction, Transaction
 from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,6 @@ LEASE_NAME = "outbox"
 WROTE_OUTBOX = "kit_outbox_written"
 #: JetStream's error code for a message larger than the stream or server accepts.
 _MESSAGE_TOO_LARGE = 10054
-
-
-#: Built once and reused, so its cache key is computed once: ``insert(outbox).values(**row)``
-#: per event cost ~80 µs to coerce the values and compute the key.
-_INSERT_ROW = insert(outbox)
 
 
 def _outbox_row(data: EventData, traceparent: str | None) -> tuple[CloudEvent[Any], dict[str, Any]]:
@@ -95,8 +90,9 @@ def _outbox_row(data: EventData, traceparent: str | None) -> tuple[CloudEvent[An
     return envelope, row
 
 
-#: The same INSERTs as Core statements for a :class:`~services.kit.transactions.Transaction`
-#: (every column named, so nothing is left to the engine's defaults).
+#: Built once and reused (``insert(outbox).values(**row)`` per event cost ~80 µs to coerce the
+#: values and compute the cache key), every column named, so a plain-driver transaction
+#: leaves nothing to the engine's defaults.
 _EVENT_COLUMNS = ("event_id", "subject", "event_type", "aggregate_id", "payload", "created_at")
 _INSERT_EVENT = Statement(
     insert(outbox).values(
@@ -108,6 +104,11 @@ _INSERT_FEED_ROW = Statement(
 )
 
 
+async def publish(session: AsyncSession, data: EventData) -> CloudEvent[Any]:
+    """Record ``data`` as an event of the current transaction; returns its envelope."""
+    return await publish_in(SessionTransaction(session), data)
+
+
 async def publish_in(tx: Transaction, data: EventData) -> CloudEvent[Any]:
     """:func:`publish` in a :class:`~services.kit.transactions.Transaction`."""
     envelope, row = _outbox_row(data, traceparent_var.get())
@@ -115,16 +116,6 @@ async def publish_in(tx: Transaction, data: EventData) -> CloudEvent[Any]:
     tx.info[WROTE_OUTBOX] = True
     if feed.feeds_event(envelope.type):
         await tx.execute_many(_INSERT_FEED_ROW, _feed_rows([envelope]))
-    return envelope
-
-
-async def publish(session: AsyncSession, data: EventData) -> CloudEvent[Any]:
-    """Record ``data`` as an event of the current transaction; returns its envelope."""
-    envelope, row = _outbox_row(data, traceparent_var.get())
-    await session.execute(_INSERT_ROW, row)
-    session.info[WROTE_OUTBOX] = True
-    if feed.feeds_event(envelope.type):
-        await feed.append(session, _feed_rows([envelope]))
     return envelope
 
 
@@ -149,9 +140,10 @@ async def publish_many(session: AsyncSession, datas: Iterable[EventData]) -> lis
     traceparent = traceparent_var.get()
     built = [_outbox_row(data, traceparent) for data in datas]
     if built:
-        await session.execute(_INSERT_ROW, [row for _, row in built])
-        session.info[WROTE_OUTBOX] = True
-        await feed.append(session, _feed_rows(envelope for envelope, _ in built))
+        tx = SessionTransaction(session)
+        await tx.execute_many(_INSERT_EVENT, [row for _, row in built])
+        tx.info[WROTE_OUTBOX] = True
+        await tx.execute_many(_INSERT_FEED_ROW, _feed_rows(envelope for envelope, _ in built))
     return [envelope for envelope, _ in built]
 
 
