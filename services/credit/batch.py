@@ -85,28 +85,12 @@ async def issue_for_completions(
     certificates: list[SimpleNamespace] = []
     completion_rows: list[dict[str, object]] = []
     for data in fresh:
-        certificate_id: uuid.UUID | None = None
+        certificate: SimpleNamespace | None = None
         if data.passed:
-            certificate = _certificate_row(data, format_number(local_date(now).year, first), now)
+            certificate = certificate_row(data, format_number(local_date(now).year, first), now)
             first += 1
             certificates.append(certificate)
-            certificate_id = certificate.id
-        completion_rows.append(
-            {
-                "enrollment_id": uuid.UUID(data.enrollment_id),
-                "worker_id": uuid.UUID(data.worker_id),
-                "course_id": uuid.UUID(data.course_id),
-                "course_title": data.course_title,
-                "track": data.track,
-                "training_type": data.training_type,
-                "hours": data.hours,
-                "score": data.score,
-                "passed": data.passed,
-                "completed_at": data.completed_at,
-                "certificate_id": certificate_id,
-                "recorded_at": now,
-            }
-        )
+        completion_rows.append(completion_row(data, certificate, now))
     if certificates:
         await session.execute(
             _INSERT_CERTIFICATES,
@@ -132,8 +116,7 @@ async def _logged_and_certified(
     return logged, certified
 
 
-@per_dialect
-def _logged_or_certified(dialect: str) -> Any:
+def logged_or_certified(dialect: str) -> Any:
     """(enrollment id, True) per logged completion, (enrollment id, False) per certificate."""
     return union_all(
         select(_completions.c.enrollment_id, literal(True).label("logged")).where(
@@ -143,6 +126,9 @@ def _logged_or_certified(dialect: str) -> Any:
             one_of_param(_certificates.c.enrollment_id, "enrollments", dialect)
         ),
     )
+
+
+_logged_or_certified = per_dialect(logged_or_certified)
 
 
 @per_dialect
@@ -186,9 +172,53 @@ async def _reevaluate_cards(session: AsyncSession, worker_ids: list[uuid.UUID]) 
         await cards.reevaluate_card(session, worker_id, card, day, trained=count)
 
 
-def _certificate_row(
-    data: EnrollmentCompleted, number: str, issued_at: datetime
-) -> SimpleNamespace:
+def completion_row(
+    data: EnrollmentCompleted, certificate: SimpleNamespace | None, recorded_at: datetime
+) -> dict[str, object]:
+    """The completion log's row for ``data`` (with its certificate, if it passed)."""
+    return {
+        "enrollment_id": uuid.UUID(data.enrollment_id),
+        "worker_id": uuid.UUID(data.worker_id),
+        "course_id": uuid.UUID(data.course_id),
+        "course_title": data.course_title,
+        "track": data.track,
+        "training_type": data.training_type,
+        "hours": data.hours,
+        "score": data.score,
+        "passed": data.passed,
+        "completed_at": data.completed_at,
+        "certificate_id": certificate.id if certificate is not None else None,
+        "recorded_at": recorded_at,
+    }
+
+
+def record_rows(certificates: Sequence[SimpleNamespace], now: datetime) -> list[dict[str, object]]:
+    """The positive credit-file record of each certificate (``record_certificate``'s)."""
+    polarity = polarity_of("certificate")
+    return [
+        {
+            "id": new_id(),
+            "party_id": certificate.worker_id,
+            "party_kind": "worker",
+            "kind": "certificate",
+            "polarity": polarity,
+            "severity": 1,
+            "source": "event",
+            "source_ref": f"{CertificateIssued.event_type}:{certificate.id}"[:200],
+            "dedupe_key": f"certificate:{certificate.id}",
+            "reason": f"{certificate.kind} certificate {certificate.number}",
+            "effective_from": certificate.issued_at,
+            "effective_until": None,
+            "publish_until": None,
+            "supersedes_id": None,
+            "recorded_by": "system",
+            "created_at": now,
+        }
+        for certificate in certificates
+    ]
+
+
+def certificate_row(data: EnrollmentCompleted, number: str, issued_at: datetime) -> SimpleNamespace:
     """Every column of the certificate for ``data``; those it leaves unset are None, as the
     ORM object inserted them."""
     row = dict(_NO_VALUES)
@@ -250,33 +280,9 @@ async def _record_certificates(
     await publish_many(
         session,
         [certificate_issued(c) for c in certificates]
-        + [credit_files._level_event(opened[p], None, None) for p in missing if p in opened],
+        + [credit_files.level_event(opened[p], None, None) for p in missing if p in opened],
     )
-    polarity = polarity_of("certificate")
-    await session.execute(
-        _INSERT_RECORDS,
-        [
-            {
-                "id": new_id(),
-                "party_id": certificate.worker_id,
-                "party_kind": "worker",
-                "kind": "certificate",
-                "polarity": polarity,
-                "severity": 1,
-                "source": "event",
-                "source_ref": f"{CertificateIssued.event_type}:{certificate.id}"[:200],
-                "dedupe_key": f"certificate:{certificate.id}",
-                "reason": f"{certificate.kind} certificate {certificate.number}",
-                "effective_from": certificate.issued_at,
-                "effective_until": None,
-                "publish_until": None,
-                "supersedes_id": None,
-                "recorded_by": "system",
-                "created_at": now,
-            }
-            for certificate in certificates
-        ],
-    )
+    await session.execute(_INSERT_RECORDS, record_rows(certificates, now))
     await credit_files.recompute_many(session, [parties[p] for p in party_ids], policy)
 
 

@@ -19,7 +19,7 @@ from contracts.registry import (
     WorkerUpdated,
 )
 from contracts.training import CompetitionAwarded, EnrollmentCompleted
-from services.credit import batch
+from services.credit import batch, driver_batch
 from services.credit.access import record_consent
 from services.credit.credentials import cards
 from services.credit.files import service as credit_files
@@ -28,8 +28,8 @@ from services.credit.service import certificate_issued, record_award, record_com
 from services.credit.workers import record_employment, upsert_worker
 from services.kit.agreements import TABLE as AGREEMENTS_TABLE
 from services.kit.agreements import handle_agreement_changed
-from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.subscriptions import Subscription
 from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
 from services.kit.suspensions import handle_standing_changed
 
@@ -131,6 +131,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         [EnrollmentCompleted.subject],
         handle_enrollment_completed,
         batch_handler=handle_enrollments_completed,
+        # The hot path, on the plain driver; what it leaves to the session comes back above.
+        transaction_handler=driver_batch.issue_on_driver,
     ),
     Subscription("credit-skill-titles", [CompetitionAwarded.subject], handle_competition_awarded),
     Subscription(

@@ -24,7 +24,7 @@ from services.kit.dead_letters_api import dead_letters_router
 from services.kit.errors import install_error_handlers, problem_response
 from services.kit.idempotency import IdempotencyMiddleware
 from services.kit.idempotency_store import IdempotencyStore
-from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.inbox import ConsumerRunner
 from services.kit.liveness import Liveness
 from services.kit.logging import configure_logging
 from services.kit.middleware import RequestContextMiddleware
@@ -38,6 +38,7 @@ from services.kit.policy import document_security, public
 from services.kit.read_models import ReadModel
 from services.kit.service_metrics import install_service_metrics
 from services.kit.settings import PlatformSettings, ServiceSettings, service_settings
+from services.kit.subscriptions import Subscription
 from services.kit.suspensions import Suspensions
 
 #: Routes import the context from here (it lives in kit.context so nothing imports this module).

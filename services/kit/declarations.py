@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.subscriptions import Subscription
 
 
 @dataclass(frozen=True)

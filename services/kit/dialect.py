@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,13 +22,23 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
     return insert_for(dialect_of(session), table)
 
 
-def dialect_of(session: AsyncSession) -> str:
-    """The name of the session's dialect: "postgresql" or "sqlite"."""
-    return session.get_bind().dialect.name
+def dialect_of(session: AsyncSession | OnDialect) -> str:
+    """The name of the session's (or transaction's) dialect: "postgresql" or "sqlite"."""
+    if isinstance(session, AsyncSession):
+        return session.get_bind().dialect.name
+    return session.dialect_name
 
 
-def per_dialect(build: Callable[[str], T]) -> Callable[[AsyncSession], T]:
-    """``build(dialect)`` run once per dialect; the result maps a session to its dialect's.
+class OnDialect(Protocol):
+    """What knows its dialect's name, as a :class:`~services.kit.transactions.Transaction`."""
+
+    @property
+    def dialect_name(self) -> str: ...
+
+
+def per_dialect(build: Callable[[str], T]) -> Callable[[AsyncSession | OnDialect], T]:
+    """``build(dialect)`` run once per dialect; the result maps a session (or a transaction)
+    to its dialect's.
 
     For the statements of hot paths (an event handler runs them for every event): building a
     SELECT with its conditions and computing its cache key cost 66 µs (credit's newest-policy
@@ -37,7 +47,7 @@ def per_dialect(build: Callable[[str], T]) -> Callable[[AsyncSession], T]:
     """
     built: dict[str, T] = {}
 
-    def for_session(session: AsyncSession) -> T:
+    def for_session(session: AsyncSession | OnDialect) -> T:
         dialect = dialect_of(session)
         statement = built.get(dialect)
         if statement is None:

@@ -8,6 +8,9 @@ its own transaction, so only the failing event is retried (nak with a growing de
 stream. Operators list and replay dead letters over HTTP. A subscription may also give a
 ``batch_handler`` that applies a whole batch with set-based statements (it must leave what the
 one-event handler leaves for each event in turn); the one-at-a-time retry goes through it too.
+A ``transaction_handler`` is tried first: the claim and the handler run in
+``Database.transaction()`` on the plain driver; events it refuses (``NeedsSession``) or a
+constraint it trips roll back whole and go through the session handlers.
 
 **Outages spend no attempts.** A failure because the database (or its connection) is
 unavailable is not the event's fault: the runner keeps its messages in progress
@@ -25,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,66 +44,37 @@ from contracts.catalog import STREAMS, parse_data
 from contracts.envelope import CloudEvent, EventData
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.dialect import insert_for, per_dialect
 from services.kit.ids import new_id
+from services.kit.inbox_claims import claim, claim_in
 from services.kit.logging import event_id_var
 from services.kit.memo import EVENT_MEMO
 from services.kit.outages import is_outage
 from services.kit.pull import pull
+from services.kit.subscriptions import NeedsSession, Subscription, TransactionHandler
 from services.kit.tables import dead_letters, inbox
 from services.kit.tracing import traceparent_var
+from services.kit.transactions import is_integrity_error
 from services.kit.types import utcnow
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Handler = Callable[[AsyncSession, CloudEvent[Any], EventData], Awaitable[None]]
-#: Applies several events at once, in their order, with set-based statements.
-BatchHandler = Callable[
-    [AsyncSession, Sequence[tuple[CloudEvent[Any], EventData]]], Awaitable[None]
-]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A durable pull consumer named ``<consumer-service>-<purpose>`` and its handler."""
-
-    name: str
-    subjects: Sequence[str]
-    handler: Handler
-    stream: str = ""
-    #: Optional: applies a whole batch (in delivery order) in the inbox's transaction, with a
-    #: few statements for all its events instead of a few per event. It must leave the same
-    #: state as ``handler`` applied to each event in turn. A failing batch is retried one
-    #: event at a time (through this same function), so only the failing event is retried.
-    batch_handler: BatchHandler | None = None
-    #: Seconds to gather more events once one has arrived, for a projection whose readers do
-    #: not wait on each event: at 200 events/s, 50 ms turns ~10 one-event transactions into
-    #: one. Consumers on a path someone waits for (a certificate reaching the candidates)
-    #: keep 0.
-    linger: float = 0.0
-
-    def stream_name(self) -> str:
-        if self.stream:
-            return self.stream
-        producer = self.subjects[0].split(".", 1)[0]
-        return producer.upper()
-
 
 class PoisonEvent(Exception):
     """The message can never be handled as it is (not an envelope, unknown type)."""
 
 
-@per_dialect
-def _claim_statement(dialect: str) -> Any:
-    """The inbox claim, built once per dialect (building it and its cache key per batch
-    cost ~25 µs)."""
-    return (
-        insert_for(dialect, inbox)
-        .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
-        .returning(inbox.c.event_id)
-    )
+@contextmanager
+def _event_context(envelope: CloudEvent[Any]) -> Iterator[None]:
+    """The event's id and trace on the log lines and events written while it is applied."""
+    token_event = event_id_var.set(envelope.id)
+    token_trace = traceparent_var.set(envelope.traceparent)
+    try:
+        yield
+    finally:
+        event_id_var.reset(token_event)
+        traceparent_var.reset(token_trace)
 
 
 @dataclass
@@ -248,9 +223,7 @@ class ConsumerRunner:
             )
             await self._settle(message.term(), "term")
             return
-        token_event = event_id_var.set(envelope.id)
-        token_trace = traceparent_var.set(envelope.traceparent)
-        try:
+        with _event_context(envelope):
             try:
                 await self._through_outages(lambda: self.apply(envelope, data), [message])
             except Exception as exc:
@@ -258,9 +231,6 @@ class ConsumerRunner:
                 return
             await self._ack(message)
             self.processed += 1
-        finally:
-            event_id_var.reset(token_event)
-            traceparent_var.reset(token_trace)
 
     async def _handler_failed(
         self, message: Msg, envelope: CloudEvent[Any], exc: Exception, attempt: int
@@ -346,15 +316,20 @@ class ConsumerRunner:
         Returns how many were applied (a redelivered or twice-published event is skipped).
         """
         ids = sorted({envelope.id for envelope, _ in events})
+        if self.subscription.transaction_handler is not None:
+            try:
+                return await self._apply_in_transaction(
+                    self.subscription.transaction_handler, events, ids
+                )
+            except NeedsSession:
+                pass  # rolled back: the session path below applies them
+            except Exception as exc:
+                if not is_integrity_error(exc):
+                    raise
         try:
             async with self.db.write() as session:
                 session.info[EVENT_MEMO] = {}  # policies are read once per batch
-                claimed = await self._claim(session, events, ids)
-                fresh: list[tuple[CloudEvent[Any], EventData]] = []
-                for envelope, data in events:
-                    if envelope.id in claimed:
-                        claimed.discard(envelope.id)  # a twice-delivered one runs once
-                        fresh.append((envelope, data))
+                fresh = self._unseen(events, await claim(session, self.name, events, ids))
                 await self._handle(session, fresh)
             return len(fresh)
         except IntegrityError as exc:
@@ -364,34 +339,29 @@ class ConsumerRunner:
                 return 0
             raise exc
 
-    async def _claim(
+    async def _apply_in_transaction(
         self,
-        session: AsyncSession,
+        handler: TransactionHandler,
         events: Sequence[tuple[CloudEvent[Any], EventData]],
         ids: Sequence[str],
-    ) -> set[str]:
-        """Insert the inbox rows of ``ids`` that are not there yet; returns those (unseen).
+    ) -> int:
+        async with self.db.transaction() as tx:
+            fresh = self._unseen(events, await claim_in(tx, self.name, events, ids))
+            if fresh:
+                await handler(tx, fresh)
+        return len(fresh)
 
-        One ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` instead of a SELECT for the seen ones
-        and an INSERT for the rest. On PostgreSQL a concurrent delivery of the same event waits
-        on our uncommitted row and then skips it (or takes it, if we roll back); ``ids`` come
-        sorted so two batches lock their rows in the same order and cannot deadlock.
-        """
-        types = {envelope.id: envelope.type for envelope, _ in events}
-        now = utcnow()
-        result = await session.execute(
-            _claim_statement(session),
-            [
-                {
-                    "consumer": self.name,
-                    "event_id": event_id,
-                    "event_type": types[event_id],
-                    "processed_at": now,
-                }
-                for event_id in ids
-            ],
-        )
-        return set(result.scalars().all())
+    @staticmethod
+    def _unseen(
+        events: Sequence[tuple[CloudEvent[Any], EventData]], claimed: set[str]
+    ) -> list[tuple[CloudEvent[Any], EventData]]:
+        """``events`` whose ids were ``claimed`` now, in order; a twice-delivered one once."""
+        fresh: list[tuple[CloudEvent[Any], EventData]] = []
+        for envelope, data in events:
+            if envelope.id in claimed:
+                claimed.discard(envelope.id)
+                fresh.append((envelope, data))
+        return fresh
 
     async def _handle(
         self, session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]
@@ -401,16 +371,11 @@ class ConsumerRunner:
             await batch_handler(session, events)
             return
         for envelope, data in events:
-            token_event = event_id_var.set(envelope.id)
-            token_trace = traceparent_var.set(envelope.traceparent)
-            try:
+            with _event_context(envelope):
                 if batch_handler is not None:
                     await batch_handler(session, [(envelope, data)])
                 else:
                     await self.subscription.handler(session, envelope, data)
-            finally:
-                event_id_var.reset(token_event)
-                traceparent_var.reset(token_trace)
 
     async def _seen(self, event_id: str) -> bool:
         async with self.db.read() as session:

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.inbox import ConsumerRunner
+from services.kit.subscriptions import Subscription
 from services.kit.tables import dead_letters, outbox
 
 

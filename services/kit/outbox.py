@@ -137,10 +137,14 @@ async def publish_many(session: AsyncSession, datas: Iterable[EventData]) -> lis
     The rows are inserted in the order given, so the relay publishes them in that order
     (events about one aggregate keep theirs).
     """
+    return await publish_many_in(SessionTransaction(session), datas)
+
+
+async def publish_many_in(tx: Transaction, datas: Iterable[EventData]) -> list[CloudEvent[Any]]:
+    """:func:`publish_many` in a :class:`~services.kit.transactions.Transaction`."""
     traceparent = traceparent_var.get()
     built = [_outbox_row(data, traceparent) for data in datas]
     if built:
-        tx = SessionTransaction(session)
         await tx.execute_many(_INSERT_EVENT, [row for _, row in built])
         tx.info[WROTE_OUTBOX] = True
         await tx.execute_many(_INSERT_FEED_ROW, _feed_rows(envelope for envelope, _ in built))

@@ -5,11 +5,16 @@ per release for ``asyncio.shield``, the holder bookkeeping): ~40 % of a point re
 leaves a connection as it found it (no SET, LISTEN, cursors, advisory locks or open
 transaction), so there is nothing to reset: it goes back to a list, or straight to a user
 waiting for one. One that failed in any way is discarded (closed) rather than reused.
+
+Each new connection gets the json and jsonb codecs SQLAlchemy's asyncpg dialect sets on the
+engine's (``setup_asyncpg_json_codec``): JSON values go in as the text SQLAlchemy's bind
+processor made and come back parsed, exactly as a session gives them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +31,42 @@ CONNECTION_LOST = (
 )
 #: Keys of SQLAlchemy's asyncpg connect arguments that asyncpg itself does not take.
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
+
+
+async def _connect(connect_args: Mapping[str, Any]) -> asyncpg.Connection:
+    """A new connection with the engine's JSON codecs."""
+    connection = await asyncpg.connect(**connect_args)
+    try:
+        await set_json_codecs(connection)
+    except BaseException:
+        connection.terminate()
+        raise
+    return connection
+
+
+def _decode_json(data: bytes) -> Any:
+    return json.loads(data.decode())
+
+
+def _encode_jsonb(text: str) -> bytes:
+    # jsonb's binary format: a version byte (1), then the text.
+    return b"\x01" + text.encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:].decode())
+
+
+async def set_json_codecs(connection: asyncpg.Connection) -> None:
+    """The codecs of SQLAlchemy's asyncpg dialect for json and jsonb, with its default
+    deserializer (``json.loads``; the engine is created without another). The values bound
+    are already text: SQLAlchemy's JSON bind processor serialised them."""
+    await connection.set_type_codec(
+        "json", encoder=str.encode, decoder=_decode_json, schema="pg_catalog", format="binary"
+    )
+    await connection.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
 
 
 class PgConnections:
@@ -60,7 +101,7 @@ class PgConnections:
             if len(self._members) + self._connecting < self.max_size:
                 self._connecting += 1
                 try:
-                    connection = await asyncpg.connect(**self.connect_args)
+                    connection = await _connect(self.connect_args)
                 except BaseException:
                     self._wake_one()
                     raise

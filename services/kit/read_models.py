@@ -28,7 +28,8 @@ from sqlalchemy.exc import NoSuchTableError
 
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.inbox import ConsumerRunner
+from services.kit.subscriptions import Subscription
 from services.kit.tables import inbox
 
 

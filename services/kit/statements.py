@@ -21,7 +21,9 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Column types whose values the plain drivers return as the engine does once SQLAlchemy's
-#: processors have run (JSON and arrays are not: the engine sets up codecs for those).
+#: processors have run. JSON too: on SQLite its processors (de)serialise text; on PostgreSQL
+#: the engine's json/jsonb codecs are set on each plain connection as well
+#: (:class:`~services.kit.pg_connections.PgConnections`). Arrays are not.
 SUPPORTED_TYPES: tuple[type[TypeEngine[Any]], ...] = (
     sqltypes.Uuid,
     sqltypes.String,
@@ -30,6 +32,7 @@ SUPPORTED_TYPES: tuple[type[TypeEngine[Any]], ...] = (
     sqltypes.Boolean,
     sqltypes.DateTime,
     sqltypes.Date,
+    sqltypes.JSON,
 )
 
 #: A row: a named tuple whose fields are the selected columns' keys (``row.id``, ``row[0]``).
@@ -44,6 +47,11 @@ def _check_type(type_: TypeEngine[Any], column: str) -> None:
             f"Column {column!r} has type {type_!r}, which the plain-driver path does not "
             "handle; use a session"
         )
+
+
+def _is_json(type_: TypeEngine[Any]) -> bool:
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    return isinstance(base, sqltypes.JSON)
 
 
 class Plan:
@@ -68,6 +76,8 @@ class Plan:
         #: Per positional parameter: the caller's key (None for a constant) and its value.
         self.slots: list[tuple[str | None, Any]] = []
         self.bind_processors: list[Processor] = []
+        #: Per parameter: whether None goes through the processor too, as the engine does.
+        self.process_none: list[bool] = []
         for name in compiled.positiontup:
             bind: BindParameter[Any] = compiled.binds[name]
             if bind.expanding or bind.literal_execute:
@@ -81,7 +91,10 @@ class Plan:
                 self.slots.append((bind.key, None))
             else:
                 self.slots.append((None, bind.effective_value))
-            self.bind_processors.append(bind.type.dialect_impl(dialect).bind_processor(dialect))
+            impl = bind.type.dialect_impl(dialect)
+            self.bind_processors.append(impl.bind_processor(dialect))
+            # A JSON None is bound as JSON ``null`` (unless ``none_as_null``), not SQL NULL.
+            self.process_none.append(_is_json(impl))
         self.keys = frozenset(key for key, _ in self.slots if key is not None)
         self.types = query.types
         self.row_type = query.row_type
@@ -102,9 +115,13 @@ class Plan:
             unknown = sorted(params.keys() - self.keys)
             raise TypeError(f"Statement parameters: missing {missing}, unknown {unknown}")
         args = []
-        for (key, constant), process in zip(self.slots, self.bind_processors, strict=True):
+        for (key, constant), process, nones in zip(
+            self.slots, self.bind_processors, self.process_none, strict=True
+        ):
             value = constant if key is None else params[key]
-            args.append(value if process is None or value is None else process(value))
+            if process is not None and (value is not None or nones):
+                value = process(value)
+            args.append(value)
         return args
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Record]:

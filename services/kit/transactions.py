@@ -35,6 +35,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import asyncpg
+import sqlalchemy.exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +56,11 @@ class Transaction(Protocol):
     @property
     def info(self) -> dict[Any, Any]: ...
 
+    @property
+    def dialect_name(self) -> str:
+        """ "postgresql" or "sqlite": for statements built once per dialect."""
+        ...
+
     async def fetch(self, statement: Statement, **params: Any) -> list[Record]:
         """The rows a SELECT (or a RETURNING) gives, as named tuples."""
         ...
@@ -66,6 +72,19 @@ class Transaction(Protocol):
     async def execute_many(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set (nothing when there are none)."""
         ...
+
+
+#: A constraint violated: by the driver of each path, or by SQLAlchemy around a session.
+_INTEGRITY_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.IntegrityConstraintViolationError,
+    sqlite3.IntegrityError,
+    sqlalchemy.exc.IntegrityError,
+)
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a constraint violated, whichever path ran the statement."""
+    return isinstance(exc, _INTEGRITY_ERRORS)
 
 
 async def fetch_one(tx: Transaction, statement: Statement, **params: Any) -> Record | None:
@@ -83,6 +102,10 @@ class SessionTransaction:
     @property
     def info(self) -> dict[Any, Any]:
         return self.session.info
+
+    @property
+    def dialect_name(self) -> str:
+        return self.session.get_bind().dialect.name
 
     async def fetch(self, statement: Statement, **params: Any) -> list[Record]:
         result = await self.session.execute(statement.statement, params)
@@ -114,6 +137,10 @@ class _OnDriver:
     def info(self) -> dict[Any, Any]:
         return self._info
 
+    @property
+    def dialect_name(self) -> str:
+        return str(self.dialect.name)
+
     def _plan(self, statement: Statement) -> Plan:
         plan = statement.plan(self.dialect)
         for observe in self._observers:
@@ -143,10 +170,10 @@ class DriverTransaction(_OnDriver):
         return int(count) if count.isdigit() else 0
 
     async def execute_many(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
-        plan = self._plan(statement)
-        batch = [plan.args(row) for row in rows]
-        if batch:
-            await self.connection.executemany(plan.sql, batch)
+        rows = list(rows)
+        if rows:
+            plan = self._plan(statement)
+            await self.connection.executemany(plan.sql, [plan.args(row) for row in rows])
 
 
 class SqliteTransaction(_OnDriver):
@@ -173,10 +200,10 @@ class SqliteTransaction(_OnDriver):
         return int(self.connection.execute(plan.sql, plan.args(params)).rowcount)
 
     async def execute_many(self, statement: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
-        plan = self._plan(statement)
-        batch = [plan.args(row) for row in rows]
-        if batch:
-            self.connection.executemany(plan.sql, batch)
+        rows = list(rows)
+        if rows:
+            plan = self._plan(statement)
+            self.connection.executemany(plan.sql, [plan.args(row) for row in rows])
 
 
 class SqliteWriter:

@@ -31,8 +31,8 @@ from services.kit.agency_keys import TABLE as AGENCY_KEYS_TABLE
 from services.kit.agency_keys import handle_agency_key_changed
 from services.kit.agreements import TABLE as AGREEMENTS_TABLE
 from services.kit.agreements import handle_agreement_changed
-from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.subscriptions import Subscription
 from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
 from services.kit.suspensions import handle_standing_changed
 from services.matching import batch, service

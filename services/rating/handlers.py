@@ -17,8 +17,8 @@ from contracts.registry import (
     WorkerRegistered,
     WorkerUpdated,
 )
-from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.subscriptions import Subscription
 from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
 from services.kit.suspensions import handle_standing_changed
 from services.rating import service

@@ -20,8 +20,8 @@ from contracts.registry import (
     WorkerStatusChanged,
     WorkerUpdated,
 )
-from services.kit.inbox import Subscription
 from services.kit.read_models import ReadModel
+from services.kit.subscriptions import Subscription
 from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
 from services.kit.suspensions import handle_standing_changed
 from services.training.apprenticeships.service import upsert_rating

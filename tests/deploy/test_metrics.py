@@ -21,10 +21,10 @@ from devtools.nats import NatsServer
 from services.kit.app import create_service_app
 from services.kit.errors import NotFound
 from services.kit.ids import new_id
-from services.kit.inbox import Subscription
 from services.kit.metrics import Metrics
 from services.kit.outbox import publish
 from services.kit.policy import public
+from services.kit.subscriptions import Subscription
 from services.kit.tables import dead_letters, outbox
 from services.kit.types import utcnow
 from tests.kit.kit_harness import create_schema, effect_count, rating_event, record_effect

@@ -32,8 +32,9 @@ from devtools.nats_auth import (
 )
 from services.kit.bus import Bus, StreamMissing
 from services.kit.db import Database
-from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.inbox import ConsumerRunner
 from services.kit.settings import SERVICES
+from services.kit.subscriptions import Subscription
 from tests.kit.kit_harness import create_schema, rating_event
 
 DEPLOY_CONFIG = DEPLOY_ACCOUNTS.parent / "nats-server.conf"

@@ -108,7 +108,7 @@ async def test_readyz_reports_database_outage(tmp_path: Path, nats_server: NatsS
 
 
 async def test_dead_letter_api_lists_and_replays(tmp_path: Path, nats_server: NatsServer) -> None:
-    from services.kit.inbox import Subscription
+    from services.kit.subscriptions import Subscription
     from tests.kit.kit_harness import effect_count, record_effect
 
     settings, platform = settings_for(

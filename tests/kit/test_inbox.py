@@ -10,7 +10,8 @@ from sqlalchemy import select
 from contracts.envelope import CloudEvent, EventData, envelope_for
 from devtools.nats import NatsServer
 from services.kit.db import Database
-from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.inbox import ConsumerRunner
+from services.kit.subscriptions import Subscription
 from services.kit.tables import dead_letters, inbox
 from tests.kit.kit_harness import (
     effect_count,

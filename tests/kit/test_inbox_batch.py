@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from contracts.envelope import CloudEvent, EventData, envelope_for
 from devtools.nats import NatsServer
 from services.kit.db import Database
-from services.kit.inbox import ConsumerRunner, Subscription
+from services.kit.inbox import ConsumerRunner
+from services.kit.subscriptions import Subscription
 from services.kit.tables import dead_letters, inbox
 from tests.kit.kit_harness import (
     effect_count,

@@ -16,7 +16,8 @@ from sqlalchemy import func, select, text
 from contracts.envelope import CloudEvent, EventData
 from devtools.nats import NatsServer
 from services.kit.db import Database
-from services.kit.inbox import ConsumerRunner, Handler, Subscription
+from services.kit.inbox import ConsumerRunner
+from services.kit.subscriptions import Handler, Subscription
 from services.kit.tables import dead_letters, inbox
 from tests.kit.kit_harness import (
     effect_count,

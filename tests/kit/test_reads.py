@@ -16,13 +16,13 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
     Date,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -186,7 +186,7 @@ async def test_a_read_survives_the_server_dropping_its_connections(
 
 
 def test_types_the_plain_drivers_do_not_handle_are_refused_up_front() -> None:
-    table = Table("kit_read_json", MetaData(), Column("id", Uuid), Column("doc", JSON))
+    table = Table("kit_read_blob", MetaData(), Column("id", Uuid), Column("doc", LargeBinary))
     with pytest.raises(TypeError, match="doc"):
         ReadQuery(select(table))
 

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,17 +80,19 @@ async def valid_training_certificates_of(
     return {worker_id: int(count) for worker_id, count in rows.all()}
 
 
-@per_dialect
-def _trained_counts(dialect: str) -> Any:
+def trained_counts(dialect: str) -> Any:
     """(worker id, valid training certificates on ``:day``) of the workers ``:workers``."""
     return (
-        select(Certificate.worker_id, func.count())
+        select(Certificate.worker_id, func.count().label("count"))
         .where(
             one_of_param(Certificate.worker_id, "workers", dialect),
             _valid_training(bindparam("day")),
         )
         .group_by(Certificate.worker_id)
     )
+
+
+_trained_counts = per_dialect(trained_counts)
 
 
 def _check(name: str, required: bool, valid_until: date | None, day: date) -> Condition:
@@ -115,11 +117,34 @@ async def evaluate(
     """Every eligibility condition of the policy, met or not, with why. ``trained``: the
     worker's valid training certificates on ``day``, when the caller counted them already."""
     facts = await session.get(CardWorkerFacts, worker_id)
+    if facts is not None and trained is None:
+        trained = await valid_training_certificates(session, worker_id, day)
+    return judge(facts, rules, day, exception_reason=exception_reason, trained=trained or 0)
+
+
+class Facts(Protocol):
+    """What a card is judged on: a :class:`CardWorkerFacts` or a row of its columns."""
+
+    identity_verified: bool
+    registry_status: str | None
+    health_check_valid_until: date | None
+    no_criminal_record_valid_until: date | None
+    company_id: uuid.UUID | None
+    blacklisted: bool
+
+
+def judge(
+    facts: Facts | None,
+    rules: CardRules,
+    day: date,
+    *,
+    exception_reason: str | None,
+    trained: int,
+) -> list[Condition]:
+    """:func:`evaluate` on facts at hand (None: the registry never announced the worker)."""
     if facts is None:
         return [Condition("registered", False, "the registry has not announced this worker")]
     verified = facts.identity_verified or not rules.require_identity_verified
-    if trained is None:
-        trained = await valid_training_certificates(session, worker_id, day)
     if facts.company_id is not None:
         company = Condition("company", True, "employed by a household-service company")
     elif not rules.require_company:
@@ -156,6 +181,22 @@ async def evaluate(
             "on the blacklist" if facts.blacklisted else "not on the blacklist",
         ),
     ]
+
+
+class CardState(Protocol):
+    state: str
+    suspension: str | None
+
+
+def change_due(card: CardState | None, eligible: bool) -> str | None:
+    """What re-judging does to a card: "issue", "suspend", "reinstate", or None (nothing)."""
+    if card is None:
+        return "issue" if eligible else None
+    if card.state == "active" and not eligible:
+        return "suspend"
+    if card.state == "suspended" and card.suspension == CONDITIONS_LAPSED and eligible:
+        return "reinstate"
+    return None
 
 
 def failing(conditions: list[Condition]) -> str:
@@ -371,13 +412,12 @@ async def reevaluate_card(
     conditions = await evaluate(
         session, worker_id, rules, day, exception_reason=exception, trained=trained
     )
-    eligible = all(c.met for c in conditions)
-    if card is None:
-        if eligible:
-            await issue(session, worker_id, version, rules)
-    elif card.state == "active" and not eligible:
+    change = change_due(card, all(c.met for c in conditions))
+    if change == "issue":
+        await issue(session, worker_id, version, rules)
+    elif change == "suspend" and card is not None:
         await suspend(session, card, CONDITIONS_LAPSED, failing(conditions), rules, day)
-    elif card.state == "suspended" and card.suspension == CONDITIONS_LAPSED and eligible:
+    elif change == "reinstate" and card is not None:
         await reinstate(session, card, "conditions met again", rules, day)
 
 

@@ -23,7 +23,7 @@ from contracts.registry import (
 )
 from services.credit.credentials import cards
 from services.credit.credentials.models import CardWorkerFacts
-from services.kit.inbox import Subscription
+from services.kit.subscriptions import Subscription
 from services.kit.types import utcnow
 
 VERIFIED_STATES = ("verified", "active")

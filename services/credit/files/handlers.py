@@ -21,7 +21,7 @@ from contracts.registry import (
 )
 from services.credit.files import checks, service
 from services.credit.files.models import CreditRecord
-from services.kit.inbox import Subscription
+from services.kit.subscriptions import Subscription
 
 
 async def handle_party(session: AsyncSession, envelope: CloudEvent[Any], data: EventData) -> None:

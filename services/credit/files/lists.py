@@ -40,7 +40,7 @@ class Party(Protocol):
     score: int
 
 
-def _live(now: datetime | BindParameter[datetime]) -> tuple[object, ...]:
+def live_conditions(now: datetime | BindParameter[datetime]) -> tuple[object, ...]:
     return (
         CreditListEntry.ended_at.is_(None),
         CreditListEntry.starts_at <= now,
@@ -55,7 +55,7 @@ async def active_entries(
     list_kind: str | None = None,
 ) -> list[CreditListEntry]:
     query = select(CreditListEntry).where(
-        CreditListEntry.party_id == party_id, *_live(now or utcnow())
+        CreditListEntry.party_id == party_id, *live_conditions(now or utcnow())
     )
     if list_kind is not None:
         query = query.where(CreditListEntry.list_kind == list_kind)
@@ -253,7 +253,10 @@ def _live_entries_of(dialect: str) -> Any:
     """The entries in publication at ``:now`` of the parties ``:parties``, in id order."""
     return (
         select(CreditListEntry)
-        .where(one_of_param(CreditListEntry.party_id, "parties", dialect), *_live(bindparam("now")))
+        .where(
+            one_of_param(CreditListEntry.party_id, "parties", dialect),
+            *live_conditions(bindparam("now")),
+        )
         .order_by(CreditListEntry.id)
     )
 

@@ -101,7 +101,7 @@ async def open_file(
     party = await session.get(CreditParty, party_id, populate_existing=True)
     assert party is not None
     if party.opened_at == now:
-        await publish(session, _level_event(party, None, None))
+        await publish(session, level_event(party, None, None))
     return party
 
 
@@ -211,7 +211,7 @@ class PartyState:
     explanation: list[dict[str, object]]
 
 
-_RECORD_COLUMNS = (
+RECORD_COLUMNS = (
     CreditRecord.party_id,
     CreditRecord.id,
     CreditRecord.kind,
@@ -223,8 +223,8 @@ _RECORD_COLUMNS = (
 
 @per_dialect
 def _records_in_force_of(dialect: str) -> Any:
-    """The records in force at ``:now`` of the files ``:parties`` (:data:`_RECORD_COLUMNS`)."""
-    return select(*_RECORD_COLUMNS).where(
+    """The records in force at ``:now`` of the files ``:parties`` (:data:`RECORD_COLUMNS`)."""
+    return select(*RECORD_COLUMNS).where(
         one_of_param(CreditRecord.party_id, "parties", dialect), *in_force(bindparam("now"))
     )
 
@@ -258,7 +258,7 @@ async def _score(
         party.explanation = lines
         if level != previous_level:
             changed += 1
-            events.append(_level_event(party, previous_level, previous_score))
+            events.append(level_event(party, previous_level, previous_score))
         events += lists.apply_rules(
             session,
             party,
@@ -283,7 +283,7 @@ async def recompute_many(
     return changed
 
 
-def _level_event(
+def level_event(
     party: CreditParty | PartyState, previous_level: str | None, previous_score: int | None
 ) -> CreditLevelChanged:
     return CreditLevelChanged(
@@ -299,7 +299,7 @@ def _level_event(
 
 
 _PARTIES = CreditParty.__table__
-_UPDATE_PARTY = (
+UPDATE_PARTY = (
     update(_PARTIES)
     .where(_PARTIES.c.party_id == bindparam("b_party_id"))
     .values(
@@ -310,6 +310,18 @@ _UPDATE_PARTY = (
         explanation=bindparam("b_explanation", type_=_PARTIES.c.explanation.type),
     )
 )
+
+
+def update_params(party: PartyState) -> dict[str, object]:
+    """The parameters of :data:`UPDATE_PARTY` that store ``party``'s new score."""
+    return {
+        "b_party_id": party.party_id,
+        "b_score": party.score,
+        "b_level": party.level,
+        "b_policy_version": party.policy_version,
+        "b_computed_at": party.computed_at,
+        "b_explanation": party.explanation,
+    }
 
 
 async def recompute_all(
@@ -343,20 +355,7 @@ async def recompute_all(
             if not parties:
                 return done, changed
             moved, events = await _score(session, parties, policy, utcnow())
-            await session.execute(
-                _UPDATE_PARTY,
-                [
-                    {
-                        "b_party_id": p.party_id,
-                        "b_score": p.score,
-                        "b_level": p.level,
-                        "b_policy_version": p.policy_version,
-                        "b_computed_at": p.computed_at,
-                        "b_explanation": p.explanation,
-                    }
-                    for p in parties
-                ],
-            )
+            await session.execute(UPDATE_PARTY, [update_params(p) for p in parties])
             await session.flush()
             await lists.publish_changes(session, events)
             changed += moved

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.envelope import CloudEvent, EventData
 from contracts.registry import WorkerRegistered, WorkerUpdated
 from contracts.training import CompetitionAwarded
-from services.kit.inbox import Subscription
+from services.kit.subscriptions import Subscription
 from services.rating.brand import service
 
 
