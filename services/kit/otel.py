@@ -137,6 +137,13 @@ def traced_subscriptions(subscriptions: Sequence[Any], tracer: Tracer | None) ->
                 if s.batch_handler is not None
                 else None
             ),
+            # Same span for the driver path (its first argument is a transaction, not a
+            # session); events refused there (NeedsSession) get a second span on the session.
+            transaction_handler=(
+                _traced_batch_handler(s.name, s.transaction_handler, tracer)
+                if s.transaction_handler is not None
+                else None
+            ),
         )
         for s in subscriptions
     ]

@@ -20,6 +20,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from contracts.credit import CertificateIssued
+from contracts.envelope import CloudEvent, EventData
 from services.kit.dialect import insert_for, per_dialect
 from services.kit.one_of import one_of_param
 from services.kit.types import utcnow
@@ -102,14 +104,41 @@ class IssuedCertificate:
     valid_until: date | None
 
 
-async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertificate]) -> int:
-    """Record the certificates not yet known; how many were new."""
-    candidates = await ensure_candidates(session, (c.worker_id for c in issued))
-    now = utcnow()
-    by_id: dict[uuid.UUID, IssuedCertificate] = {}  # a certificate named twice is one row
+def issued_certificates(
+    events: Sequence[tuple[CloudEvent[Any], EventData]],
+) -> list[IssuedCertificate]:
+    """The certificates of a batch of ``CertificateIssued`` events, in order."""
+    issued: list[IssuedCertificate] = []
+    for envelope, data in events:
+        if not isinstance(data, CertificateIssued):
+            raise TypeError(f"matching-certificates got {envelope.type}")  # a wiring bug
+        issued.append(
+            IssuedCertificate(
+                worker_id=uuid.UUID(data.worker_id),
+                certificate_id=uuid.UUID(data.certificate_id),
+                number=data.certificate_number,
+                kind=data.kind,
+                track=data.track,
+                issued_at=data.issued_at,
+                valid_until=data.valid_until,
+            )
+        )
+    return issued
+
+
+def by_certificate(issued: Iterable[IssuedCertificate]) -> dict[uuid.UUID, IssuedCertificate]:
+    """``issued`` by certificate id, in order: a certificate named twice is one row."""
+    by_id: dict[uuid.UUID, IssuedCertificate] = {}
     for certificate in issued:
         by_id.setdefault(certificate.certificate_id, certificate)
-    rows = [
+    return by_id
+
+
+def certificate_rows(
+    issued: Iterable[IssuedCertificate], recorded_at: datetime
+) -> list[dict[str, Any]]:
+    """The ``candidate_certificates`` rows of ``issued``."""
+    return [
         {
             "certificate_id": c.certificate_id,
             "worker_id": c.worker_id,
@@ -118,10 +147,18 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
             "track": c.track,
             "issued_at": c.issued_at,
             "valid_until": c.valid_until,
-            "recorded_at": now,
+            "recorded_at": recorded_at,
         }
-        for c in by_id.values()
+        for c in issued
     ]
+
+
+async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertificate]) -> int:
+    """Record the certificates not yet known; how many were new."""
+    candidates = await ensure_candidates(session, (c.worker_id for c in issued))
+    now = utcnow()
+    by_id = by_certificate(issued)
+    rows = certificate_rows(by_id.values(), now)
     # One cached INSERT for the whole batch (Core: nothing for the unit of work to track);
     # ON CONFLICT skips the certificates already known (a redelivery, an earlier batch) and
     # RETURNING names the new ones, so no SELECT looks for them first.

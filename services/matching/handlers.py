@@ -35,7 +35,7 @@ from services.kit.read_models import ReadModel
 from services.kit.subscriptions import Subscription
 from services.kit.suspensions import TABLE as PARTY_STANDING_TABLE
 from services.kit.suspensions import handle_standing_changed
-from services.matching import batch, service
+from services.matching import batch, driver_batch, service
 
 
 async def handle_worker_registered(
@@ -152,22 +152,7 @@ async def handle_certificates_issued(
     session: AsyncSession, events: Sequence[tuple[CloudEvent[Any], EventData]]
 ) -> None:
     """:func:`handle_certificate_issued` for a whole batch, set-based."""
-    issued: list[batch.IssuedCertificate] = []
-    for envelope, data in events:
-        if not isinstance(data, CertificateIssued):
-            raise TypeError(f"matching-certificates got {envelope.type}")
-        issued.append(
-            batch.IssuedCertificate(
-                worker_id=uuid.UUID(data.worker_id),
-                certificate_id=uuid.UUID(data.certificate_id),
-                number=data.certificate_number,
-                kind=data.kind,
-                track=data.track,
-                issued_at=data.issued_at,
-                valid_until=data.valid_until,
-            )
-        )
-    await batch.add_certificates(session, issued)
+    await batch.add_certificates(session, batch.issued_certificates(events))
 
 
 def standing_change(envelope: CloudEvent[Any], data: EventData) -> batch.StandingChange | None:
@@ -232,6 +217,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         [CertificateIssued.subject],
         handle_certificate_issued,
         batch_handler=handle_certificates_issued,
+        # The hot path (the chain's last hop), on the plain driver.
+        transaction_handler=driver_batch.add_certificates_on_driver,
     ),
     Subscription(
         "matching-credit-standing",

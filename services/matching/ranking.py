@@ -18,7 +18,7 @@ still make the top k, so the result is exact without scanning the pool.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -106,18 +106,33 @@ async def refresh_ranks_many(
         return
     policy = policy or await current_policy(session)
     ids = [candidate.worker_id for candidate in candidates]
-    declared: dict[uuid.UUID, set[str]] = {worker_id: set() for worker_id in ids}
     workers = {"workers": ids}
-    for worker_id, track in (await session.execute(_declared_of(session), workers)).all():
-        declared[worker_id].add(track)
-    certificates: dict[uuid.UUID, list[CandidateCertificate]] = {w: [] for w in ids}
-    for certificate in (await session.scalars(_certificates_of(session), workers)).all():
-        certificates[certificate.worker_id].append(certificate)
+    declared = (await session.execute(_declared_of(session), workers)).all()
+    certificates = (await session.scalars(_certificates_of(session), workers)).all()
     await session.execute(_delete_ranks_of(session), workers)
+    rows = rank_rows(policy, candidates, declared, certificates)
+    if rows:
+        await session.execute(_INSERT_RANKS, rows)
+
+
+def rank_rows(
+    policy: Policy,
+    candidates: Sequence[Candidate],
+    declared: Iterable[tuple[uuid.UUID, str]],
+    certificates: Iterable[CandidateCertificate],
+) -> list[dict[str, Any]]:
+    """The ``candidate_track_ranks`` rows of ``candidates``, given the (worker, track) pairs
+    they declared and their certificates (ORM objects or rows with the same fields)."""
+    tracks_of: dict[uuid.UUID, set[str]] = {c.worker_id: set() for c in candidates}
+    for worker_id, track in declared:
+        tracks_of[worker_id].add(track)
+    held_by: dict[uuid.UUID, list[CandidateCertificate]] = {c.worker_id: [] for c in candidates}
+    for certificate in certificates:
+        held_by[certificate.worker_id].append(certificate)
     rows: list[dict[str, Any]] = []
     for candidate in candidates:
-        held = certificates[candidate.worker_id]
-        tracks = declared[candidate.worker_id] | {c.track for c in held if c.track is not None}
+        held = held_by[candidate.worker_id]
+        tracks = tracks_of[candidate.worker_id] | {c.track for c in held if c.track is not None}
         if candidate.name is None or not tracks:
             continue
         eligible = is_eligible(policy.weights, candidate)
@@ -134,8 +149,7 @@ async def refresh_ranks_many(
             }
             for track in sorted(tracks)
         ]
-    if rows:
-        await session.execute(_INSERT_RANKS, rows)
+    return rows
 
 
 async def rebuild_missing_ranks(session: AsyncSession, limit: int = 500) -> int:

@@ -70,3 +70,37 @@ async def test_a_batch_handler_runs_in_a_consumer_span_child_or_linked() -> None
     assert {link.context.span_id for link in many.links} == {2, 3}
     # Events the handler writes carry the consumer span as their parent.
     assert seen[0] is not None and seen[0].split("-")[2] == f"{one.context.span_id:016x}"
+
+
+async def test_a_transaction_handler_runs_in_a_consumer_span_too() -> None:
+    """The driver path keeps the chain's trace: its events are written under its span."""
+    from types import SimpleNamespace
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from services.kit.otel import traced_subscriptions
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    seen: list[str | None] = []
+
+    async def plain(session: object, envelope: object, data: object) -> None:
+        raise AssertionError("the transaction handler applies these")
+
+    async def on_driver(tx: object, events: list[tuple[object, object]]) -> None:
+        seen.append(tracing.traceparent_var.get())
+
+    (traced,) = traced_subscriptions(
+        [inbox.Subscription("credit-y", ["a.b.c"], plain, transaction_handler=on_driver)],
+        provider.get_tracer("test"),
+    )
+    assert traced.transaction_handler is not None
+    parent = SimpleNamespace(id="e7", type="t", traceparent=f"00-{7:032x}-{7:016x}-01")
+    await traced.transaction_handler(None, [(parent, None)])
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "credit-y process"
+    assert span.parent is not None and span.parent.span_id == 7 and span.context.trace_id == 7
+    assert seen[0] is not None and seen[0].split("-")[2] == f"{span.context.span_id:016x}"
