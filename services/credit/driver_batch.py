@@ -8,12 +8,13 @@ as Core :class:`~services.kit.statements.Statement` s in the inbox's
 completion needs: certificates numbered, inserted and logged, the workers' files opened or
 read, one positive record each, the files rescored, the events written.
 
-What needs the ORM goes to the session path by :class:`~services.kit.inbox.NeedsSession`,
-decided before anything is written where it can be: a batch naming an enrolment or a worker
-twice, a certificate already issued for an enrolment whose completion was not logged, the
-year's first certificate number, a card to issue, suspend or reinstate, a file on a list, or
-a level that moves into or out of a list's level, or a file another transaction opened
-meanwhile (the last two only show after the writes; the transaction then rolls back whole).
+What needs the ORM goes to the session path by
+:class:`~services.kit.subscriptions.NeedsSession`, decided before anything is written where
+it can be: a batch naming an enrolment or a worker twice, a certificate already issued for an
+enrolment whose completion was not logged, a card to issue, suspend or reinstate, the year's
+first certificate number. Three cases only show after the writes, and the transaction then
+rolls back whole: a file another transaction opened meanwhile, a file on a list, a level that
+moves into or out of a list's level.
 The session path (``handlers.handle_enrollments_completed``) leaves the same state, so
 either way the effects are the one-event handler's for each completion in turn.
 """
