@@ -158,3 +158,40 @@ async def test_the_years_first_number_and_a_repeated_worker_are_left_to_the_sess
                 assert await _state(db) == before
         finally:
             await db.dispose()
+
+
+async def test_workers_whose_cards_stay_active_are_applied_on_the_driver(
+    backend: str, tmp_path: Path
+) -> None:
+    """A second certificate for card holders changes no card: the driver applies it, reading
+    their facts, cards and training counts, and leaves what one completion at a time leaves."""
+    workers = [uuid.uuid4() for _ in range(3)]
+    first = [enrollment_completed(w) for w in workers]  # completes the cards: the session's
+    second = [enrollment_completed(w) for w in workers]
+    with (
+        service_database("credit", backend, tmp_path) as driver_url,
+        service_database("credit", backend, tmp_path) as single_url,
+    ):
+        driver, single = Database(driver_url), Database(single_url)
+        try:
+            for db in (driver, single):
+                await _register(db, workers, company=uuid.uuid4())
+                await _one_at_a_time(db, first)
+            assert [s for _, s in await _cards(driver)] == ["active"] * 3
+            sent: list[str] = []
+            driver.statement_observers.append(sent.append)
+            try:
+                async with driver.transaction() as tx:
+                    await driver_batch.issue_for_completions(tx, second)
+            finally:
+                driver.statement_observers.remove(sent.append)
+            await _one_at_a_time(single, second)
+            assert await _state(driver) == await _state(single)
+            assert await _cards(driver) == await _cards(single)
+            assert [s for _, s in await _cards(driver)] == ["active"] * 3
+            # On the driver (its observers see only the driver's statements), cards read.
+            assert any(s.startswith("INSERT INTO certificates") for s in sent), sent
+            assert any("FROM home_service_cards" in s for s in sent), sent
+        finally:
+            await driver.dispose()
+            await single.dispose()
