@@ -50,7 +50,7 @@ _records = CreditRecord.__table__
 _INSERT_CERTIFICATES = insert(_certificates).returning(_certificates.c.id)
 _INSERT_COMPLETIONS = insert(_completions).returning(_completions.c.enrollment_id)
 _INSERT_RECORDS = insert(_records).returning(_records.c.id)
-_BUMP_COUNTER = (
+BUMP_COUNTER = (
     update(_counters)
     .where(_counters.c.series == SERIES, _counters.c.year == bindparam("bump_year"))
     .values(value=_counters.c.value + bindparam("bump_count"))
@@ -246,14 +246,14 @@ async def _reserve(session: AsyncSession, year: int, count: int) -> int:
     if count == 0:
         return 0
     bump = {"bump_year": year, "bump_count": count}
-    value = (await session.execute(_BUMP_COUNTER, bump)).scalar_one_or_none()
+    value = (await session.execute(BUMP_COUNTER, bump)).scalar_one_or_none()
     if value is None:
         await session.execute(
             dialect_insert(session, _counters)
             .values(series=SERIES, year=year, value=0)
             .on_conflict_do_nothing(index_elements=["series", "year"])
         )
-        value = (await session.execute(_BUMP_COUNTER, bump)).scalar_one()
+        value = (await session.execute(BUMP_COUNTER, bump)).scalar_one()
     format_number(year, int(value))  # the last one must fit the public format
     return int(value) - count + 1
 
@@ -311,14 +311,12 @@ def _open_missing(dialect: str) -> Any:
     )
 
 
-async def _open_files(
-    session: AsyncSession, missing: list[uuid.UUID], policy: credit_files.Policy, now: datetime
-) -> dict[uuid.UUID, CreditParty]:
-    """``credit_files.open_file`` for workers that had no file; the files this transaction
-    opened (a concurrent opener's file wins: then it is not here, and gets no event). The
-    caller writes their events."""
+def new_file_rows(
+    missing: Sequence[uuid.UUID], policy: credit_files.Policy, now: datetime
+) -> list[dict[str, object]]:
+    """A worker's new credit file per id, at the policy's base score (``open_file``'s)."""
     score, level, _ = explain(policy.rules, [])
-    values = [
+    return [
         {
             "party_id": party_id,
             "party_kind": "worker",
@@ -332,6 +330,15 @@ async def _open_files(
         }
         for party_id in missing
     ]
+
+
+async def _open_files(
+    session: AsyncSession, missing: list[uuid.UUID], policy: credit_files.Policy, now: datetime
+) -> dict[uuid.UUID, CreditParty]:
+    """``credit_files.open_file`` for workers that had no file; the files this transaction
+    opened (a concurrent opener's file wins: then it is not here, and gets no event). The
+    caller writes their events."""
+    values = new_file_rows(missing, policy, now)
     # One cached statement for many parameter sets (a multi-row VALUES literal would be
     # compiled anew per batch). RETURNING the entity gives the files as ORM rows for the
     # recompute, so they need not be read back.

@@ -27,34 +27,33 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 
 from contracts.envelope import CloudEvent, EventData
 from contracts.training import EnrollmentCompleted
 from services.credit import batch
 from services.credit.batch import certificate_row, completion_row, record_rows
 from services.credit.credentials import cards
-from services.credit.credentials.models import CardPolicy, CardWorkerFacts, HomeServiceCard
-from services.credit.credentials.policy import CardRules
+from services.credit.credentials import policy as card_policy
+from services.credit.credentials.models import CardWorkerFacts, HomeServiceCard
 from services.credit.files import service as credit_files
 from services.credit.files.lists import live_conditions
-from services.credit.files.models import CreditListEntry, CreditParty, CreditPolicy, CreditRecord
-from services.credit.files.policy import Counted, CreditRules, explain
-from services.credit.models import Certificate, NumberCounter, TrainingCompletion
-from services.credit.numbers import SERIES, format_number, local_date
+from services.credit.files.models import CreditListEntry, CreditParty, CreditRecord
+from services.credit.files.policy import Counted, explain
+from services.credit.models import Certificate, TrainingCompletion
+from services.credit.numbers import format_number, local_date
 from services.credit.service import certificate_issued
 from services.kit.dialect import insert_for, per_dialect
 from services.kit.one_of import one_of_param
 from services.kit.outbox import publish_many_in
 from services.kit.statements import Statement
 from services.kit.subscriptions import NeedsSession
-from services.kit.transactions import Transaction
+from services.kit.transactions import Transaction, fetch_one
 from services.kit.types import utcnow
 
 _certificates = Certificate.__table__
 _completions = TrainingCompletion.__table__
 _parties = CreditParty.__table__
-_counters = NumberCounter.__table__
 
 #: Every column of a certificate, of a completion and of a record, bound by name.
 _INSERT_CERTIFICATE = Statement(
@@ -70,18 +69,9 @@ _RECORD_KEYS = (
 _INSERT_RECORD = Statement(
     insert(CreditRecord.__table__).values({key: bindparam(key) for key in _RECORD_KEYS})
 )
-_BUMP_COUNTER = Statement(
-    update(_counters)
-    .where(_counters.c.series == SERIES, _counters.c.year == bindparam("year"))
-    .values(value=_counters.c.value + bindparam("count"))
-    .returning(_counters.c.value)
-)
-_NEWEST_CREDIT_POLICY = Statement(
-    select(CreditPolicy.version, CreditPolicy.rules).order_by(CreditPolicy.version.desc()).limit(1)
-)
-_NEWEST_CARD_POLICY = Statement(
-    select(CardPolicy.version, CardPolicy.rules).order_by(CardPolicy.version.desc()).limit(1)
-)
+_BUMP_COUNTER = Statement(batch.BUMP_COUNTER)
+_NEWEST_CREDIT_POLICY = Statement(credit_files.NEWEST_POLICY)
+_NEWEST_CARD_POLICY = Statement(card_policy.NEWEST)
 #: What rescoring needs of a file (its explanation is rewritten, never read).
 _FILE_COLUMNS = (
     _parties.c.party_id,
@@ -143,22 +133,16 @@ def _files_of(dialect: str) -> Statement:
 @per_dialect
 def _open_files(dialect: str) -> Statement:
     """Open a file; a file another transaction opened is left alone."""
-    values = {c.key: bindparam(c.key) for c in _parties.columns if c.key != "name"}
     return Statement(
         insert_for(dialect, _parties)
-        .values(values)
+        .values({c.key: bindparam(c.key) for c in _parties.columns})
         .on_conflict_do_nothing(index_elements=[_parties.c.party_id])
     )
 
 
 @per_dialect
 def _records_in_force(dialect: str) -> Statement:
-    return Statement(
-        select(*credit_files.RECORD_COLUMNS).where(
-            one_of_param(CreditRecord.party_id, "parties", dialect),
-            *credit_files.in_force(bindparam("now")),
-        )
-    )
+    return Statement(credit_files.records_in_force_of(dialect))
 
 
 @per_dialect
@@ -225,8 +209,7 @@ async def _refuse_card_changes(tx: Transaction, workers: list[uuid.UUID], day: d
     held = {row.worker_id: row for row in await tx.fetch(_cards_of(tx), workers=workers)}
     if not facts and not held:
         return
-    policy = (await tx.fetch(_NEWEST_CARD_POLICY))[0]
-    rules = CardRules.model_validate(policy.rules)
+    _, rules = card_policy.rules_of(await fetch_one(tx, _NEWEST_CARD_POLICY))
     trained = {
         row.worker_id: int(row.count)
         for row in await tx.fetch(_trained_counts(tx), workers=workers, day=day)
@@ -249,7 +232,7 @@ async def _reserve(tx: Transaction, year: int, count: int) -> int:
     number, which creates its counter, is left to the session path)."""
     if count == 0:
         return 0
-    rows = await tx.fetch(_BUMP_COUNTER, year=year, count=count)
+    rows = await tx.fetch(_BUMP_COUNTER, bump_year=year, bump_count=count)
     if not rows:
         raise NeedsSession
     last = int(rows[0].value)
@@ -261,8 +244,7 @@ async def _record_certificates(
     tx: Transaction, certificates: Sequence[SimpleNamespace], now: datetime
 ) -> None:
     """Each worker's file (opened if new), its positive record, its new score; the events."""
-    row = (await tx.fetch(_NEWEST_CREDIT_POLICY))[0]
-    policy = credit_files.Policy(row.version, CreditRules.model_validate(row.rules))
+    policy = credit_files.policy_of(await fetch_one(tx, _NEWEST_CREDIT_POLICY))
     party_ids = [c.worker_id for c in certificates]
     files = {
         f.party_id: credit_files.PartyState(*f[1:], explanation=[])
@@ -290,23 +272,7 @@ async def _open(
     transaction's, and left out."""
     if not missing:
         return {}
-    score, level, _ = explain(policy.rules, [])
-    await tx.execute_many(
-        _open_files(tx),
-        [
-            {
-                "party_id": party_id,
-                "party_kind": "worker",
-                "opened_at": now,
-                "score": score,
-                "level": level,
-                "policy_version": policy.version,
-                "computed_at": now,
-                "explanation": [],
-            }
-            for party_id in missing
-        ],
-    )
+    await tx.execute_many(_open_files(tx), batch.new_file_rows(missing, policy, now))
     return {
         row.party_id: credit_files.PartyState(*row[1:], explanation=[])
         for row in await tx.fetch(_files_of(tx), parties=missing)

@@ -44,7 +44,7 @@ def _insert_certificates(dialect: str) -> Any:
 
 
 #: ``service._touch`` for many candidates at once (executed with one parameter set each).
-_BUMP = (
+BUMP = (
     update(_candidates)
     .where(_candidates.c.worker_id == bindparam("w"))
     .values(version=bindparam("v"), updated_at=bindparam("u"))
@@ -170,7 +170,7 @@ async def add_certificates(session: AsyncSession, issued: Sequence[IssuedCertifi
         # One UPDATE for the whole batch; the loaded candidates take the new versions as
         # their stored state.
         await session.execute(
-            _BUMP,
+            BUMP,
             [
                 {"w": worker_id, "v": candidates[worker_id].version + n, "u": now}
                 for worker_id, n in bumps.items()

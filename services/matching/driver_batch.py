@@ -17,14 +17,15 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, insert, select
 
 from contracts.envelope import CloudEvent, EventData
 from services.kit.dialect import insert_for, per_dialect
 from services.kit.one_of import one_of_param
 from services.kit.statements import Statement
-from services.kit.transactions import Transaction
+from services.kit.transactions import Transaction, fetch_one
 from services.kit.types import utcnow
+from services.matching import batch, ranking
 from services.matching.batch import (
     IssuedCertificate,
     by_certificate,
@@ -34,11 +35,9 @@ from services.matching.batch import (
 from services.matching.models import (
     Candidate,
     CandidateCertificate,
-    DeclaredTrack,
-    MatchingPolicy,
     TrackRank,
 )
-from services.matching.policy import Policy, Weights
+from services.matching.policy import NEWEST_POLICY, policy_of
 from services.matching.ranking import rank_rows
 
 _candidates = Candidate.__table__
@@ -54,17 +53,8 @@ _CERTIFICATE_KEYS = [c.key for c in _certificates.columns]
 _INSERT_CERTIFICATE = Statement(_all_bound(_certificates, _CERTIFICATE_KEYS))
 _RANK_KEYS = ["worker_id", "track", "base_score", "eligible", "policy_version"]
 _INSERT_RANK = Statement(_all_bound(_ranks, _RANK_KEYS))
-#: ``service._touch`` for a candidate with ``n`` new certificates.
-_BUMP = Statement(
-    update(_candidates)
-    .where(_candidates.c.worker_id == bindparam("w"))
-    .values(version=bindparam("v"), updated_at=bindparam("u"))
-)
-_NEWEST_POLICY = Statement(
-    select(MatchingPolicy.version, MatchingPolicy.weights)
-    .order_by(MatchingPolicy.version.desc())
-    .limit(1)
-)
+_BUMP = Statement(batch.BUMP)
+_NEWEST_POLICY = Statement(NEWEST_POLICY)
 
 
 @per_dialect
@@ -105,11 +95,7 @@ def _known_certificates(dialect: str) -> Statement:
 
 @per_dialect
 def _declared_of(dialect: str) -> Statement:
-    return Statement(
-        select(DeclaredTrack.worker_id, DeclaredTrack.track).where(
-            one_of_param(DeclaredTrack.worker_id, "workers", dialect)
-        )
-    )
+    return Statement(ranking.declared_of(dialect))
 
 
 @per_dialect
@@ -123,7 +109,7 @@ def _certificates_of(dialect: str) -> Statement:
 
 @per_dialect
 def _delete_ranks_of(dialect: str) -> Statement:
-    return Statement(delete(_ranks).where(one_of_param(_ranks.c.worker_id, "workers", dialect)))
+    return Statement(ranking.delete_ranks_of(dialect))
 
 
 async def add_certificates_on_driver(
@@ -164,8 +150,7 @@ async def _refresh_ranks(tx: Transaction, candidates: list[Any]) -> None:
     """``ranking.refresh_ranks_many`` on the driver (the ranks use no version or time)."""
     if not candidates:
         return
-    row = (await tx.fetch(_NEWEST_POLICY))[0]
-    policy = Policy(row.version, Weights.model_validate(row.weights))
+    policy = policy_of(await fetch_one(tx, _NEWEST_POLICY))
     ids = [c.worker_id for c in candidates]
     declared = await tx.fetch(_declared_of(tx), workers=ids)
     held = await tx.fetch(_certificates_of(tx), workers=ids)

@@ -78,12 +78,14 @@ async def refresh_ranks(
 _INSERT_RANKS = insert(TrackRank)
 
 
-@per_dialect
-def _declared_of(dialect: str) -> Any:
+def declared_of(dialect: str) -> Any:
     """(worker id, track) of the tracks the workers ``:workers`` declared."""
     return select(DeclaredTrack.worker_id, DeclaredTrack.track).where(
         one_of_param(DeclaredTrack.worker_id, "workers", dialect)
     )
+
+
+_declared_of = per_dialect(declared_of)
 
 
 @per_dialect
@@ -93,9 +95,12 @@ def _certificates_of(dialect: str) -> Any:
     )
 
 
-@per_dialect
-def _delete_ranks_of(dialect: str) -> Any:
+def delete_ranks_of(dialect: str) -> Any:
+    """Delete the per-track ranks of the workers ``:workers``."""
     return delete(TrackRank).where(one_of_param(TrackRank.worker_id, "workers", dialect))
+
+
+_delete_ranks_of = per_dialect(delete_ranks_of)
 
 
 async def refresh_ranks_many(

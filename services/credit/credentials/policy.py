@@ -6,6 +6,8 @@ insurance policy records the version that produced it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,11 +56,19 @@ async def current(session: AsyncSession) -> tuple[int, CardRules]:
     return await memoised(session, "credit.card_policy", lambda: _current(session))
 
 
-async def _current(session: AsyncSession) -> tuple[int, CardRules]:
-    row = await session.scalar(select(CardPolicy).order_by(CardPolicy.version.desc()).limit(1))
+#: The newest card policy's version and rules.
+NEWEST = select(CardPolicy.version, CardPolicy.rules).order_by(CardPolicy.version.desc()).limit(1)
+
+
+def rules_of(row: Any | None) -> tuple[int, CardRules]:
+    """(version, rules) of a row of :data:`NEWEST` (None: 503, no policy is defined)."""
     if row is None:
         raise Problem(503, "no-card-policy", "no card policy", "No card policy has been defined")
     return row.version, CardRules.model_validate(row.rules)
+
+
+async def _current(session: AsyncSession) -> tuple[int, CardRules]:
+    return rules_of((await session.execute(NEWEST)).first())
 
 
 async def get(session: AsyncSession, version: int) -> CardRules:

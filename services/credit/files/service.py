@@ -41,16 +41,20 @@ async def current_policy(session: AsyncSession) -> Policy:
 
 
 #: The newest policy: built once (building and keying the ORM SELECT cost ~70 µs per event).
-_NEWEST_POLICY = (
+NEWEST_POLICY = (
     select(CreditPolicy.version, CreditPolicy.rules).order_by(CreditPolicy.version.desc()).limit(1)
 )
 
 
-async def _current_policy(session: AsyncSession) -> Policy:
-    row = (await session.execute(_NEWEST_POLICY)).first()
+def policy_of(row: Any | None) -> Policy:
+    """The policy in a row of :data:`NEWEST_POLICY` (None: 503, none is stored)."""
     if row is None:  # the migration stores version 1
         raise Problem(503, "no-credit-policy", "No credit policy", "No credit policy is stored")
     return Policy(row.version, CreditRules.model_validate(row.rules))
+
+
+async def _current_policy(session: AsyncSession) -> Policy:
+    return policy_of((await session.execute(NEWEST_POLICY)).first())
 
 
 async def add_policy(
@@ -221,12 +225,14 @@ RECORD_COLUMNS = (
 )
 
 
-@per_dialect
-def _records_in_force_of(dialect: str) -> Any:
+def records_in_force_of(dialect: str) -> Any:
     """The records in force at ``:now`` of the files ``:parties`` (:data:`RECORD_COLUMNS`)."""
     return select(*RECORD_COLUMNS).where(
         one_of_param(CreditRecord.party_id, "parties", dialect), *in_force(bindparam("now"))
     )
+
+
+_records_in_force_of = per_dialect(records_in_force_of)
 
 
 async def _score(
